@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { BerthError } from '../oci/errors.js';
+
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, for example 127.0.0.1:5000')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+export const configSchema = z
+  .object({
+    listen: listenAddress.default('127.0.0.1:5000'),
+    data: z.string().min(1).default('./berth-data'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+    storage: z
+      .object({
+        filesystem: z.object({ root: z.string().default('') }).strict().default({ root: '' }),
+      })
+      .strict()
+      .default({ filesystem: { root: '' } }),
+    metadata: z
+      .object({
+        sqlite: z.object({ path: z.string().default('') }).strict().default({ path: '' }),
+        postgres: z
+          .object({
+            url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL'),
+            poolSize: z.number().int().min(1).max(1000).default(10),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ sqlite: { path: '' } }),
+    registry: z
+      .object({
+        deletes: z.boolean().default(true),
+        maxManifestSize: z
+          .number()
+          .int()
+          .min(4096)
+          .max(64 * 1024 * 1024)
+          .default(4 * 1024 * 1024),
+        chunkMinLength: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .default({ deletes: true, maxManifestSize: 4 * 1024 * 1024, chunkMinLength: 0 }),
+    http: z
+      .object({
+        idleTimeout: z.number().positive().default(120),
+        shutdownGrace: z.number().nonnegative().default(30),
+      })
+      .strict()
+      .default({ idleTimeout: 120, shutdownGrace: 30 }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** The commented default configuration shipped with the package. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../config/berth.yaml', import.meta.url));
+
+export function defaultConfigText(): string {
+  return readFileSync(DEFAULT_CONFIG_PATH, 'utf8');
+}
+
+export interface LoadOptions {
+  /** A YAML file to read; none means defaults. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line values by key path, applied last. */
+  overrides?: Record<string, unknown>;
+}
+
+/** Reads the file, applies `BERTH_*` variables and overrides, validates. Errors name the offending key. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  let raw: unknown = {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (error) {
+      throw new BerthError('CONFIG_INVALID', `cannot read config file ${options.file}: ${(error as Error).message}`);
+    }
+    try {
+      raw = YAML.parse(text) ?? {};
+    } catch (error) {
+      throw new BerthError('CONFIG_INVALID', `config file ${options.file} is not valid YAML: ${(error as Error).message}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw new BerthError('CONFIG_INVALID', `config file ${options.file} must hold a mapping of keys`);
+    }
+  }
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  for (const [path, value] of Object.entries(envOverrides(options.env ?? process.env))) setPath(merged, path, value);
+  for (const [path, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) setPath(merged, path, value);
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const source = options.file ? ` in ${options.file}` : '';
+    if (issue?.code === 'unrecognized_keys') {
+      const key = [...issue.path, issue.keys[0]].join('.');
+      throw new BerthError('CONFIG_INVALID', `config key ${key}${source}: unknown key`);
+    }
+    const key = issue?.path.join('.') || '(root)';
+    throw new BerthError('CONFIG_INVALID', `config key ${key}${source}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** Every leaf key path of the schema, such as `metadata.postgres.url`. */
+export function configKeys(): string[] {
+  const out: string[] = [];
+  const walk = (schema: z.ZodType, path: string[]): void => {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      for (const [key, child] of Object.entries(inner.shape)) walk(child as z.ZodType, [...path, key]);
+    } else out.push(path.join('.'));
+  };
+  walk(configSchema, []);
+  return out;
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  while (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
+}
+
+export function envName(path: string): string {
+  return `BERTH_${path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const known = new Map(configKeys().map((key) => [envName(key), key]));
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('BERTH_') || value === undefined) continue;
+    const path = known.get(name);
+    if (!path) continue;
+    out[path] = parseScalar(value);
+  }
+  return out;
+}
+
+function parseScalar(value: string): unknown {
+  try {
+    const parsed: unknown = YAML.parse(value);
+    return parsed === null || typeof parsed === 'object' ? value : parsed;
+  } catch {
+    return value;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1] as string] = value;
+}
+
+/** Absolute locations derived from the config: the data folder and what lives in it by default. */
+export function resolvePaths(config: Config, cwd = process.cwd()): { data: string; storageRoot: string; sqlite: string } {
+  const data = resolve(cwd, config.data);
+  const under = (value: string, fallback: string): string =>
+    value ? (isAbsolute(value) ? value : resolve(cwd, value)) : join(data, fallback);
+  return {
+    data,
+    storageRoot: under(config.storage.filesystem.root, 'storage'),
+    sqlite: under(config.metadata.sqlite.path, 'metadata.sqlite'),
+  };
+}
+
+/** Host and port of a `HOST:PORT` listen address, brackets removed from IPv6 hosts. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(':');
+  return { host: listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(listen.slice(at + 1)) };
+}

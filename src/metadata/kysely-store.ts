@@ -1,0 +1,350 @@
+import { type Kysely, Migrator, type Transaction } from 'kysely';
+import type { Digest } from '../oci/digest.js';
+import type { RepoName } from '../oci/names.js';
+import type {
+  ManifestRecord,
+  ManifestWithContent,
+  MetadataQueries,
+  MetadataStore,
+  NewManifest,
+  Page,
+  UploadRecord,
+} from './metadata-store.js';
+import { type Dialect, migrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+const MANIFEST_INFO = [
+  'manifests.id',
+  'manifests.repository_id',
+  'manifests.digest',
+  'manifests.media_type',
+  'manifests.artifact_type',
+  'manifests.subject_digest',
+  'manifests.annotations',
+  'manifests.size',
+  'manifests.created_at',
+] as const;
+
+interface ManifestInfoRow {
+  id: number;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  subject_digest: string | null;
+  annotations: string | null;
+  size: number;
+  created_at: number;
+}
+
+function toRecord(row: ManifestInfoRow): ManifestRecord {
+  return {
+    id: Number(row.id),
+    repositoryId: Number(row.repository_id),
+    digest: row.digest as Digest,
+    mediaType: row.media_type,
+    artifactType: row.artifact_type,
+    subjectDigest: row.subject_digest as Digest | null,
+    annotations: row.annotations ? (JSON.parse(row.annotations) as Record<string, string>) : null,
+    size: Number(row.size),
+    createdAt: Number(row.created_at),
+  };
+}
+
+// SQLite allows at most 32766 bound parameters; stay far below for IN lists.
+const IN_LIST_CHUNK = 500;
+
+function chunks<T>(values: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += IN_LIST_CHUNK) out.push(values.slice(i, i + IN_LIST_CHUNK));
+  return out;
+}
+
+/** The registry's queries, written once in Kysely for both SQLite and PostgreSQL. */
+class KyselyQueries implements MetadataQueries {
+  constructor(protected readonly db: Db) {}
+
+  async repositoryId(name: RepoName): Promise<number | undefined> {
+    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    return row ? Number(row.id) : undefined;
+  }
+
+  async ensureRepository(name: RepoName): Promise<number> {
+    const existing = await this.repositoryId(name);
+    if (existing !== undefined) return existing;
+    await this.db
+      .insertInto('repositories')
+      .values({ name, created_at: Date.now() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const id = await this.repositoryId(name);
+    if (id === undefined) throw new Error(`repository row for ${name} vanished`);
+    return id;
+  }
+
+  async listRepositories(page: Page): Promise<RepoName[]> {
+    let q = this.db.selectFrom('repositories').select('name').orderBy('name');
+    if (page.after !== undefined) q = q.where('name', '>', page.after);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map((r) => r.name as RepoName);
+  }
+
+  async linkBlob(repositoryId: number, digest: Digest, size: number): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .insertInto('blobs')
+      .values({ digest, size, created_at: now })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .execute();
+    await this.db
+      .insertInto('repository_blobs')
+      .values({ repository_id: repositoryId, digest, created_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .execute();
+  }
+
+  async linkedBlobSize(name: RepoName, digest: Digest): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select('blobs.size')
+      .where('repositories.name', '=', name)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst();
+    return row ? Number(row.size) : undefined;
+  }
+
+  async unlinkedBlobs(repositoryId: number, digests: Digest[]): Promise<Digest[]> {
+    const linked = new Set<string>();
+    for (const part of chunks(digests)) {
+      const rows = await this.db
+        .selectFrom('repository_blobs')
+        .select('digest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', part)
+        .execute();
+      for (const r of rows) linked.add(r.digest);
+    }
+    return digests.filter((d) => !linked.has(d));
+  }
+
+  async unlinkBlob(name: RepoName, digest: Digest): Promise<boolean> {
+    const id = await this.repositoryId(name);
+    if (id === undefined) return false;
+    const result = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', id)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async missingManifests(repositoryId: number, digests: Digest[]): Promise<Digest[]> {
+    const present = new Set<string>();
+    for (const part of chunks(digests)) {
+      const rows = await this.db
+        .selectFrom('manifests')
+        .select('digest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', part)
+        .execute();
+      for (const r of rows) present.add(r.digest);
+    }
+    return digests.filter((d) => !present.has(d));
+  }
+
+  async putManifest(repositoryId: number, m: NewManifest): Promise<number> {
+    const existing = await this.db
+      .selectFrom('manifests')
+      .select('id')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', m.digest)
+      .executeTakeFirst();
+    if (existing) return Number(existing.id);
+    const inserted = await this.db
+      .insertInto('manifests')
+      .values({
+        repository_id: repositoryId,
+        digest: m.digest,
+        media_type: m.mediaType,
+        artifact_type: m.artifactType ?? null,
+        subject_digest: m.subjectDigest ?? null,
+        annotations: m.annotations ? JSON.stringify(m.annotations) : null,
+        size: m.content.length,
+        content: m.content,
+        created_at: Date.now(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const id = Number(inserted.id);
+    const refs = [
+      ...m.blobs.map((digest) => ({ manifest_id: id, digest, kind: 'blob' as const })),
+      ...m.manifests.map((digest) => ({ manifest_id: id, digest, kind: 'manifest' as const })),
+    ];
+    for (const part of chunks(refs)) {
+      await this.db
+        .insertInto('manifest_references')
+        .values(part)
+        .onConflict((oc) => oc.columns(['manifest_id', 'digest', 'kind']).doNothing())
+        .execute();
+    }
+    return id;
+  }
+
+  async setTags(repositoryId: number, manifestId: number, tags: string[]): Promise<void> {
+    const now = Date.now();
+    for (const name of tags) {
+      await this.db
+        .insertInto('tags')
+        .values({ repository_id: repositoryId, name, manifest_id: manifestId, updated_at: now })
+        .onConflict((oc) =>
+          oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: manifestId, updated_at: now }),
+        )
+        .execute();
+    }
+  }
+
+  async manifestByDigest(name: RepoName, digest: Digest): Promise<ManifestWithContent | undefined> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select([...MANIFEST_INFO, 'manifests.content'])
+      .where('repositories.name', '=', name)
+      .where('manifests.digest', '=', digest)
+      .executeTakeFirst();
+    return row ? { ...toRecord(row), content: Buffer.from(row.content) } : undefined;
+  }
+
+  async manifestByTag(name: RepoName, tag: string): Promise<ManifestWithContent | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+      .innerJoin('manifests', 'manifests.id', 'tags.manifest_id')
+      .select([...MANIFEST_INFO, 'manifests.content'])
+      .where('repositories.name', '=', name)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst();
+    return row ? { ...toRecord(row), content: Buffer.from(row.content) } : undefined;
+  }
+
+  async manifestInfoByDigest(name: RepoName, digest: Digest): Promise<ManifestRecord | undefined> {
+    const row = await this.db
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select(MANIFEST_INFO)
+      .where('repositories.name', '=', name)
+      .where('manifests.digest', '=', digest)
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async manifestInfoByTag(name: RepoName, tag: string): Promise<ManifestRecord | undefined> {
+    const row = await this.db
+      .selectFrom('tags')
+      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
+      .innerJoin('manifests', 'manifests.id', 'tags.manifest_id')
+      .select(MANIFEST_INFO)
+      .where('repositories.name', '=', name)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async deleteManifest(name: RepoName, digest: Digest): Promise<boolean> {
+    const row = await this.manifestInfoByDigest(name, digest);
+    if (!row) return false;
+    await this.db.deleteFrom('tags').where('manifest_id', '=', row.id).execute();
+    await this.db.deleteFrom('manifest_references').where('manifest_id', '=', row.id).execute();
+    await this.db.deleteFrom('manifests').where('id', '=', row.id).execute();
+    return true;
+  }
+
+  async deleteTag(name: RepoName, tag: string): Promise<boolean> {
+    const id = await this.repositoryId(name);
+    if (id === undefined) return false;
+    const result = await this.db
+      .deleteFrom('tags')
+      .where('repository_id', '=', id)
+      .where('name', '=', tag)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async listTags(repositoryId: number, page: Page): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name');
+    if (page.after !== undefined) q = q.where('name', '>', page.after);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async listReferrers(name: RepoName, subject: Digest, artifactType?: string): Promise<ManifestRecord[]> {
+    let q = this.db
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select(MANIFEST_INFO)
+      .where('repositories.name', '=', name)
+      .where('manifests.subject_digest', '=', subject)
+      .orderBy('manifests.created_at')
+      .orderBy('manifests.id');
+    if (artifactType !== undefined) q = q.where('manifests.artifact_type', '=', artifactType);
+    return (await q.execute()).map(toRecord);
+  }
+
+  async createUpload(id: string, repository: RepoName, now: number): Promise<void> {
+    await this.db.insertInto('uploads').values({ id, repository, created_at: now, updated_at: now }).execute();
+  }
+
+  async getUpload(id: string): Promise<UploadRecord | undefined> {
+    const row = await this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+    return row
+      ? {
+          id: row.id,
+          repository: row.repository as RepoName,
+          createdAt: Number(row.created_at),
+          updatedAt: Number(row.updated_at),
+        }
+      : undefined;
+  }
+
+  async touchUpload(id: string, now: number): Promise<void> {
+    await this.db.updateTable('uploads').set({ updated_at: now }).where('id', '=', id).execute();
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+}
+
+export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
+  constructor(
+    private readonly kysely: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    super(kysely);
+  }
+
+  tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute((trx) => fn(new KyselyQueries(trx)));
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.kysely,
+      provider: migrations(this.dialect),
+      migrationTableName: 'berth_migrations',
+      migrationLockTableName: 'berth_migrations_lock',
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) {
+      throw new Error(`metadata migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.kysely.destroy();
+  }
+}

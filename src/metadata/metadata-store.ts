@@ -1,0 +1,94 @@
+import type { Digest } from '../oci/digest.js';
+import type { RepoName } from '../oci/names.js';
+
+export interface ManifestRecord {
+  id: number;
+  repositoryId: number;
+  digest: Digest;
+  mediaType: string;
+  artifactType: string | null;
+  subjectDigest: Digest | null;
+  annotations: Record<string, string> | null;
+  size: number;
+  createdAt: number;
+}
+
+export interface ManifestWithContent extends ManifestRecord {
+  content: Buffer;
+}
+
+export interface NewManifest {
+  digest: Digest;
+  mediaType: string;
+  artifactType?: string | undefined;
+  subjectDigest?: Digest | undefined;
+  annotations?: Record<string, string> | undefined;
+  content: Buffer;
+  /** Blobs (config, layers) the manifest references. */
+  blobs: Digest[];
+  /** Child manifests an index references. */
+  manifests: Digest[];
+}
+
+export interface UploadRecord {
+  id: string;
+  repository: RepoName;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Page {
+  /** At most this many items; undefined for all. */
+  limit?: number | undefined;
+  /** Start after this value (exclusive). */
+  after?: string | undefined;
+}
+
+/** The queries the registry needs, run on the store or inside one transaction. */
+export interface MetadataQueries {
+  repositoryId(name: RepoName): Promise<number | undefined>;
+  /** The repository's id, creating the row when needed. */
+  ensureRepository(name: RepoName): Promise<number>;
+  listRepositories(page: Page): Promise<RepoName[]>;
+
+  /** Records bytes that are now in the blob store, and links them to a repository. */
+  linkBlob(repositoryId: number, digest: Digest, size: number): Promise<void>;
+  /** Size of a blob linked to the repository, or undefined when it is not linked there. */
+  linkedBlobSize(name: RepoName, digest: Digest): Promise<number | undefined>;
+  /** Of the given digests, those not linked to the repository. */
+  unlinkedBlobs(repositoryId: number, digests: Digest[]): Promise<Digest[]>;
+  /** Removes a blob's link from a repository; false when it was not linked. */
+  unlinkBlob(name: RepoName, digest: Digest): Promise<boolean>;
+
+  /** Of the given digests, those that are not manifests of the repository. */
+  missingManifests(repositoryId: number, digests: Digest[]): Promise<Digest[]>;
+  /** Stores a manifest (a no-op when the repository has it) and returns its row id. */
+  putManifest(repositoryId: number, manifest: NewManifest): Promise<number>;
+  /** Points tags at a manifest, in the same transaction as the manifest when called inside `tx`. */
+  setTags(repositoryId: number, manifestId: number, tags: string[]): Promise<void>;
+  manifestByDigest(name: RepoName, digest: Digest): Promise<ManifestWithContent | undefined>;
+  manifestByTag(name: RepoName, tag: string): Promise<ManifestWithContent | undefined>;
+  /** Metadata only (no content), for HEAD requests. */
+  manifestInfoByDigest(name: RepoName, digest: Digest): Promise<ManifestRecord | undefined>;
+  manifestInfoByTag(name: RepoName, tag: string): Promise<ManifestRecord | undefined>;
+  /** Deletes a manifest and every tag that points at it; false when the repository does not have it. */
+  deleteManifest(name: RepoName, digest: Digest): Promise<boolean>;
+  deleteTag(name: RepoName, tag: string): Promise<boolean>;
+  listTags(repositoryId: number, page: Page): Promise<string[]>;
+  /** Manifests of the repository whose `subject` is the digest, optionally of one artifact type. */
+  listReferrers(name: RepoName, subject: Digest, artifactType?: string): Promise<ManifestRecord[]>;
+
+  createUpload(id: string, repository: RepoName, now: number): Promise<void>;
+  getUpload(id: string): Promise<UploadRecord | undefined>;
+  touchUpload(id: string, now: number): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+}
+
+export interface MetadataStore extends MetadataQueries {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
+  tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
+  /** Applies pending migrations. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}

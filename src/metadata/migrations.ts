@@ -1,0 +1,82 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Migrations live in code (not files on disk) so they ship inside the compiled package and run in order. */
+export function migrations(dialect: Dialect): MigrationProvider {
+  const id = dialect === 'sqlite' ? 'integer' : 'bigserial';
+  const bytes = dialect === 'sqlite' ? 'blob' : 'bytea';
+  // Listings must come out in byte order (the spec's "ASCIIbetical"); PostgreSQL's default collation is not.
+  const name = sql.raw(dialect === 'sqlite' ? 'text' : 'text collate "C"');
+  const all: Record<string, Migration> = {
+    '0001_registry_core': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('repositories')
+          .addColumn('id', sql.raw(id), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('name', name, (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('blobs')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('repository_blobs')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull().references('blobs.digest'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('repository_blobs_pk', ['repository_id', 'digest'])
+          .execute();
+        await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+        await db.schema
+          .createTable('manifests')
+          .addColumn('id', sql.raw(id), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('subject_digest', 'text')
+          .addColumn('annotations', 'text')
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('content', sql.raw(bytes), (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('manifests_repository_digest', ['repository_id', 'digest'])
+          .execute();
+        await db.schema
+          .createIndex('manifests_subject')
+          .on('manifests')
+          .columns(['repository_id', 'subject_digest'])
+          .execute();
+        await db.schema.createIndex('manifests_digest').on('manifests').column('digest').execute();
+        await db.schema
+          .createTable('manifest_references')
+          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifest_references_pk', ['manifest_id', 'digest', 'kind'])
+          .execute();
+        await db.schema.createIndex('manifest_references_digest').on('manifest_references').column('digest').execute();
+        await db.schema
+          .createTable('tags')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('name', name, (c) => c.notNull())
+          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tags_pk', ['repository_id', 'name'])
+          .execute();
+        await db.schema.createIndex('tags_manifest').on('tags').column('manifest_id').execute();
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+  return { getMigrations: async () => all };
+}

@@ -1,0 +1,344 @@
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { type Digest, digestAlgorithm, digestOf, EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import { type Descriptor, parseManifest } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { RepoName, Tag } from '../oci/names.js';
+import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
+import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
+import { rangeHeader } from '../storage/blob-store.js';
+import type { ByteRange } from '../storage/object-driver.js';
+import { acceptsMediaType } from './content-negotiation.js';
+
+export interface RegistryOptions {
+  deletes: boolean;
+  maxManifestSize: number;
+}
+
+/** A manifest reference from a URL: a tag or a digest, already parsed. */
+export type ManifestRef = { tag: Tag } | { digest: Digest };
+
+export interface ManifestResult {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  /** Absent for HEAD. */
+  content?: Buffer;
+}
+
+export interface BlobRead {
+  size: number;
+  /** The range served, when the request asked for one. */
+  range?: ByteRange;
+  stream?: Readable;
+}
+
+export interface UploadState {
+  id: string;
+  size: number;
+}
+
+export interface PutManifestResult {
+  digest: Digest;
+  subject?: Digest;
+  tags: string[];
+}
+
+export interface ReferrersResult {
+  manifests: Descriptor[];
+  filtered: boolean;
+}
+
+export interface BodyInput {
+  body: Readable;
+  /** From Content-Range: where the chunk starts and how long it is. */
+  offset?: number | undefined;
+  length?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The Distribution API use cases. Takes parsed names and digests, throws `RegistryError`, knows nothing of
+ * HTTP. Bytes go to the blob store first; only then are rows written, so a crash can leave an orphan blob
+ * (collected later) but never a row pointing at missing bytes.
+ */
+export class Registry {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly meta: MetadataStore,
+    private readonly options: RegistryOptions,
+    private readonly log: Logger,
+  ) {}
+
+  get maxManifestSize(): number {
+    return this.options.maxManifestSize;
+  }
+
+  // ---- manifests ----
+
+  async getManifest(repo: RepoName, ref: ManifestRef, accept: string[], withContent: boolean): Promise<ManifestResult> {
+    const row = withContent ? await this.findManifest(repo, ref) : await this.findManifestInfo(repo, ref);
+    if (!row) throw await this.manifestMissing(repo, ref);
+    if (!acceptsMediaType(accept, row.mediaType)) {
+      throw new RegistryError('MANIFEST_UNKNOWN', {
+        reason: 'the manifest is not available in any media type the client accepts',
+        mediaType: row.mediaType,
+      });
+    }
+    const result: ManifestResult = { digest: row.digest, mediaType: row.mediaType, size: row.size };
+    if ('content' in row) result.content = row.content as Buffer;
+    return result;
+  }
+
+  async putManifest(
+    repo: RepoName,
+    ref: ManifestRef,
+    content: Buffer,
+    contentType: string | undefined,
+    extraTags: Tag[] = [],
+  ): Promise<PutManifestResult> {
+    if (content.length > this.options.maxManifestSize) {
+      throw new RegistryError('MANIFEST_TOO_LARGE', { size: content.length, limit: this.options.maxManifestSize });
+    }
+    const algorithm = 'digest' in ref ? digestAlgorithm(ref.digest) : 'sha256';
+    const digest = digestOf(content, algorithm);
+    if ('digest' in ref && ref.digest !== digest) {
+      throw new RegistryError('DIGEST_INVALID', { expected: ref.digest, actual: digest });
+    }
+    const parsed = parseManifest(content, contentType);
+    const tags = [...new Set<string>(['tag' in ref ? ref.tag : undefined, ...extraTags].filter((t) => t !== undefined))];
+    // The empty descriptor's content is known to everyone; a manifest may use it without pushing `{}`.
+    const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
+    await this.meta.tx(async (tx) => {
+      const repositoryId = await tx.ensureRepository(repo);
+      const missingBlobs = await tx.unlinkedBlobs(repositoryId, requiredBlobs);
+      const missingManifests = await tx.missingManifests(repositoryId, parsed.manifests);
+      const missing = [...missingBlobs, ...missingManifests];
+      if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { missing });
+      const id = await tx.putManifest(repositoryId, {
+        digest,
+        mediaType: parsed.mediaType,
+        artifactType: parsed.referrerArtifactType,
+        subjectDigest: parsed.subject?.digest,
+        annotations: parsed.annotations,
+        content,
+        blobs: parsed.blobs,
+        manifests: parsed.manifests,
+      });
+      await tx.setTags(repositoryId, id, tags);
+    });
+    this.log.info({ repo, digest, mediaType: parsed.mediaType, tags }, 'manifest stored');
+    const result: PutManifestResult = { digest, tags };
+    if (parsed.subject) result.subject = parsed.subject.digest;
+    return result;
+  }
+
+  async deleteManifest(repo: RepoName, ref: ManifestRef): Promise<void> {
+    this.requireDeletes();
+    const deleted =
+      'tag' in ref ? await this.meta.deleteTag(repo, ref.tag) : await this.meta.deleteManifest(repo, ref.digest);
+    if (!deleted) throw await this.manifestMissing(repo, ref);
+    this.log.info({ repo, ...ref }, 'tag' in ref ? 'tag deleted' : 'manifest deleted');
+  }
+
+  private findManifest(repo: RepoName, ref: ManifestRef) {
+    return 'tag' in ref ? this.meta.manifestByTag(repo, ref.tag) : this.meta.manifestByDigest(repo, ref.digest);
+  }
+
+  private findManifestInfo(repo: RepoName, ref: ManifestRef): Promise<ManifestRecord | undefined> {
+    return 'tag' in ref
+      ? this.meta.manifestInfoByTag(repo, ref.tag)
+      : this.meta.manifestInfoByDigest(repo, ref.digest);
+  }
+
+  private async manifestMissing(repo: RepoName, ref: ManifestRef): Promise<RegistryError> {
+    if ((await this.meta.repositoryId(repo)) === undefined) return new RegistryError('NAME_UNKNOWN', { name: repo });
+    return new RegistryError('MANIFEST_UNKNOWN', 'tag' in ref ? { tag: ref.tag } : { digest: ref.digest });
+  }
+
+  // ---- blobs ----
+
+  async statBlob(repo: RepoName, digest: Digest): Promise<number> {
+    const size = await this.meta.linkedBlobSize(repo, digest);
+    if (size !== undefined) return size;
+    if (digest === EMPTY_JSON_DIGEST) return EMPTY_JSON_BYTES.length;
+    throw new RegistryError('BLOB_UNKNOWN', { digest });
+  }
+
+  /** Opens a blob for reading; `range` is applied and checked against the size (`BLOB_RANGE_INVALID`). */
+  async readBlob(
+    repo: RepoName,
+    digest: Digest,
+    range: RangeRequest | undefined,
+    withContent: boolean,
+    signal?: AbortSignal,
+  ): Promise<BlobRead> {
+    const size = await this.statBlob(repo, digest);
+    const resolved = range ? resolveRange(range, size) : undefined;
+    const result: BlobRead = { size };
+    if (resolved) result.range = resolved;
+    if (!withContent) return result;
+    if (digest === EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest))) {
+      const bytes = resolved ? EMPTY_JSON_BYTES.subarray(resolved.start, resolved.end + 1) : EMPTY_JSON_BYTES;
+      result.stream = Readable.from([bytes]);
+      return result;
+    }
+    result.stream = await this.blobs.read(digest, resolved, signal);
+    return result;
+  }
+
+  async deleteBlob(repo: RepoName, digest: Digest): Promise<void> {
+    this.requireDeletes();
+    if (!(await this.meta.unlinkBlob(repo, digest))) throw new RegistryError('BLOB_UNKNOWN', { digest });
+    // The bytes stay until garbage collection finds no repository linking them.
+    this.log.info({ repo, digest }, 'blob unlinked');
+  }
+
+  // ---- uploads ----
+
+  async startUpload(repo: RepoName): Promise<UploadState> {
+    const writer = await this.blobs.createUpload();
+    await this.meta.createUpload(writer.id, repo, Date.now());
+    return { id: writer.id, size: 0 };
+  }
+
+  /** A whole blob in one request (`POST ?digest=`). Nothing is kept unless the digest matches. */
+  async uploadMonolithic(repo: RepoName, digest: Digest, input: BodyInput): Promise<BlobInfo> {
+    const writer = await this.blobs.createUpload();
+    try {
+      await writer.append(input.body, { length: input.length, signal: input.signal });
+      return await this.commit(repo, writer, digest);
+    } catch (error) {
+      await writer.cancel().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Links a blob from another repository; undefined when the source does not have it linked. */
+  async mount(repo: RepoName, digest: Digest, from: RepoName): Promise<BlobInfo | undefined> {
+    const size = await this.meta.linkedBlobSize(from, digest);
+    if (size === undefined) return undefined;
+    const stored = await this.blobs.stat(digest);
+    if (!stored) return undefined;
+    await this.meta.tx(async (tx) => tx.linkBlob(await tx.ensureRepository(repo), digest, stored.size));
+    this.log.info({ repo, digest, from }, 'blob mounted');
+    return { digest, size: stored.size };
+  }
+
+  async uploadStatus(repo: RepoName, id: string): Promise<UploadState> {
+    const writer = await this.openUpload(repo, id);
+    return { id, size: writer.size };
+  }
+
+  async appendUpload(repo: RepoName, id: string, input: BodyInput): Promise<UploadState> {
+    const writer = await this.openUpload(repo, id);
+    try {
+      const size = await writer.append(input.body, input);
+      await this.meta.touchUpload(id, Date.now());
+      return { id, size };
+    } catch (error) {
+      throw withUploadRange(error, writer.size);
+    }
+  }
+
+  /** Closes an upload: the optional last chunk, then the digest check and publish. */
+  async finishUpload(repo: RepoName, id: string, digest: Digest, input: BodyInput | undefined): Promise<BlobInfo> {
+    const writer = await this.openUpload(repo, id);
+    if (input) {
+      try {
+        await writer.append(input.body, input);
+      } catch (error) {
+        throw withUploadRange(error, writer.size);
+      }
+    }
+    try {
+      return await this.commit(repo, writer, digest);
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'DIGEST_INVALID') await this.meta.deleteUpload(id);
+      throw error;
+    }
+  }
+
+  async cancelUpload(repo: RepoName, id: string): Promise<void> {
+    const writer = await this.openUpload(repo, id);
+    await writer.cancel();
+    await this.meta.deleteUpload(id);
+  }
+
+  private async openUpload(repo: RepoName, id: string): Promise<UploadWriter> {
+    const row = await this.meta.getUpload(id);
+    // A session belongs to the repository it was started in; elsewhere it does not exist.
+    if (!row || row.repository !== repo) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    try {
+      return await this.blobs.resumeUpload(id);
+    } catch (error) {
+      if (error instanceof RegistryError && error.kind === 'BLOB_UPLOAD_UNKNOWN') await this.meta.deleteUpload(id);
+      throw error;
+    }
+  }
+
+  private async commit(repo: RepoName, writer: UploadWriter, digest: Digest): Promise<BlobInfo> {
+    const blob = await writer.commit(digest);
+    await this.meta.tx(async (tx) => {
+      await tx.linkBlob(await tx.ensureRepository(repo), blob.digest, blob.size);
+      await tx.deleteUpload(writer.id);
+    });
+    this.log.info({ repo, digest: blob.digest, size: blob.size }, 'blob upload committed');
+    return blob;
+  }
+
+  // ---- discovery ----
+
+  async listTags(repo: RepoName, page: Page): Promise<string[]> {
+    const id = await this.meta.repositoryId(repo);
+    if (id === undefined) throw new RegistryError('NAME_UNKNOWN', { name: repo });
+    return this.meta.listTags(id, page);
+  }
+
+  listRepositories(page: Page): Promise<RepoName[]> {
+    return this.meta.listRepositories(page);
+  }
+
+  async referrers(repo: RepoName, subject: Digest, artifactType?: string): Promise<ReferrersResult> {
+    const rows = await this.meta.listReferrers(repo, subject, artifactType);
+    const manifests = rows.map((row) => {
+      const d: Descriptor = { mediaType: row.mediaType, digest: row.digest, size: row.size };
+      if (row.artifactType) d.artifactType = row.artifactType;
+      if (row.annotations) d.annotations = row.annotations;
+      return d;
+    });
+    return { manifests, filtered: artifactType !== undefined };
+  }
+
+  private requireDeletes(): void {
+    if (!this.options.deletes) throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled on this registry' });
+  }
+}
+
+export const REFERRERS_MEDIA_TYPE = MediaType.ociIndex;
+
+/** A `Range: bytes=` request: `start-end`, `start-` or the suffix form `-length`. */
+export type RangeRequest = { start: number; end?: number } | { suffix: number };
+
+/** Turns a range request into absolute inclusive bounds; the end is clamped to the blob as RFC 9110 says. */
+export function resolveRange(range: RangeRequest, size: number): ByteRange {
+  if ('suffix' in range) {
+    if (range.suffix === 0 || size === 0) throw rangeError(size);
+    return { start: Math.max(size - range.suffix, 0), end: size - 1 };
+  }
+  if (range.start >= size || (range.end !== undefined && range.end < range.start)) throw rangeError(size);
+  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) };
+}
+
+function rangeError(size: number): RegistryError {
+  return new RegistryError('BLOB_RANGE_INVALID', { size }, { 'Content-Range': `bytes */${size}` });
+}
+
+/** A range error on an upload tells the client where the upload stands. */
+function withUploadRange(error: unknown, size: number): unknown {
+  if (error instanceof RegistryError && error.kind === 'RANGE_INVALID' && !error.headers.Range) {
+    return new RegistryError('RANGE_INVALID', error.detail, { ...error.headers, Range: rangeHeader(size) });
+  }
+  return error;
+}

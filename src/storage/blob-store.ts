@@ -1,0 +1,303 @@
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Digest, type DigestAlgorithm, digestAlgorithm, digestHex } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
+import type { ByteRange, ObjectDriver } from './object-driver.js';
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface UploadWriter {
+  readonly id: string;
+  /** Bytes stored so far. */
+  readonly size: number;
+  /**
+   * Appends a request body. `offset`, when given, must equal the current size (else `RANGE_INVALID`); when
+   * `length` is given the body must be exactly that long (else `SIZE_INVALID`, and the bytes of this call
+   * are taken back). A body cut short by a broken connection keeps what arrived, so the client can ask for
+   * the status and continue from there. Returns the new size.
+   */
+  append(body: Readable, options?: AppendOptions): Promise<number>;
+  /** Verifies the digest over all stored bytes and publishes the blob atomically; on a mismatch the upload is gone. */
+  commit(expected: Digest): Promise<BlobInfo>;
+  cancel(): Promise<void>;
+}
+
+export interface AppendOptions {
+  offset?: number | undefined;
+  length?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface BlobStore {
+  stat(d: Digest): Promise<BlobInfo | undefined>;
+  read(d: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
+  redirectUrl(d: Digest): Promise<string | undefined>;
+  delete(d: Digest): Promise<void>;
+  list(): AsyncIterable<BlobInfo>;
+  createUpload(): Promise<UploadWriter>;
+  /** Reopens an upload by id: works after a restart or on another node. Throws `BLOB_UPLOAD_UNKNOWN`. */
+  resumeUpload(id: string): Promise<UploadWriter>;
+  /** Upload ids present in storage, with their last modification time (for expiry). */
+  listUploads(): AsyncIterable<{ id: string; modified: Date }>;
+}
+
+/** The running hash of an upload, valid while `offset` equals the stored size. Lives only in this process. */
+interface HashState {
+  hash: Hash;
+  offset: number;
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+// Bound on remembered running hashes; an abandoned upload falls out and is re-hashed if it ever commits.
+const MAX_HASH_STATES = 10_000;
+
+export function blobPath(d: Digest): string {
+  const hex = digestHex(d);
+  return `blobs/${digestAlgorithm(d)}/${hex.slice(0, 2)}/${hex}`;
+}
+
+function uploadPath(id: string): string {
+  return `uploads/${id}/data`;
+}
+
+export function isUploadId(id: string): boolean {
+  return UPLOAD_ID.test(id);
+}
+
+/** The one blob store: content-addressed bytes shared by every repository, on any `ObjectDriver`. */
+export class DriverBlobStore implements BlobStore {
+  private readonly hashes = new Map<string, HashState>();
+  private readonly busy = new Set<string>();
+
+  constructor(readonly driver: ObjectDriver) {}
+
+  async stat(d: Digest): Promise<BlobInfo | undefined> {
+    const info = await this.driver.stat(blobPath(d));
+    return info ? { digest: d, size: info.size } : undefined;
+  }
+
+  async read(d: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    try {
+      return await this.driver.read(blobPath(d), range, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RegistryError('BLOB_UNKNOWN', { digest: d });
+      throw error;
+    }
+  }
+
+  redirectUrl(d: Digest): Promise<string | undefined> {
+    return this.driver.redirectUrl(blobPath(d));
+  }
+
+  delete(d: Digest): Promise<void> {
+    return this.driver.delete(blobPath(d));
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for await (const info of this.driver.list('blobs/')) {
+      const [, algorithm, , hex] = info.path.split('/');
+      if (algorithm && hex) yield { digest: `${algorithm}:${hex}` as Digest, size: info.size };
+    }
+  }
+
+  async *listUploads(): AsyncIterable<{ id: string; modified: Date }> {
+    for await (const info of this.driver.list('uploads/')) {
+      const [, id, file] = info.path.split('/');
+      if (id && file === 'data') yield { id, modified: info.modified };
+    }
+  }
+
+  async createUpload(): Promise<UploadWriter> {
+    const id = randomUUID();
+    await this.driver.create(uploadPath(id));
+    this.remember(id, { hash: createHash('sha256'), offset: 0 });
+    return new DriverUpload(this, id, 0);
+  }
+
+  async resumeUpload(id: string): Promise<UploadWriter> {
+    if (!isUploadId(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    const info = await this.driver.stat(uploadPath(id));
+    if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    return new DriverUpload(this, id, info.size);
+  }
+
+  /** @internal */
+  remember(id: string, state: HashState): void {
+    this.hashes.delete(id);
+    this.hashes.set(id, state);
+    if (this.hashes.size > MAX_HASH_STATES) {
+      const oldest = this.hashes.keys().next().value;
+      if (oldest !== undefined) this.hashes.delete(oldest);
+    }
+  }
+
+  /** @internal */
+  hashState(id: string): HashState | undefined {
+    return this.hashes.get(id);
+  }
+
+  /** @internal */
+  forget(id: string): void {
+    this.hashes.delete(id);
+  }
+
+  /** @internal One request at a time per upload in this process; a second one is a client error. */
+  lock(id: string, size: number): () => void {
+    if (this.busy.has(id)) {
+      throw new RegistryError('RANGE_INVALID', { upload: id, reason: 'another request is writing to this upload' }, {
+        Range: rangeHeader(size),
+      });
+    }
+    this.busy.add(id);
+    return () => this.busy.delete(id);
+  }
+
+  /** @internal Hashes the stored bytes of an upload from the start. */
+  async rehash(id: string, algorithm: DigestAlgorithm): Promise<Hash> {
+    const hash = createHash(algorithm);
+    const stream = await this.driver.read(uploadPath(id));
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+    return hash;
+  }
+}
+
+/** The `Range` header value for an upload holding `size` bytes (`0-0` when empty, as Distribution sends). */
+export function rangeHeader(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+class DriverUpload implements UploadWriter {
+  constructor(
+    private readonly store: DriverBlobStore,
+    readonly id: string,
+    private stored: number,
+  ) {}
+
+  get size(): number {
+    return this.stored;
+  }
+
+  async append(body: Readable, options: AppendOptions = {}): Promise<number> {
+    const { offset: expectedOffset, length: expectedLength, signal } = options;
+    const path = uploadPath(this.id);
+    const unlock = this.store.lock(this.id, this.stored);
+    try {
+      const current = (await this.store.driver.stat(path))?.size;
+      if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
+      this.stored = current;
+      if (expectedOffset !== undefined && expectedOffset !== current) {
+        throw new RegistryError(
+          'RANGE_INVALID',
+          { upload: this.id, offset: current, requested: expectedOffset },
+          { Range: rangeHeader(current) },
+        );
+      }
+      const state = this.store.hashState(this.id);
+      const running = state && state.offset === current ? state : undefined;
+      const saved = running?.hash.copy();
+      const meter = new Meter(running?.hash, expectedLength);
+      try {
+        // pipe() does not forward errors; a broken request must fail the write.
+        body.once('error', (error) => meter.destroy(error));
+        await this.store.driver.append(path, body.pipe(meter), signal);
+        if (expectedLength !== undefined && meter.count !== expectedLength) {
+          throw new RegistryError('SIZE_INVALID', {
+            reason: 'body shorter than announced',
+            expected: expectedLength,
+            received: meter.count,
+          });
+        }
+        this.stored = current + meter.count;
+        if (running) this.store.remember(this.id, { hash: running.hash, offset: this.stored });
+        return this.stored;
+      } catch (error) {
+        body.unpipe(meter);
+        const after = (await this.store.driver.stat(path))?.size ?? current;
+        if (error instanceof RegistryError) {
+          // The client broke the contract of this request: take back every byte of it.
+          await this.store.driver.truncate(path, current);
+          this.stored = current;
+          if (running && saved) this.store.remember(this.id, { hash: saved, offset: current });
+        } else {
+          // The connection broke: keep what arrived so the client can resume from there.
+          this.stored = after;
+          if (running && after !== current + meter.hashed) this.store.forget(this.id);
+          else if (running) this.store.remember(this.id, { hash: running.hash, offset: after });
+        }
+        throw error;
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  async commit(expected: Digest): Promise<BlobInfo> {
+    const unlock = this.store.lock(this.id, this.stored);
+    try {
+      const path = uploadPath(this.id);
+      const info = await this.store.driver.stat(path);
+      if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
+      const algorithm = digestAlgorithm(expected);
+      const state = this.store.hashState(this.id);
+      const hash =
+        state && state.offset === info.size && algorithm === 'sha256'
+          ? state.hash.copy()
+          : await this.store.rehash(this.id, algorithm);
+      const actual = `${algorithm}:${hash.digest('hex')}` as Digest;
+      if (actual !== expected) {
+        await this.remove();
+        throw new RegistryError('DIGEST_INVALID', { expected, actual, size: info.size });
+      }
+      const target = blobPath(expected);
+      const existing = await this.store.driver.stat(target);
+      if (existing && existing.size === info.size) await this.remove();
+      else {
+        await this.store.driver.publish(path, target);
+        await this.remove();
+      }
+      return { digest: expected, size: info.size };
+    } finally {
+      unlock();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    await this.remove();
+  }
+
+  private async remove(): Promise<void> {
+    this.store.forget(this.id);
+    await this.store.driver.delete(`uploads/${this.id}/`);
+  }
+}
+
+/** Counts the bytes going to storage, feeds the running hash, and refuses more bytes than announced. */
+class Meter extends Transform {
+  count = 0;
+  hashed = 0;
+  constructor(
+    private readonly hash: Hash | undefined,
+    private readonly limit: number | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.limit !== undefined && this.count + chunk.length > this.limit) {
+      callback(
+        new RegistryError('SIZE_INVALID', { reason: 'body longer than announced', expected: this.limit }),
+      );
+      return;
+    }
+    this.count += chunk.length;
+    if (this.hash) {
+      this.hash.update(chunk);
+      this.hashed += chunk.length;
+    }
+    callback(null, chunk);
+  }
+}
+

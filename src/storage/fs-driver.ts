@@ -1,0 +1,118 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, opendir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ByteRange, ObjectDriver, ObjectInfo } from './object-driver.js';
+
+const READ_CHUNK = 1024 * 1024;
+
+/** Objects as files under a root folder. Publishing is fsync then rename, which POSIX makes atomic. */
+export class FsDriver implements ObjectDriver {
+  readonly name = 'filesystem';
+  constructor(private readonly root: string) {}
+
+  private full(path: string): string {
+    if (path.split('/').some((part) => part === '..')) throw new Error(`path escapes the storage root: ${path}`);
+    return join(this.root, ...path.split('/'));
+  }
+
+  async stat(path: string): Promise<ObjectInfo | undefined> {
+    try {
+      const s = await stat(this.full(path));
+      if (!s.isFile()) return undefined;
+      return { path, size: s.size, modified: s.mtime };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async read(path: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    // Open first so that a missing file fails here, not later inside the response stream.
+    const handle = await open(this.full(path), 'r');
+    const stream = handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+    if (signal) {
+      if (signal.aborted) stream.destroy(signal.reason);
+      else signal.addEventListener('abort', () => stream.destroy(signal.reason), { once: true });
+    }
+    return stream;
+  }
+
+  async create(path: string): Promise<void> {
+    const full = this.full(path);
+    await mkdir(dirname(full), { recursive: true });
+    const handle = await open(full, 'wx');
+    await handle.close();
+  }
+
+  async append(path: string, source: Readable, signal?: AbortSignal): Promise<void> {
+    const out = createWriteStream(this.full(path), { flags: 'r+', start: (await stat(this.full(path))).size });
+    await pipeline(source, out, signal ? { signal } : {});
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    await truncate(this.full(path), size);
+  }
+
+  async publish(from: string, to: string): Promise<void> {
+    const source = this.full(from);
+    const target = this.full(to);
+    const handle = await open(source, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await rename(source, target);
+    await syncDirectory(dirname(target));
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(this.full(path.replace(/\/$/, '')), { recursive: path.endsWith('/'), force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    yield* this.walk(this.full(prefix.replace(/\/$/, '')));
+  }
+
+  private async *walk(dir: string): AsyncIterable<ObjectInfo> {
+    let entries: Awaited<ReturnType<typeof opendir>>;
+    try {
+      entries = await opendir(dir);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    for await (const entry of entries) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) yield* this.walk(full);
+      else if (entry.isFile()) {
+        const s = await stat(full).catch(() => undefined);
+        if (s) yield { path: relative(this.root, full).split(sep).join('/'), size: s.size, modified: s.mtime };
+      }
+    }
+  }
+
+  async redirectUrl(): Promise<string | undefined> {
+    return undefined;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // A rename is durable only once its directory is; some filesystems refuse to fsync a directory, which is fine.
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // not supported here
+  } finally {
+    await handle.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}

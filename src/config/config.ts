@@ -22,13 +22,19 @@ export const configSchema = z
       .default({ level: 'info' }),
     storage: z
       .object({
-        filesystem: z.object({ root: z.string().default('') }).strict().default({ root: '' }),
+        filesystem: z
+          .object({ root: z.string().default('') })
+          .strict()
+          .default({ root: '' }),
       })
       .strict()
       .default({ filesystem: { root: '' } }),
     metadata: z
       .object({
-        sqlite: z.object({ path: z.string().default('') }).strict().default({ path: '' }),
+        sqlite: z
+          .object({ path: z.string().default('') })
+          .strict()
+          .default({ path: '' }),
         postgres: z
           .object({
             url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL'),
@@ -87,19 +93,26 @@ export function loadConfig(options: LoadOptions = {}): Config {
     try {
       text = readFileSync(options.file, 'utf8');
     } catch (error) {
-      throw new BerthError('CONFIG_INVALID', `cannot read config file ${options.file}: ${(error as Error).message}`);
+      throw new BerthError(
+        'CONFIG_INVALID',
+        `cannot read config file ${options.file}: ${(error as Error).message}`,
+      );
     }
     try {
       raw = YAML.parse(text) ?? {};
     } catch (error) {
-      throw new BerthError('CONFIG_INVALID', `config file ${options.file} is not valid YAML: ${(error as Error).message}`);
+      throw new BerthError(
+        'CONFIG_INVALID',
+        `config file ${options.file} is not valid YAML: ${(error as Error).message}`,
+      );
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw new BerthError('CONFIG_INVALID', `config file ${options.file} must hold a mapping of keys`);
     }
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
-  for (const [path, value] of Object.entries(envOverrides(options.env ?? process.env))) setPath(merged, path, value);
+  for (const [path, value] of Object.entries(envOverrides(options.env ?? process.env)))
+    setPath(merged, path, value);
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(merged, path, value);
   }
@@ -132,14 +145,21 @@ export function configKeys(): string[] {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodDefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+  while (
+    current instanceof z.ZodDefault ||
+    current instanceof z.ZodOptional ||
+    current instanceof z.ZodNullable
+  ) {
     current = current.unwrap() as z.ZodType;
   }
   return current;
 }
 
 export function envName(path: string): string {
-  return `BERTH_${path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+  return `BERTH_${path
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/\./g, '_')
+    .toUpperCase()}`;
 }
 
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -175,7 +195,10 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
 }
 
 /** Absolute locations derived from the config: the data folder and what lives in it by default. */
-export function resolvePaths(config: Config, cwd = process.cwd()): { data: string; storageRoot: string; sqlite: string } {
+export function resolvePaths(
+  config: Config,
+  cwd = process.cwd(),
+): { data: string; storageRoot: string; sqlite: string } {
   const data = resolve(cwd, config.data);
   const under = (value: string, fallback: string): string =>
     value ? (isAbsolute(value) ? value : resolve(cwd, value)) : join(data, fallback);

@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
@@ -59,7 +64,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
 
   app.setErrorHandler((error: FastifyError | RegistryError, request, reply) => {
     const registryError =
-      error instanceof RegistryError ? error : fromFastifyError(error as FastifyError) ?? undefined;
+      error instanceof RegistryError ? error : (fromFastifyError(error as FastifyError) ?? undefined);
     if (!registryError) {
       if (request.raw.destroyed || request.raw.socket?.destroyed) {
         request.log.info({ method: request.method, url: request.url }, 'client disconnected during request');
@@ -73,7 +78,10 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       { method: request.method, url: request.url, code: registryError.code, status: registryError.status },
       'request refused',
     );
-    reply.code(registryError.status).headers(registryError.headers).header('Content-Type', 'application/json');
+    reply
+      .code(registryError.status)
+      .headers(registryError.headers)
+      .header('Content-Type', 'application/json');
     if (request.method === 'HEAD') return reply.send();
     return reply.send(JSON.stringify(registryError.toJSON()));
   });

@@ -1,11 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Digest, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
-import { type RepoName, parseRepoName, parseTag, type Tag } from '../oci/names.js';
+import { parseRepoName, parseTag, type RepoName, type Tag } from '../oci/names.js';
 import { parseV2Path, v2Url } from '../oci/v2-path.js';
+import {
+  type BodyInput,
+  type ManifestRef,
+  REFERRERS_MEDIA_TYPE,
+  type Registry,
+} from '../registry/registry.js';
 import { rangeHeader } from '../storage/blob-store.js';
-import { type BodyInput, type ManifestRef, REFERRERS_MEDIA_TYPE, type Registry } from '../registry/registry.js';
-import { contentLength, hasBody, nextLink, parseContentRange, parsePage, parseRange, readLimited } from './wire.js';
+import {
+  contentLength,
+  hasBody,
+  nextLink,
+  parseContentRange,
+  parsePage,
+  parseRange,
+  readLimited,
+} from './wire.js';
 
 export interface V2Options {
   chunkMinLength: number;
@@ -96,7 +109,8 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'catalog': {
         if (method !== 'GET') methodNotAllowed(request);
         const page = parsePage(query, CATALOG_DEFAULT_PAGE);
-        const repositories = page.limit === 0 ? [] : await registry.listRepositories({ ...page, limit: (page.limit ?? 0) + 1 });
+        const repositories =
+          page.limit === 0 ? [] : await registry.listRepositories({ ...page, limit: (page.limit ?? 0) + 1 });
         const limit = page.limit ?? 0;
         if (repositories.length > limit) {
           repositories.length = limit;
@@ -113,7 +127,10 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
           await registry.listTags(name, { limit: 0 });
           return reply.send({ name, tags: [] });
         }
-        const tags = await registry.listTags(name, page.limit === undefined ? page : { ...page, limit: page.limit + 1 });
+        const tags = await registry.listTags(
+          name,
+          page.limit === undefined ? page : { ...page, limit: page.limit + 1 },
+        );
         if (page.limit !== undefined && tags.length > page.limit) {
           tags.length = page.limit;
           reply.header('Link', nextLink(v2Url.tags(name), page.limit, tags[page.limit - 1] as string));
@@ -140,7 +157,13 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
             registry.maxManifestSize,
             () => new RegistryError('MANIFEST_TOO_LARGE', { limit: registry.maxManifestSize }),
           );
-          const result = await registry.putManifest(name, ref, content, request.headers['content-type'], extraTags);
+          const result = await registry.putManifest(
+            name,
+            ref,
+            content,
+            request.headers['content-type'],
+            extraTags,
+          );
           reply
             .code(201)
             .header('Location', v2Url.manifest(name, result.digest))
@@ -212,7 +235,10 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
         }
         const upload = await registry.startUpload(name);
         if (options.chunkMinLength > 0) reply.header('OCI-Chunk-Min-Length', String(options.chunkMinLength));
-        return uploadHeaders(reply, name, upload.id, upload.size).code(202).header('Content-Length', '0').send();
+        return uploadHeaders(reply, name, upload.id, upload.size)
+          .code(202)
+          .header('Content-Length', '0')
+          .send();
       }
 
       case 'upload': {
@@ -252,9 +278,13 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
         const artifactType = query.get('artifactType') ?? undefined;
         const result = await registry.referrers(name, digest, artifactType);
         if (result.filtered) reply.header('OCI-Filters-Applied', 'artifactType');
-        return reply
-          .header('Content-Type', REFERRERS_MEDIA_TYPE)
-          .send(JSON.stringify({ schemaVersion: 2, mediaType: REFERRERS_MEDIA_TYPE, manifests: result.manifests }));
+        return reply.header('Content-Type', REFERRERS_MEDIA_TYPE).send(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: REFERRERS_MEDIA_TYPE,
+            manifests: result.manifests,
+          }),
+        );
       }
     }
   };

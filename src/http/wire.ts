@@ -1,16 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import { RegistryError } from '../oci/errors.js';
 import type { Page } from '../metadata/metadata-store.js';
+import { RegistryError } from '../oci/errors.js';
 import type { RangeRequest } from '../registry/registry.js';
 
 /** Parses an upload `Content-Range` (`start-end`, also `bytes start-end/total` as some clients send). */
 export function parseContentRange(header: string | undefined): { start: number; end: number } | undefined {
   if (header === undefined || header === '') return undefined;
   const m = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
-  if (!m) throw new RegistryError('RANGE_INVALID', { reason: 'malformed Content-Range', contentRange: header });
+  if (!m)
+    throw new RegistryError('RANGE_INVALID', { reason: 'malformed Content-Range', contentRange: header });
   const start = Number(m[1]);
   const end = Number(m[2]);
-  if (end < start) throw new RegistryError('RANGE_INVALID', { reason: 'Content-Range ends before it starts' });
+  if (end < start)
+    throw new RegistryError('RANGE_INVALID', { reason: 'Content-Range ends before it starts' });
   return { start, end };
 }
 
@@ -29,7 +31,8 @@ export function contentLength(req: IncomingMessage): number | undefined {
   const header = req.headers['content-length'];
   if (header === undefined) return undefined;
   const value = Number(header);
-  if (!Number.isSafeInteger(value) || value < 0) throw new RegistryError('SIZE_INVALID', { contentLength: header });
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RegistryError('SIZE_INVALID', { contentLength: header });
   return value;
 }
 
@@ -41,7 +44,11 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Reads a small body whole, refusing more than `limit` bytes with `error`. */
-export async function readLimited(req: IncomingMessage, limit: number, error: () => RegistryError): Promise<Buffer> {
+export async function readLimited(
+  req: IncomingMessage,
+  limit: number,
+  error: () => RegistryError,
+): Promise<Buffer> {
   const announced = contentLength(req);
   if (announced !== undefined && announced > limit) throw error();
   const parts: Buffer[] = [];
@@ -65,7 +72,8 @@ export function parsePage(query: URLSearchParams, defaultLimit?: number): Page &
   const last = query.get('last') ?? undefined;
   let limit = defaultLimit;
   if (n !== null) {
-    if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', { reason: 'n must be a non-negative integer', n });
+    if (!/^\d+$/.test(n))
+      throw new RegistryError('UNSUPPORTED', { reason: 'n must be a non-negative integer', n });
     limit = Math.min(Number(n), MAX_PAGE);
   }
   const page: Page = {};
@@ -75,7 +83,12 @@ export function parsePage(query: URLSearchParams, defaultLimit?: number): Page &
 }
 
 /** The RFC 5988 `Link` header to the next page of a listing. */
-export function nextLink(path: string, limit: number, last: string, extra: Record<string, string> = {}): string {
+export function nextLink(
+  path: string,
+  limit: number,
+  last: string,
+  extra: Record<string, string> = {},
+): string {
   const query = new URLSearchParams({ ...extra, n: String(limit), last });
   return `<${path}?${query.toString()}>; rel="next"`;
 }

@@ -31,7 +31,10 @@ export function openMetadata(config: Config, cwd = process.cwd()): MetadataStore
 }
 
 /** The composition root: config in, a listening registry out. */
-export async function startServer(config: Config, options: { log?: Logger; cwd?: string } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  options: { log?: Logger; cwd?: string } = {},
+): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log.level);
   const paths = resolvePaths(config, options.cwd);
   const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot));

@@ -67,7 +67,11 @@ class KyselyQueries implements MetadataQueries {
   constructor(protected readonly db: Db) {}
 
   async repositoryId(name: RepoName): Promise<number | undefined> {
-    const row = await this.db.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('repositories')
+      .select('id')
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? Number(row.id) : undefined;
   }
 
@@ -274,7 +278,11 @@ class KyselyQueries implements MetadataQueries {
   }
 
   async listTags(repositoryId: number, page: Page): Promise<string[]> {
-    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name');
+    let q = this.db
+      .selectFrom('tags')
+      .select('name')
+      .where('repository_id', '=', repositoryId)
+      .orderBy('name');
     if (page.after !== undefined) q = q.where('name', '>', page.after);
     if (page.limit !== undefined) q = q.limit(page.limit);
     return (await q.execute()).map((r) => r.name);
@@ -294,7 +302,10 @@ class KyselyQueries implements MetadataQueries {
   }
 
   async createUpload(id: string, repository: RepoName, now: number): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repository, created_at: now, updated_at: now }).execute();
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository, created_at: now, updated_at: now })
+      .execute();
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -340,7 +351,9 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
-      throw new Error(`metadata migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+      throw new Error(`metadata migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {
+        cause: error,
+      });
     }
   }
 

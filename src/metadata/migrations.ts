@@ -13,7 +13,9 @@ export function migrations(dialect: Dialect): MigrationProvider {
       async up(db: Kysely<unknown>): Promise<void> {
         await db.schema
           .createTable('repositories')
-          .addColumn('id', sql.raw(id), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
           .addColumn('name', name, (c) => c.notNull().unique())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
@@ -25,16 +27,26 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
         await db.schema
           .createTable('repository_blobs')
-          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('repository_id', 'bigint', (c) =>
+            c.notNull().references('repositories.id').onDelete('cascade'),
+          )
           .addColumn('digest', 'text', (c) => c.notNull().references('blobs.digest'))
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addPrimaryKeyConstraint('repository_blobs_pk', ['repository_id', 'digest'])
           .execute();
-        await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+        await db.schema
+          .createIndex('repository_blobs_digest')
+          .on('repository_blobs')
+          .column('digest')
+          .execute();
         await db.schema
           .createTable('manifests')
-          .addColumn('id', sql.raw(id), (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
-          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('repository_id', 'bigint', (c) =>
+            c.notNull().references('repositories.id').onDelete('cascade'),
+          )
           .addColumn('digest', 'text', (c) => c.notNull())
           .addColumn('media_type', 'text', (c) => c.notNull())
           .addColumn('artifact_type', 'text')
@@ -53,17 +65,27 @@ export function migrations(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('manifests_digest').on('manifests').column('digest').execute();
         await db.schema
           .createTable('manifest_references')
-          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('manifest_id', 'bigint', (c) =>
+            c.notNull().references('manifests.id').onDelete('cascade'),
+          )
           .addColumn('digest', 'text', (c) => c.notNull())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('manifest_references_pk', ['manifest_id', 'digest', 'kind'])
           .execute();
-        await db.schema.createIndex('manifest_references_digest').on('manifest_references').column('digest').execute();
+        await db.schema
+          .createIndex('manifest_references_digest')
+          .on('manifest_references')
+          .column('digest')
+          .execute();
         await db.schema
           .createTable('tags')
-          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('repository_id', 'bigint', (c) =>
+            c.notNull().references('repositories.id').onDelete('cascade'),
+          )
           .addColumn('name', name, (c) => c.notNull())
-          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('manifest_id', 'bigint', (c) =>
+            c.notNull().references('manifests.id').onDelete('cascade'),
+          )
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .addPrimaryKeyConstraint('tags_pk', ['repository_id', 'name'])
           .execute();

@@ -13,8 +13,13 @@ export function openPostgresMetadata(url: string, poolSize = 10): KyselyMetadata
     // Sizes and times are bigint columns; they fit a JavaScript number, so read them as numbers.
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === INT8_OID
+          ? Number
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  return new KyselyMetadataStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+  return new KyselyMetadataStore(
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    'postgres',
+  );
 }

@@ -14,5 +14,8 @@ export function openSqliteMetadata(path: string): KyselyMetadataStore {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  return new KyselyMetadataStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }), 'sqlite');
+  return new KyselyMetadataStore(
+    new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) }),
+    'sqlite',
+  );
 }

@@ -17,7 +17,8 @@ export function isDigestAlgorithm(value: string): value is DigestAlgorithm {
 
 /** Parses a digest; anything that is not a well-formed sha256 or sha512 digest is `DIGEST_INVALID`. */
 export function parseDigest(raw: string): Digest {
-  if (!DIGEST_GRAMMAR.test(raw)) throw new RegistryError('DIGEST_INVALID', { digest: raw, reason: 'malformed' });
+  if (!DIGEST_GRAMMAR.test(raw))
+    throw new RegistryError('DIGEST_INVALID', { digest: raw, reason: 'malformed' });
   const [algorithm, hex] = raw.split(':') as [string, string];
   if (!isDigestAlgorithm(algorithm)) {
     throw new RegistryError('DIGEST_INVALID', { digest: raw, reason: 'unsupported algorithm' });

@@ -6,7 +6,11 @@
 export const REGISTRY_ERRORS = {
   BLOB_UNKNOWN: { code: 'BLOB_UNKNOWN', status: 404, message: 'blob unknown to registry' },
   BLOB_UPLOAD_INVALID: { code: 'BLOB_UPLOAD_INVALID', status: 400, message: 'blob upload invalid' },
-  BLOB_UPLOAD_UNKNOWN: { code: 'BLOB_UPLOAD_UNKNOWN', status: 404, message: 'blob upload unknown to registry' },
+  BLOB_UPLOAD_UNKNOWN: {
+    code: 'BLOB_UPLOAD_UNKNOWN',
+    status: 404,
+    message: 'blob upload unknown to registry',
+  },
   // A chunk that does not start where the upload stands (out of order, repeated) or a range that does not match.
   RANGE_INVALID: { code: 'BLOB_UPLOAD_INVALID', status: 416, message: 'requested range not satisfiable' },
   // A blob read with a Range header outside the blob.
@@ -27,7 +31,11 @@ export const REGISTRY_ERRORS = {
   NAME_INVALID: { code: 'NAME_INVALID', status: 400, message: 'invalid repository name' },
   NAME_UNKNOWN: { code: 'NAME_UNKNOWN', status: 404, message: 'repository name not known to registry' },
   TAG_INVALID: { code: 'TAG_INVALID', status: 400, message: 'manifest tag did not match URI' },
-  SIZE_INVALID: { code: 'SIZE_INVALID', status: 400, message: 'provided length did not match content length' },
+  SIZE_INVALID: {
+    code: 'SIZE_INVALID',
+    status: 400,
+    message: 'provided length did not match content length',
+  },
   UNAUTHORIZED: { code: 'UNAUTHORIZED', status: 401, message: 'authentication required' },
   DENIED: { code: 'DENIED', status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { code: 'UNSUPPORTED', status: 405, message: 'the operation is unsupported' },
@@ -62,7 +70,10 @@ export class RegistryError extends Error {
   /** The OCI error JSON body. */
   toJSON(): { errors: { code: string; message: string; detail?: unknown }[] } {
     const entry = REGISTRY_ERRORS[this.kind];
-    const error: { code: string; message: string; detail?: unknown } = { code: this.code, message: entry.message };
+    const error: { code: string; message: string; detail?: unknown } = {
+      code: this.code,
+      message: entry.message,
+    };
     if (this.detail !== undefined) error.detail = this.detail;
     return { errors: [error] };
   }

@@ -10,7 +10,9 @@ import {
   MediaType,
 } from './media-types.js';
 
-const mediaTypeString = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/);
+const mediaTypeString = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/);
 const digestString = z.string().transform((value, ctx) => {
   try {
     return parseDigest(value);
@@ -103,7 +105,8 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   } catch {
     throw invalid('manifest is not valid JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('manifest is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw invalid('manifest is not a JSON object');
   const record = json as Record<string, unknown>;
   const declared = typeof record.mediaType === 'string' ? record.mediaType : undefined;
   const header = bareMediaType(contentType);
@@ -113,9 +116,13 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     else if (Array.isArray(record.manifests)) mediaType = MediaType.ociIndex;
     else if (record.config !== undefined) mediaType = MediaType.ociManifest;
   }
-  if (!mediaType) throw invalid('cannot tell the manifest media type: no mediaType field and no Content-Type');
+  if (!mediaType)
+    throw invalid('cannot tell the manifest media type: no mediaType field and no Content-Type');
   if (declared && header && MANIFEST_MEDIA_TYPES.includes(header) && header !== declared) {
-    throw invalid('mediaType field does not match Content-Type', { mediaType: declared, contentType: header });
+    throw invalid('mediaType field does not match Content-Type', {
+      mediaType: declared,
+      contentType: header,
+    });
   }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
     throw invalid('Docker schema 1 manifests are not supported', { mediaType });
@@ -127,7 +134,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     if (mediaType === MediaType.dockerManifest && (m.subject || m.artifactType)) {
       throw invalid('Docker manifests cannot carry subject or artifactType', { mediaType });
     }
-    const required = [m.config, ...m.layers].filter((d) => !(isNondistributable(d.mediaType) && d.urls?.length));
+    const required = [m.config, ...m.layers].filter(
+      (d) => !(isNondistributable(d.mediaType) && d.urls?.length),
+    );
     return {
       mediaType,
       blobs: unique(required.map((d) => d.digest)),

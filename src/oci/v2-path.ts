@@ -15,11 +15,20 @@ export type V2Route =
 
 const PATTERNS: [RegExp, (m: RegExpExecArray) => V2Route][] = [
   [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: 'tags', name: m[1] as string })],
-  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: 'manifest', name: m[1] as string, reference: m[2] as string })],
+  [
+    /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    (m) => ({ kind: 'manifest', name: m[1] as string, reference: m[2] as string }),
+  ],
   [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'upload-start', name: m[1] as string })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: 'upload', name: m[1] as string, id: m[2] as string })],
+  [
+    /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
+    (m) => ({ kind: 'upload', name: m[1] as string, id: m[2] as string }),
+  ],
   [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: 'blob', name: m[1] as string, digest: m[2] as string })],
-  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: 'referrers', name: m[1] as string, digest: m[2] as string })],
+  [
+    /^\/v2\/(.+)\/referrers\/([^/]+)$/,
+    (m) => ({ kind: 'referrers', name: m[1] as string, digest: m[2] as string }),
+  ],
 ];
 
 /** Parses the path part of a request URL (no query string). Returns undefined for paths outside the API. */

@@ -15,7 +15,5 @@ export function acceptsMediaType(accept: string[], mediaType: string): boolean {
   if (types.length === 0) return true;
   const wanted = mediaType.toLowerCase();
   const [major] = wanted.split('/');
-  return types.some(
-    (entry) => entry.type === wanted || entry.type === '*/*' || entry.type === `${major}/*`,
-  );
+  return types.some((entry) => entry.type === wanted || entry.type === '*/*' || entry.type === `${major}/*`);
 }

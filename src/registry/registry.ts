@@ -1,11 +1,17 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { type Digest, digestAlgorithm, digestOf, EMPTY_JSON_BYTES, EMPTY_JSON_DIGEST } from '../oci/digest.js';
+import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
+import {
+  type Digest,
+  digestAlgorithm,
+  digestOf,
+  EMPTY_JSON_BYTES,
+  EMPTY_JSON_DIGEST,
+} from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import { type Descriptor, parseManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RepoName, Tag } from '../oci/names.js';
-import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
 import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
 import { rangeHeader } from '../storage/blob-store.js';
 import type { ByteRange } from '../storage/object-driver.js';
@@ -77,7 +83,12 @@ export class Registry {
 
   // ---- manifests ----
 
-  async getManifest(repo: RepoName, ref: ManifestRef, accept: string[], withContent: boolean): Promise<ManifestResult> {
+  async getManifest(
+    repo: RepoName,
+    ref: ManifestRef,
+    accept: string[],
+    withContent: boolean,
+  ): Promise<ManifestResult> {
     const row = withContent ? await this.findManifest(repo, ref) : await this.findManifestInfo(repo, ref);
     if (!row) throw await this.manifestMissing(repo, ref);
     if (!acceptsMediaType(accept, row.mediaType)) {
@@ -99,7 +110,10 @@ export class Registry {
     extraTags: Tag[] = [],
   ): Promise<PutManifestResult> {
     if (content.length > this.options.maxManifestSize) {
-      throw new RegistryError('MANIFEST_TOO_LARGE', { size: content.length, limit: this.options.maxManifestSize });
+      throw new RegistryError('MANIFEST_TOO_LARGE', {
+        size: content.length,
+        limit: this.options.maxManifestSize,
+      });
     }
     const algorithm = 'digest' in ref ? digestAlgorithm(ref.digest) : 'sha256';
     const digest = digestOf(content, algorithm);
@@ -107,7 +121,9 @@ export class Registry {
       throw new RegistryError('DIGEST_INVALID', { expected: ref.digest, actual: digest });
     }
     const parsed = parseManifest(content, contentType);
-    const tags = [...new Set<string>(['tag' in ref ? ref.tag : undefined, ...extraTags].filter((t) => t !== undefined))];
+    const tags = [
+      ...new Set<string>(['tag' in ref ? ref.tag : undefined, ...extraTags].filter((t) => t !== undefined)),
+    ];
     // The empty descriptor's content is known to everyone; a manifest may use it without pushing `{}`.
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
     await this.meta.tx(async (tx) => {
@@ -137,13 +153,17 @@ export class Registry {
   async deleteManifest(repo: RepoName, ref: ManifestRef): Promise<void> {
     this.requireDeletes();
     const deleted =
-      'tag' in ref ? await this.meta.deleteTag(repo, ref.tag) : await this.meta.deleteManifest(repo, ref.digest);
+      'tag' in ref
+        ? await this.meta.deleteTag(repo, ref.tag)
+        : await this.meta.deleteManifest(repo, ref.digest);
     if (!deleted) throw await this.manifestMissing(repo, ref);
     this.log.info({ repo, ...ref }, 'tag' in ref ? 'tag deleted' : 'manifest deleted');
   }
 
   private findManifest(repo: RepoName, ref: ManifestRef) {
-    return 'tag' in ref ? this.meta.manifestByTag(repo, ref.tag) : this.meta.manifestByDigest(repo, ref.digest);
+    return 'tag' in ref
+      ? this.meta.manifestByTag(repo, ref.tag)
+      : this.meta.manifestByDigest(repo, ref.digest);
   }
 
   private findManifestInfo(repo: RepoName, ref: ManifestRef): Promise<ManifestRecord | undefined> {
@@ -153,7 +173,8 @@ export class Registry {
   }
 
   private async manifestMissing(repo: RepoName, ref: ManifestRef): Promise<RegistryError> {
-    if ((await this.meta.repositoryId(repo)) === undefined) return new RegistryError('NAME_UNKNOWN', { name: repo });
+    if ((await this.meta.repositoryId(repo)) === undefined)
+      return new RegistryError('NAME_UNKNOWN', { name: repo });
     return new RegistryError('MANIFEST_UNKNOWN', 'tag' in ref ? { tag: ref.tag } : { digest: ref.digest });
   }
 
@@ -243,7 +264,12 @@ export class Registry {
   }
 
   /** Closes an upload: the optional last chunk, then the digest check and publish. */
-  async finishUpload(repo: RepoName, id: string, digest: Digest, input: BodyInput | undefined): Promise<BlobInfo> {
+  async finishUpload(
+    repo: RepoName,
+    id: string,
+    digest: Digest,
+    input: BodyInput | undefined,
+  ): Promise<BlobInfo> {
     const writer = await this.openUpload(repo, id);
     if (input) {
       try {
@@ -273,7 +299,8 @@ export class Registry {
     try {
       return await this.blobs.resumeUpload(id);
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'BLOB_UPLOAD_UNKNOWN') await this.meta.deleteUpload(id);
+      if (error instanceof RegistryError && error.kind === 'BLOB_UPLOAD_UNKNOWN')
+        await this.meta.deleteUpload(id);
       throw error;
     }
   }
@@ -312,7 +339,8 @@ export class Registry {
   }
 
   private requireDeletes(): void {
-    if (!this.options.deletes) throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled on this registry' });
+    if (!this.options.deletes)
+      throw new RegistryError('UNSUPPORTED', { reason: 'deletes are disabled on this registry' });
   }
 }
 

@@ -1,5 +1,6 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, digestHex } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange, ObjectDriver } from './object-driver.js';
@@ -83,7 +84,8 @@ export class DriverBlobStore implements BlobStore {
     try {
       return await this.driver.read(blobPath(d), range, signal);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RegistryError('BLOB_UNKNOWN', { digest: d });
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new RegistryError('BLOB_UNKNOWN', { digest: d });
       throw error;
     }
   }
@@ -147,9 +149,13 @@ export class DriverBlobStore implements BlobStore {
   /** @internal One request at a time per upload in this process; a second one is a client error. */
   lock(id: string, size: number): () => void {
     if (this.busy.has(id)) {
-      throw new RegistryError('RANGE_INVALID', { upload: id, reason: 'another request is writing to this upload' }, {
-        Range: rangeHeader(size),
-      });
+      throw new RegistryError(
+        'RANGE_INVALID',
+        { upload: id, reason: 'another request is writing to this upload' },
+        {
+          Range: rangeHeader(size),
+        },
+      );
     }
     this.busy.add(id);
     return () => this.busy.delete(id);
@@ -200,9 +206,22 @@ class DriverUpload implements UploadWriter {
       const saved = running?.hash.copy();
       const meter = new Meter(running?.hash, expectedLength);
       try {
-        // pipe() does not forward errors; a broken request must fail the write.
-        body.once('error', (error) => meter.destroy(error));
-        await this.store.driver.append(path, body.pipe(meter), signal);
+        const out = await this.store.driver.openAppend(path);
+        // A request body that breaks (the client went away) ends the copy cleanly instead of destroying it,
+        // so every byte that arrived is flushed to storage before the error is reported.
+        let broken: unknown;
+        const guarded = async function* (): AsyncGenerator<Buffer> {
+          try {
+            for await (const chunk of body) {
+              if (signal?.aborted) throw signal.reason;
+              yield chunk as Buffer;
+            }
+          } catch (error) {
+            broken = error ?? new Error('request body failed');
+          }
+        };
+        await pipeline(guarded, meter, out);
+        if (broken) throw broken;
         if (expectedLength !== undefined && meter.count !== expectedLength) {
           throw new RegistryError('SIZE_INVALID', {
             reason: 'body shorter than announced',
@@ -214,7 +233,6 @@ class DriverUpload implements UploadWriter {
         if (running) this.store.remember(this.id, { hash: running.hash, offset: this.stored });
         return this.stored;
       } catch (error) {
-        body.unpipe(meter);
         const after = (await this.store.driver.stat(path))?.size ?? current;
         if (error instanceof RegistryError) {
           // The client broke the contract of this request: take back every byte of it.
@@ -300,4 +318,3 @@ class Meter extends Transform {
     callback(null, chunk);
   }
 }
-

@@ -1,8 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { ByteRange, ObjectDriver, ObjectInfo } from './object-driver.js';
 
 const READ_CHUNK = 1024 * 1024;
@@ -13,7 +12,8 @@ export class FsDriver implements ObjectDriver {
   constructor(private readonly root: string) {}
 
   private full(path: string): string {
-    if (path.split('/').some((part) => part === '..')) throw new Error(`path escapes the storage root: ${path}`);
+    if (path.split('/').some((part) => part === '..'))
+      throw new Error(`path escapes the storage root: ${path}`);
     return join(this.root, ...path.split('/'));
   }
 
@@ -31,7 +31,11 @@ export class FsDriver implements ObjectDriver {
   async read(path: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     // Open first so that a missing file fails here, not later inside the response stream.
     const handle = await open(this.full(path), 'r');
-    const stream = handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+    const stream = handle.createReadStream({
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: READ_CHUNK,
+    });
     if (signal) {
       if (signal.aborted) stream.destroy(signal.reason);
       else signal.addEventListener('abort', () => stream.destroy(signal.reason), { once: true });
@@ -46,9 +50,9 @@ export class FsDriver implements ObjectDriver {
     await handle.close();
   }
 
-  async append(path: string, source: Readable, signal?: AbortSignal): Promise<void> {
-    const out = createWriteStream(this.full(path), { flags: 'r+', start: (await stat(this.full(path))).size });
-    await pipeline(source, out, signal ? { signal } : {});
+  async openAppend(path: string): Promise<Writable> {
+    const full = this.full(path);
+    return createWriteStream(full, { flags: 'r+', start: (await stat(full)).size });
   }
 
   async truncate(path: string, size: number): Promise<void> {
@@ -90,7 +94,8 @@ export class FsDriver implements ObjectDriver {
       if (entry.isDirectory()) yield* this.walk(full);
       else if (entry.isFile()) {
         const s = await stat(full).catch(() => undefined);
-        if (s) yield { path: relative(this.root, full).split(sep).join('/'), size: s.size, modified: s.mtime };
+        if (s)
+          yield { path: relative(this.root, full).split(sep).join('/'), size: s.size, modified: s.mtime };
       }
     }
   }

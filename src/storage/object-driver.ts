@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface ObjectInfo {
   /** Path relative to the driver's root, `/`-separated. */
@@ -24,8 +24,8 @@ export interface ObjectDriver {
   read(path: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   /** Creates an empty object, failing if it exists. */
   create(path: string): Promise<void>;
-  /** Appends everything `source` yields to an existing object. */
-  append(path: string, source: Readable, signal?: AbortSignal): Promise<void>;
+  /** A stream that appends to the end of an existing object; its end means the bytes are stored. */
+  openAppend(path: string): Promise<Writable>;
   /** Cuts an object back to `size` bytes. */
   truncate(path: string, size: number): Promise<void>;
   /**

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { Digest } from '../oci/digest.js';
+import type { RepoName } from '../oci/names.js';
+import type { MetadataStore, NewManifest } from './metadata-store.js';
+
+const repo = (name: string): RepoName => name as RepoName;
+const digest = (seed: string): Digest =>
+  `sha256:${createHash('sha256').update(seed).digest('hex')}` as Digest;
+
+function manifest(overrides: Partial<NewManifest> = {}): NewManifest {
+  const content =
+    overrides.content ?? Buffer.from(`{"schemaVersion":2, "nonce":"${randomBytes(4).toString('hex')}"}`);
+  return {
+    digest: `sha256:${createHash('sha256').update(content).digest('hex')}` as Digest,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    content,
+    blobs: [],
+    manifests: [],
+    ...overrides,
+  };
+}
+
+/**
+ * What the registry relies on from its metadata store, run on every dialect. `open` gives a fresh, migrated,
+ * empty store each time.
+ */
+export function metadataSuite(name: string, open: () => Promise<MetadataStore>): void {
+  describe(`metadata on ${name}`, () => {
+    test('migrations are idempotent', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      await store.migrate();
+      await store.migrate();
+      assert.equal(await store.repositoryId(repo('nothing/here')), undefined);
+    });
+
+    test('repositories: created once, listed in byte order, paginated', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const names = ['ab', 'a_b', 'a0', 'a.b', 'a-b', 'b/c', 'b'];
+      const ids = await Promise.all(names.map((n) => store.ensureRepository(repo(n))));
+      assert.equal(new Set(ids).size, names.length);
+      assert.equal(await store.ensureRepository(repo('ab')), ids[0]);
+      const sorted = [...names].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : 1));
+      assert.deepEqual(await store.listRepositories({}), sorted);
+      assert.deepEqual(await store.listRepositories({ limit: 2 }), sorted.slice(0, 2));
+      assert.deepEqual(await store.listRepositories({ limit: 3, after: sorted[1] }), sorted.slice(2, 5));
+    });
+
+    test('blob links are per repository', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const a = await store.ensureRepository(repo('team-a/app'));
+      const b = await store.ensureRepository(repo('team-b/app'));
+      const d = digest('layer');
+      await store.linkBlob(a, d, 1234);
+      await store.linkBlob(a, d, 1234);
+      assert.equal(await store.linkedBlobSize(repo('team-a/app'), d), 1234);
+      assert.equal(await store.linkedBlobSize(repo('team-b/app'), d), undefined);
+      assert.deepEqual(await store.unlinkedBlobs(b, [d]), [d]);
+      await store.linkBlob(b, d, 1234);
+      assert.deepEqual(await store.unlinkedBlobs(b, [d]), []);
+      assert.equal(await store.unlinkBlob(repo('team-a/app'), d), true);
+      assert.equal(await store.unlinkBlob(repo('team-a/app'), d), false);
+      assert.equal(await store.linkedBlobSize(repo('team-a/app'), d), undefined);
+      assert.equal(await store.linkedBlobSize(repo('team-b/app'), d), 1234);
+      const many = Array.from({ length: 1200 }, (_, i) => digest(`many-${i}`));
+      for (const m of many.slice(0, 600)) await store.linkBlob(b, m, 1);
+      assert.deepEqual(await store.unlinkedBlobs(b, many), many.slice(600));
+    });
+
+    test('manifests: stored byte for byte, tags move, deletes', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const id = await store.ensureRepository(repo('team/app'));
+      const content = Buffer.from('{\n  "schemaVersion": 2,\n  "odd":  "spacing é"\n}');
+      const m1 = manifest({ content, annotations: { 'org.opencontainers.image.title': 'x' } });
+      const m2 = manifest();
+      const row1 = await store.putManifest(id, m1);
+      assert.equal(await store.putManifest(id, m1), row1, 'a second put of the same manifest is a no-op');
+      const row2 = await store.putManifest(id, m2);
+      await store.setTags(id, row1, ['v1', 'latest']);
+      const got = await store.manifestByTag(repo('team/app'), 'latest');
+      assert.ok(got);
+      assert.deepEqual(got.content, content);
+      assert.equal(got.digest, m1.digest);
+      assert.equal(got.size, content.length);
+      assert.deepEqual(got.annotations, { 'org.opencontainers.image.title': 'x' });
+      await store.setTags(id, row2, ['latest']);
+      assert.equal((await store.manifestInfoByTag(repo('team/app'), 'latest'))?.digest, m2.digest);
+      assert.equal((await store.manifestInfoByTag(repo('team/app'), 'v1'))?.digest, m1.digest);
+      assert.equal((await store.manifestByDigest(repo('team/app'), m2.digest))?.mediaType, m2.mediaType);
+      assert.equal(await store.manifestByDigest(repo('other/app'), m2.digest), undefined);
+      assert.deepEqual(await store.missingManifests(id, [m1.digest, digest('nope')]), [digest('nope')]);
+      assert.equal(await store.deleteTag(repo('team/app'), 'v1'), true);
+      assert.equal(await store.deleteTag(repo('team/app'), 'v1'), false);
+      assert.ok(
+        await store.manifestInfoByDigest(repo('team/app'), m1.digest),
+        'deleting a tag keeps the manifest',
+      );
+      assert.equal(await store.deleteManifest(repo('team/app'), m2.digest), true);
+      assert.equal(
+        await store.manifestInfoByTag(repo('team/app'), 'latest'),
+        undefined,
+        'its tags went with it',
+      );
+      assert.equal(await store.deleteManifest(repo('team/app'), m2.digest), false);
+    });
+
+    test('tags list in byte order with pagination', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const id = await store.ensureRepository(repo('tags/app'));
+      const row = await store.putManifest(id, manifest());
+      const tags = ['b', 'A', 'a', 'v1.10', 'v1.9', '_x', 'Z'];
+      await store.setTags(id, row, tags);
+      const sorted = [...tags].sort();
+      assert.deepEqual(await store.listTags(id, {}), sorted);
+      assert.deepEqual(await store.listTags(id, { limit: 3 }), sorted.slice(0, 3));
+      assert.deepEqual(await store.listTags(id, { after: sorted[2] }), sorted.slice(3));
+      assert.deepEqual(await store.listTags(id, { limit: 0 }), []);
+    });
+
+    test('referrers by subject, filtered by artifact type', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const id = await store.ensureRepository(repo('ref/app'));
+      const subject = digest('subject');
+      const sbom = manifest({
+        subjectDigest: subject,
+        artifactType: 'application/sbom',
+        annotations: { a: '1' },
+      });
+      const sig = manifest({ subjectDigest: subject, artifactType: 'application/sig' });
+      await store.putManifest(id, sbom);
+      await store.putManifest(id, sig);
+      await store.putManifest(id, manifest({ subjectDigest: digest('other') }));
+      const all = await store.listReferrers(repo('ref/app'), subject);
+      assert.deepEqual(all.map((r) => r.digest).sort(), [sbom.digest, sig.digest].sort());
+      const only = await store.listReferrers(repo('ref/app'), subject, 'application/sbom');
+      assert.deepEqual(
+        only.map((r) => [r.digest, r.artifactType, r.annotations]),
+        [[sbom.digest, 'application/sbom', { a: '1' }]],
+      );
+      assert.deepEqual(await store.listReferrers(repo('elsewhere/app'), subject), []);
+    });
+
+    test('a transaction that throws leaves nothing behind', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      await assert.rejects(
+        store.tx(async (tx) => {
+          const id = await tx.ensureRepository(repo('tx/app'));
+          const row = await tx.putManifest(id, manifest());
+          await tx.setTags(id, row, ['v1']);
+          throw new Error('refused');
+        }),
+        /refused/,
+      );
+      assert.equal(await store.repositoryId(repo('tx/app')), undefined);
+      const ok = await store.tx(async (tx) => {
+        const id = await tx.ensureRepository(repo('tx/app'));
+        const row = await tx.putManifest(id, manifest());
+        await tx.setTags(id, row, ['v1']);
+        return id;
+      });
+      assert.equal(await store.repositoryId(repo('tx/app')), ok);
+      assert.ok(await store.manifestInfoByTag(repo('tx/app'), 'v1'));
+    });
+
+    test('concurrent transactions on one repository all land', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.tx(async (tx) => {
+            const id = await tx.ensureRepository(repo('busy/app'));
+            await tx.linkBlob(id, digest(`blob-${i}`), i);
+            const row = await tx.putManifest(id, manifest());
+            await tx.setTags(id, row, [`t${i}`, 'latest']);
+            return id;
+          }),
+        ),
+      );
+      assert.equal(new Set(results).size, 1);
+      assert.equal((await store.listTags(results[0] as number, {})).length, 21);
+    });
+
+    test('upload sessions', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      await store.createUpload('u1', repo('up/app'), 1000);
+      assert.deepEqual(await store.getUpload('u1'), {
+        id: 'u1',
+        repository: 'up/app',
+        createdAt: 1000,
+        updatedAt: 1000,
+      });
+      await store.touchUpload('u1', 2000);
+      assert.equal((await store.getUpload('u1'))?.updatedAt, 2000);
+      await store.deleteUpload('u1');
+      assert.equal(await store.getUpload('u1'), undefined);
+    });
+  });
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { metadataSuite } from './metadata-suite.js';
+import { openPostgresMetadata } from './postgres.js';
+
+// CI sets BERTH_TEST_POSTGRES_URL to a throwaway cluster; then a PostgreSQL that is down fails the run.
+const url = process.env.BERTH_TEST_POSTGRES_URL;
+
+if (!url) {
+  describe('metadata on PostgreSQL', () => {
+    test('needs BERTH_TEST_POSTGRES_URL', { skip: 'BERTH_TEST_POSTGRES_URL is not set' }, () => {});
+  });
+} else {
+  const created: string[] = [];
+  const admin = (): pg.Client => new pg.Client({ connectionString: url });
+  after(async () => {
+    const client = admin();
+    await client.connect();
+    for (const db of created) await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await client.end();
+  });
+  // Each test gets a database of its own, so the suite starts from empty like it does on SQLite.
+  metadataSuite('PostgreSQL', async () => {
+    const name = `berth_test_${randomBytes(6).toString('hex')}`;
+    const client = admin();
+    await client.connect();
+    await client.query(`CREATE DATABASE ${name}`);
+    await client.end();
+    created.push(name);
+    const dbUrl = new URL(url);
+    dbUrl.pathname = `/${name}`;
+    const store = openPostgresMetadata(dbUrl.toString(), 5);
+    await store.migrate();
+    return store;
+  });
+}

@@ -1,0 +1,18 @@
+import { loadConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/main/logger.js';
+import { type RunningServer, startServer } from '../../src/main/server.js';
+
+export interface TestServerOptions {
+  data: string;
+  /** Extra config by key path, e.g. `{ 'registry.deletes': false }`. */
+  config?: Record<string, unknown>;
+}
+
+/** A real Berth on a free loopback port, in this process, with quiet logs. */
+export async function startTestServer(options: TestServerOptions): Promise<RunningServer> {
+  const config = loadConfig({
+    env: {},
+    overrides: { listen: '127.0.0.1:0', data: options.data, 'log.level': 'silent', ...options.config },
+  });
+  return startServer(config, { log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent') });
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
@@ -68,7 +68,9 @@ export interface ClientEnv {
 
 /**
  * Isolated configuration for skopeo, podman and buildah: vfs storage, the registry as insecure,
- * an empty auth file and HOME/TMPDIR inside `dir`. Nothing in /etc is changed.
+ * an empty auth file and HOME/TMPDIR inside `dir`. Nothing in /etc is changed. As root the clients still
+ * share the blob-info cache in /var/lib/containers/cache (no setting moves it); tests use random layers so
+ * entries from other runs never match.
  */
 export async function makeClientEnv(dir: string, registry: string): Promise<ClientEnv> {
   const conf = join(dir, 'conf');
@@ -121,60 +123,87 @@ function describeCommand(cmd: string, args: string[]): string {
   return [cmd, ...args].join(' ');
 }
 
+async function exec(
+  client: ClientEnv,
+  cmd: string,
+  args: string[],
+  timeout: number,
+): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  return execFileAsync(cmd, args, {
+    env: client.env,
+    cwd: client.dir,
+    timeout,
+    maxBuffer: 64 * 1024 * 1024,
+    encoding: 'buffer',
+  });
+}
+
 /** Runs a client and asserts it exits 0; the error message carries the command line and its stderr. */
+export async function runRaw(
+  client: ClientEnv,
+  cmd: string,
+  args: string[],
+  options: { timeout?: number } = {},
+): Promise<{ stdout: Buffer; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(client, cmd, args, options.timeout ?? 120_000);
+    return { stdout, stderr: stderr.toString('utf8') };
+  } catch (error) {
+    const e = error as { stdout?: Buffer; stderr?: Buffer; code?: unknown; signal?: unknown };
+    throw new assert.AssertionError({
+      message:
+        `command failed (exit ${String(e.code)}${e.signal ? `, signal ${String(e.signal)}` : ''}): ` +
+        `${describeCommand(cmd, args)}\n--- stderr ---\n${e.stderr?.toString('utf8') ?? ''}` +
+        `\n--- stdout ---\n${e.stdout?.toString('utf8') ?? ''}`,
+    });
+  }
+}
+
+/** `runRaw` with stdout as text. */
 export async function run(
   client: ClientEnv,
   cmd: string,
   args: string[],
   options: { timeout?: number } = {},
 ): Promise<RunResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(cmd, args, {
-      env: client.env,
-      cwd: client.dir,
-      timeout: options.timeout ?? 120_000,
-      maxBuffer: 64 * 1024 * 1024,
-      encoding: 'utf8',
-    });
-    return { stdout, stderr };
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string; code?: unknown; signal?: unknown };
-    throw new assert.AssertionError({
-      message:
-        `command failed (exit ${String(e.code)}${e.signal ? `, signal ${String(e.signal)}` : ''}): ` +
-        `${describeCommand(cmd, args)}\n--- stderr ---\n${e.stderr ?? ''}\n--- stdout ---\n${e.stdout ?? ''}`,
-    });
-  }
+  const { stdout, stderr } = await runRaw(client, cmd, args, options);
+  return { stdout: stdout.toString('utf8'), stderr };
 }
 
-/** Runs a client that is expected to fail; returns its output, asserts a non-zero exit. */
+/** Runs a client that is expected to fail; asserts a non-zero exit and returns its output. */
 export async function runFailing(
   client: ClientEnv,
   cmd: string,
   args: string[],
   options: { timeout?: number } = {},
 ): Promise<RunResult & { code: number }> {
+  let result: { stdout: Buffer; stderr: Buffer };
   try {
-    const { stdout, stderr } = await execFileAsync(cmd, args, {
-      env: client.env,
-      cwd: client.dir,
-      timeout: options.timeout ?? 120_000,
-      maxBuffer: 64 * 1024 * 1024,
-      encoding: 'utf8',
-    });
-    assert.fail(
-      `expected a failure but it exited 0: ${describeCommand(cmd, args)}\n--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}`,
-    );
+    result = await exec(client, cmd, args, options.timeout ?? 120_000);
   } catch (error) {
-    if (error instanceof assert.AssertionError) throw error;
-    const e = error as { stdout?: string; stderr?: string; code?: unknown; killed?: boolean };
-    assert.ok(typeof e.code === 'number' && !e.killed, `command did not run to an exit code: ${String(error)}`);
-    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code as number };
+    const e = error as { stdout?: Buffer; stderr?: Buffer; code?: unknown; killed?: boolean };
+    assert.ok(
+      typeof e.code === 'number' && !e.killed,
+      `command did not run to an exit code: ${String(error)}`,
+    );
+    return {
+      stdout: e.stdout?.toString('utf8') ?? '',
+      stderr: e.stderr?.toString('utf8') ?? '',
+      code: e.code,
+    };
   }
+  assert.fail(
+    `expected a failure but it exited 0: ${describeCommand(cmd, args)}\n--- stderr ---\n` +
+      `${result.stderr.toString('utf8')}\n--- stdout ---\n${result.stdout.toString('utf8')}`,
+  );
 }
 
 /** skopeo with the test's own trust policy in front of the arguments. */
-export function skopeo(client: ClientEnv, args: string[], options: { timeout?: number } = {}): Promise<RunResult> {
+export function skopeo(
+  client: ClientEnv,
+  args: string[],
+  options: { timeout?: number } = {},
+): Promise<RunResult> {
   return run(client, 'skopeo', ['--policy', client.policy, ...args], options);
 }
 
@@ -182,10 +211,12 @@ export function sha256(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** `skopeo inspect --raw` of a reference on the registry: the exact bytes and their digest. */
-export async function inspectRaw(client: ClientEnv, reference: string): Promise<{ bytes: Buffer; digest: string }> {
-  // --raw output is the manifest byte for byte, so read it as latin1 to keep bytes intact.
-  const { stdout } = await run(client, 'skopeo', [
+/** `skopeo inspect --raw` of `repo:tag` or `repo@digest` on the registry: the exact bytes and their digest. */
+export async function inspectRaw(
+  client: ClientEnv,
+  reference: string,
+): Promise<{ bytes: Buffer; digest: string }> {
+  const { stdout } = await runRaw(client, 'skopeo', [
     '--policy',
     client.policy,
     'inspect',
@@ -193,8 +224,7 @@ export async function inspectRaw(client: ClientEnv, reference: string): Promise<
     '--raw',
     `docker://${client.registry}/${reference}`,
   ]);
-  const bytes = Buffer.from(stdout, 'utf8');
-  return { bytes, digest: sha256(bytes) };
+  return { bytes: stdout, digest: sha256(stdout) };
 }
 
 /** Reads the digest skopeo, podman or buildah wrote with `--digestfile`. */
@@ -242,15 +272,21 @@ export async function readLayoutRef(
   ref: string,
 ): Promise<{ descriptor: Descriptor; bytes: Buffer; digest: string }> {
   const index = await readLayoutIndex(layout);
-  const descriptor = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === ref);
+  const descriptor = index.manifests.find(
+    (m) => m.annotations?.['org.opencontainers.image.ref.name'] === ref,
+  );
   assert.ok(descriptor, `no ref ${ref} in ${layout}/index.json: ${JSON.stringify(index)}`);
   const bytes = await readFile(blobPath(layout, descriptor.digest));
-  assert.equal(sha256(bytes), descriptor.digest, `blob ${descriptor.digest} in ${layout} does not match its digest`);
+  assert.equal(
+    sha256(bytes),
+    descriptor.digest,
+    `blob ${descriptor.digest} in ${layout} does not match its digest`,
+  );
   assert.equal(bytes.length, descriptor.size);
   return { descriptor, bytes, digest: descriptor.digest };
 }
 
-/** Writes files into `dir`: a small text file plus one of `randomSize` random bytes, so every run's layer is new. */
+/** Writes `files` (relative path → content) under `dir`, creating folders as needed. */
 export async function writeRootfs(dir: string, files: Record<string, string | Buffer>): Promise<void> {
   for (const [name, content] of Object.entries(files)) {
     const path = join(dir, name);
@@ -291,7 +327,12 @@ export async function umociImage(
 export async function addLayoutIndex(
   layout: string,
   ref: string,
-  children: { digest: string; size: number; mediaType: string; platform: { architecture: string; os: string } }[],
+  children: {
+    digest: string;
+    size: number;
+    mediaType: string;
+    platform: { architecture: string; os: string };
+  }[],
 ): Promise<{ bytes: Buffer; digest: string }> {
   const bytes = Buffer.from(
     JSON.stringify({
@@ -318,10 +359,6 @@ export async function addLayoutIndex(
   return { bytes, digest };
 }
 
-export function randomFile(size: number): Buffer {
-  return randomBytes(size);
-}
-
 // ---- Plain HTTP checks against the registry ----
 
 export const MANIFEST_ACCEPT = [
@@ -340,8 +377,14 @@ export interface FetchedManifest {
 }
 
 /** GETs a manifest from Berth with every manifest type accepted. */
-export async function fetchManifest(baseUrl: string, repo: string, reference: string): Promise<FetchedManifest> {
-  const res = await fetch(`${baseUrl}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } });
+export async function fetchManifest(
+  baseUrl: string,
+  repo: string,
+  reference: string,
+): Promise<FetchedManifest> {
+  const res = await fetch(`${baseUrl}/v2/${repo}/manifests/${reference}`, {
+    headers: { Accept: MANIFEST_ACCEPT },
+  });
   const bytes = Buffer.from(await res.arrayBuffer());
   return {
     status: res.status,

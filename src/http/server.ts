@@ -53,6 +53,15 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
   });
+  // On shutdown, a request still in flight gets its answer and then its connection closes, so that a
+  // keep-alive client cannot hold the process open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
   if (log.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (request, reply) => {
       request.log.debug(

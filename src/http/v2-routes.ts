@@ -120,8 +120,8 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       }
 
       case 'tags': {
-        if (method !== 'GET') methodNotAllowed(request);
         const name = parseRepoName(route.name);
+        if (method !== 'GET') methodNotAllowed(request);
         const page = parsePage(query);
         if (page.limit === 0) {
           await registry.listTags(name, { limit: 0 });
@@ -208,8 +208,8 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       }
 
       case 'upload-start': {
-        if (method !== 'POST') methodNotAllowed(request);
         const name = parseRepoName(route.name);
+        if (method !== 'POST') methodNotAllowed(request);
         const algorithm = query.get('digest-algorithm');
         if (algorithm !== null && algorithm !== 'sha256' && algorithm !== 'sha512') {
           throw new RegistryError('DIGEST_INVALID', { reason: 'unsupported digest algorithm', algorithm });
@@ -272,18 +272,21 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       }
 
       case 'referrers': {
-        if (method !== 'GET') methodNotAllowed(request);
         const name = parseRepoName(route.name);
+        if (method !== 'GET') methodNotAllowed(request);
         const digest = parseDigest(route.digest);
         const artifactType = query.get('artifactType') ?? undefined;
         const result = await registry.referrers(name, digest, artifactType);
         if (result.filtered) reply.header('OCI-Filters-Applied', 'artifactType');
         return reply.header('Content-Type', REFERRERS_MEDIA_TYPE).send(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: REFERRERS_MEDIA_TYPE,
-            manifests: result.manifests,
-          }),
+          // A Buffer, so that Fastify adds no charset parameter to the index media type.
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: REFERRERS_MEDIA_TYPE,
+              manifests: result.manifests,
+            }),
+          ),
         );
       }
     }

@@ -1,7 +1,8 @@
-import { type Kysely, Migrator, type Transaction } from 'kysely';
+import { type Kysely, Migrator, type Selectable, type Transaction } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type {
+  ManifestLookup,
   ManifestRecord,
   ManifestWithContent,
   MetadataQueries,
@@ -27,17 +28,7 @@ const MANIFEST_INFO = [
   'manifests.created_at',
 ] as const;
 
-interface ManifestInfoRow {
-  id: number;
-  repository_id: number;
-  digest: string;
-  media_type: string;
-  artifact_type: string | null;
-  subject_digest: string | null;
-  annotations: string | null;
-  size: number;
-  created_at: number;
-}
+type ManifestInfoRow = Omit<Selectable<Database['manifests']>, 'content'>;
 
 function toRecord(row: ManifestInfoRow): ManifestRecord {
   return {
@@ -122,17 +113,7 @@ class KyselyQueries implements MetadataQueries {
   }
 
   async unlinkedBlobs(repositoryId: number, digests: Digest[]): Promise<Digest[]> {
-    const linked = new Set<string>();
-    for (const part of chunks(digests)) {
-      const rows = await this.db
-        .selectFrom('repository_blobs')
-        .select('digest')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', part)
-        .execute();
-      for (const r of rows) linked.add(r.digest);
-    }
-    return digests.filter((d) => !linked.has(d));
+    return this.absentFrom('repository_blobs', repositoryId, digests);
   }
 
   async unlinkBlob(name: RepoName, digest: Digest): Promise<boolean> {
@@ -147,10 +128,19 @@ class KyselyQueries implements MetadataQueries {
   }
 
   async missingManifests(repositoryId: number, digests: Digest[]): Promise<Digest[]> {
+    return this.absentFrom('manifests', repositoryId, digests);
+  }
+
+  /** Of the digests, those with no row of the repository in the table. */
+  private async absentFrom(
+    table: 'repository_blobs' | 'manifests',
+    repositoryId: number,
+    digests: Digest[],
+  ): Promise<Digest[]> {
     const present = new Set<string>();
     for (const part of chunks(digests)) {
       const rows = await this.db
-        .selectFrom('manifests')
+        .selectFrom(table)
         .select('digest')
         .where('repository_id', '=', repositoryId)
         .where('digest', 'in', part)
@@ -211,54 +201,39 @@ class KyselyQueries implements MetadataQueries {
     }
   }
 
-  async manifestByDigest(name: RepoName, digest: Digest): Promise<ManifestWithContent | undefined> {
-    const row = await this.db
-      .selectFrom('manifests')
-      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
-      .select([...MANIFEST_INFO, 'manifests.content'])
-      .where('repositories.name', '=', name)
-      .where('manifests.digest', '=', digest)
-      .executeTakeFirst();
+  async manifest(name: RepoName, ref: ManifestLookup): Promise<ManifestWithContent | undefined> {
+    const row = await this.manifestQuery(name, ref).select('manifests.content').executeTakeFirst();
     return row ? { ...toRecord(row), content: Buffer.from(row.content) } : undefined;
   }
 
-  async manifestByTag(name: RepoName, tag: string): Promise<ManifestWithContent | undefined> {
-    const row = await this.db
-      .selectFrom('tags')
-      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
-      .innerJoin('manifests', 'manifests.id', 'tags.manifest_id')
-      .select([...MANIFEST_INFO, 'manifests.content'])
-      .where('repositories.name', '=', name)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst();
-    return row ? { ...toRecord(row), content: Buffer.from(row.content) } : undefined;
+  async manifestInfo(name: RepoName, ref: ManifestLookup): Promise<ManifestRecord | undefined> {
+    const row = await this.manifestQuery(name, ref).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
   }
 
-  async manifestInfoByDigest(name: RepoName, digest: Digest): Promise<ManifestRecord | undefined> {
-    const row = await this.db
+  private manifestQuery(name: RepoName, ref: ManifestLookup) {
+    return this.db
       .selectFrom('manifests')
       .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
       .select(MANIFEST_INFO)
       .where('repositories.name', '=', name)
-      .where('manifests.digest', '=', digest)
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
-  }
-
-  async manifestInfoByTag(name: RepoName, tag: string): Promise<ManifestRecord | undefined> {
-    const row = await this.db
-      .selectFrom('tags')
-      .innerJoin('repositories', 'repositories.id', 'tags.repository_id')
-      .innerJoin('manifests', 'manifests.id', 'tags.manifest_id')
-      .select(MANIFEST_INFO)
-      .where('repositories.name', '=', name)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst();
-    return row ? toRecord(row) : undefined;
+      .where((eb) =>
+        'tag' in ref
+          ? eb(
+              'manifests.id',
+              '=',
+              eb
+                .selectFrom('tags')
+                .select('tags.manifest_id')
+                .whereRef('tags.repository_id', '=', 'manifests.repository_id')
+                .where('tags.name', '=', ref.tag),
+            )
+          : eb('manifests.digest', '=', ref.digest),
+      );
   }
 
   async deleteManifest(name: RepoName, digest: Digest): Promise<boolean> {
-    const row = await this.manifestInfoByDigest(name, digest);
+    const row = await this.manifestInfo(name, { digest });
     if (!row) return false;
     await this.db.deleteFrom('tags').where('manifest_id', '=', row.id).execute();
     await this.db.deleteFrom('manifest_references').where('manifest_id', '=', row.id).execute();

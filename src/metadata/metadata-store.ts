@@ -30,6 +30,8 @@ export interface NewManifest {
   manifests: Digest[];
 }
 
+export type ManifestLookup = { tag: string } | { digest: Digest };
+
 export interface UploadRecord {
   id: string;
   repository: RepoName;
@@ -66,11 +68,10 @@ export interface MetadataQueries {
   putManifest(repositoryId: number, manifest: NewManifest): Promise<number>;
   /** Points tags at a manifest, in the same transaction as the manifest when called inside `tx`. */
   setTags(repositoryId: number, manifestId: number, tags: string[]): Promise<void>;
-  manifestByDigest(name: RepoName, digest: Digest): Promise<ManifestWithContent | undefined>;
-  manifestByTag(name: RepoName, tag: string): Promise<ManifestWithContent | undefined>;
-  /** Metadata only (no content), for HEAD requests. */
-  manifestInfoByDigest(name: RepoName, digest: Digest): Promise<ManifestRecord | undefined>;
-  manifestInfoByTag(name: RepoName, tag: string): Promise<ManifestRecord | undefined>;
+  /** A manifest of the repository by tag or digest, with its bytes. */
+  manifest(name: RepoName, ref: ManifestLookup): Promise<ManifestWithContent | undefined>;
+  /** The same without the bytes, for HEAD requests. */
+  manifestInfo(name: RepoName, ref: ManifestLookup): Promise<ManifestRecord | undefined>;
   /** Deletes a manifest and every tag that points at it; false when the repository does not have it. */
   deleteManifest(name: RepoName, digest: Digest): Promise<boolean>;
   deleteTag(name: RepoName, tag: string): Promise<boolean>;

@@ -82,27 +82,27 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       assert.equal(await store.putManifest(id, m1), row1, 'a second put of the same manifest is a no-op');
       const row2 = await store.putManifest(id, m2);
       await store.setTags(id, row1, ['v1', 'latest']);
-      const got = await store.manifestByTag(repo('team/app'), 'latest');
+      const got = await store.manifest(repo('team/app'), { tag: 'latest' });
       assert.ok(got);
       assert.deepEqual(got.content, content);
       assert.equal(got.digest, m1.digest);
       assert.equal(got.size, content.length);
       assert.deepEqual(got.annotations, { 'org.opencontainers.image.title': 'x' });
       await store.setTags(id, row2, ['latest']);
-      assert.equal((await store.manifestInfoByTag(repo('team/app'), 'latest'))?.digest, m2.digest);
-      assert.equal((await store.manifestInfoByTag(repo('team/app'), 'v1'))?.digest, m1.digest);
-      assert.equal((await store.manifestByDigest(repo('team/app'), m2.digest))?.mediaType, m2.mediaType);
-      assert.equal(await store.manifestByDigest(repo('other/app'), m2.digest), undefined);
+      assert.equal((await store.manifestInfo(repo('team/app'), { tag: 'latest' }))?.digest, m2.digest);
+      assert.equal((await store.manifestInfo(repo('team/app'), { tag: 'v1' }))?.digest, m1.digest);
+      assert.equal((await store.manifest(repo('team/app'), { digest: m2.digest }))?.mediaType, m2.mediaType);
+      assert.equal(await store.manifest(repo('other/app'), { digest: m2.digest }), undefined);
       assert.deepEqual(await store.missingManifests(id, [m1.digest, digest('nope')]), [digest('nope')]);
       assert.equal(await store.deleteTag(repo('team/app'), 'v1'), true);
       assert.equal(await store.deleteTag(repo('team/app'), 'v1'), false);
       assert.ok(
-        await store.manifestInfoByDigest(repo('team/app'), m1.digest),
+        await store.manifestInfo(repo('team/app'), { digest: m1.digest }),
         'deleting a tag keeps the manifest',
       );
       assert.equal(await store.deleteManifest(repo('team/app'), m2.digest), true);
       assert.equal(
-        await store.manifestInfoByTag(repo('team/app'), 'latest'),
+        await store.manifestInfo(repo('team/app'), { tag: 'latest' }),
         undefined,
         'its tags went with it',
       );
@@ -167,7 +167,7 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
         return id;
       });
       assert.equal(await store.repositoryId(repo('tx/app')), ok);
-      assert.ok(await store.manifestInfoByTag(repo('tx/app'), 'v1'));
+      assert.ok(await store.manifestInfo(repo('tx/app'), { tag: 'v1' }));
     });
 
     test('concurrent transactions on one repository all land', async (t) => {

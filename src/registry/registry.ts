@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { ManifestRecord, MetadataStore, Page } from '../metadata/metadata-store.js';
+import type { MetadataStore, Page } from '../metadata/metadata-store.js';
 import {
   type Digest,
   digestAlgorithm,
@@ -89,7 +89,7 @@ export class Registry {
     accept: string[],
     withContent: boolean,
   ): Promise<ManifestResult> {
-    const row = withContent ? await this.findManifest(repo, ref) : await this.findManifestInfo(repo, ref);
+    const row = withContent ? await this.meta.manifest(repo, ref) : await this.meta.manifestInfo(repo, ref);
     if (!row) throw await this.manifestMissing(repo, ref);
     if (!acceptsMediaType(accept, row.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', {
@@ -158,18 +158,6 @@ export class Registry {
         : await this.meta.deleteManifest(repo, ref.digest);
     if (!deleted) throw await this.manifestMissing(repo, ref);
     this.log.info({ repo, ...ref }, 'tag' in ref ? 'tag deleted' : 'manifest deleted');
-  }
-
-  private findManifest(repo: RepoName, ref: ManifestRef) {
-    return 'tag' in ref
-      ? this.meta.manifestByTag(repo, ref.tag)
-      : this.meta.manifestByDigest(repo, ref.digest);
-  }
-
-  private findManifestInfo(repo: RepoName, ref: ManifestRef): Promise<ManifestRecord | undefined> {
-    return 'tag' in ref
-      ? this.meta.manifestInfoByTag(repo, ref.tag)
-      : this.meta.manifestInfoByDigest(repo, ref.digest);
   }
 
   private async manifestMissing(repo: RepoName, ref: ManifestRef): Promise<RegistryError> {

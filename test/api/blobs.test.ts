@@ -17,12 +17,6 @@ before(async () => {
 });
 after(() => server.close());
 
-async function startUpload(repo: string): Promise<string> {
-  const res = await client.request('POST', `/v2/${repo}/blobs/uploads/`);
-  assert.equal(res.status, 202);
-  return res.headers.get('location') as string;
-}
-
 describe('base', () => {
   test('GET /v2/ answers 200 with the API version header', async () => {
     const res = await client.request('GET', '/v2/');
@@ -121,7 +115,7 @@ describe('blob push', () => {
 
   test('POST then PUT', async () => {
     const blob = randomBlob(3000);
-    const location = await startUpload('pp/app');
+    const location = await client.startUpload('pp/app');
     assert.match(location, /^\/v2\/pp\/app\/blobs\/uploads\/[0-9a-f-]{36}$/);
     const res = await client.request('PUT', `${location}?digest=${blob.digest}`, { body: blob.bytes });
     assert.equal(res.status, 201);
@@ -130,7 +124,7 @@ describe('blob push', () => {
 
   test('chunked: in-order PATCHes with Content-Range, status, 416 for out-of-order and repeated chunks', async () => {
     const blob = randomBlob(30_000);
-    const location = await startUpload('chunk/app');
+    const location = await client.startUpload('chunk/app');
     const patch = (start: number, end: number) =>
       client.request('PATCH', location, {
         body: blob.bytes.subarray(start, end + 1),
@@ -161,13 +155,12 @@ describe('blob push', () => {
       headers: { 'Content-Range': '20000-29999' },
     });
     assert.equal(res.status, 201, await res.text());
-    const get = await client.request('GET', `/v2/chunk/app/blobs/${blob.digest}`);
-    assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.bytes);
+    assert.deepEqual(await client.blobBytes('chunk/app', blob.digest), blob.bytes);
   });
 
   test('streamed PATCH without Content-Range, then an empty PUT', async () => {
     const blob = randomBlob(200_000);
-    const location = await startUpload('stream/app');
+    const location = await client.startUpload('stream/app');
     const body = new ReadableStream({
       start(controller) {
         for (let i = 0; i < blob.bytes.length; i += 32_768)
@@ -194,7 +187,7 @@ describe('blob push', () => {
 
   test('a closing PUT with a wrong digest: DIGEST_INVALID and the upload is gone', async () => {
     const blob = randomBlob(2000);
-    const location = await startUpload('bad/app');
+    const location = await client.startUpload('bad/app');
     await client.request('PATCH', location, { body: blob.bytes });
     const res = await client.request('PUT', `${location}?digest=${blobOf('other').digest}`);
     assert.equal(res.status, 400);
@@ -206,7 +199,7 @@ describe('blob push', () => {
   });
 
   test('PUT without ?digest, unknown upload, upload of another repository', async () => {
-    const location = await startUpload('own/app');
+    const location = await client.startUpload('own/app');
     let res = await client.request('PUT', location);
     assert.equal(res.status, 400);
     assert.equal(await errorCode(res), 'DIGEST_INVALID');
@@ -222,7 +215,7 @@ describe('blob push', () => {
   });
 
   test('DELETE cancels an upload', async () => {
-    const location = await startUpload('cancel/app');
+    const location = await client.startUpload('cancel/app');
     await client.request('PATCH', location, { body: Buffer.from('partial') });
     let res = await client.request('DELETE', location);
     assert.equal(res.status, 204);
@@ -238,8 +231,7 @@ describe('blob push', () => {
     );
     for (const r of results) assert.equal(r.status, 201);
     for (const repo of ['race/a', 'race/b']) {
-      const get = await client.request('GET', `/v2/${repo}/blobs/${blob.digest}`);
-      assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.bytes);
+      assert.deepEqual(await client.blobBytes(repo, blob.digest), blob.bytes);
     }
   });
 });

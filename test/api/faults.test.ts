@@ -25,12 +25,6 @@ before(async () => {
 });
 after(() => server.close());
 
-async function startUpload(repo: string): Promise<string> {
-  const res = await client.request('POST', `/v2/${repo}/blobs/uploads/`);
-  assert.equal(res.status, 202);
-  return res.headers.get('location') as string;
-}
-
 async function uploadRange(location: string): Promise<string | null> {
   const res = await client.request('GET', location);
   assert.equal(res.status, 204);
@@ -47,7 +41,7 @@ async function waitForRange(location: string, expected: string): Promise<void> {
 
 describe('bad input leaves nothing half-written', () => {
   test('a chunk whose Content-Range and Content-Length disagree is refused before any byte is kept', async () => {
-    const location = await startUpload('fault/app');
+    const location = await client.startUpload('fault/app');
     const res = await rawRequest(
       server.hostPort,
       `PATCH ${location} HTTP/1.1\nHost: x\nContent-Range: 0-99\nContent-Length: 50\nConnection: close\n\n`,
@@ -59,7 +53,7 @@ describe('bad input leaves nothing half-written', () => {
   });
 
   test('a malformed Content-Range is refused', async () => {
-    const location = await startUpload('fault/app');
+    const location = await client.startUpload('fault/app');
     const res = await client.request('PATCH', location, {
       body: Buffer.alloc(10),
       headers: { 'Content-Range': 'ten-twenty' },
@@ -70,7 +64,7 @@ describe('bad input leaves nothing half-written', () => {
 
   test('a chunk larger than its Content-Range announced is taken back whole', async () => {
     const blob = randomBlob(300);
-    const location = await startUpload('fault/app');
+    const location = await client.startUpload('fault/app');
     let res = await client.request('PATCH', location, {
       body: blob.bytes.subarray(0, 100),
       headers: { 'Content-Range': '0-99' },
@@ -95,7 +89,7 @@ describe('bad input leaves nothing half-written', () => {
 
   test('a truncated upload keeps what arrived and can be resumed from there', async () => {
     const blob = randomBlob(200_000);
-    const location = await startUpload('fault/app');
+    const location = await client.startUpload('fault/app');
     await rawRequest(
       server.hostPort,
       `PATCH ${location} HTTP/1.1\nHost: x\nContent-Type: application/octet-stream\nContent-Length: 200000\n\n`,
@@ -108,8 +102,7 @@ describe('bad input leaves nothing half-written', () => {
       headers: { 'Content-Range': '120000-199999' },
     });
     assert.equal(res.status, 201, await res.text());
-    const get = await client.request('GET', `/v2/fault/app/blobs/${blob.digest}`);
-    assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.bytes);
+    assert.deepEqual(await client.blobBytes('fault/app', blob.digest), blob.bytes);
   });
 
   test('a truncated monolithic upload leaves no blob and no session', async () => {

@@ -31,12 +31,6 @@ function streamingPatch(base: string, location: string) {
   };
 }
 
-async function startUpload(client: TestClient, repo: string): Promise<string> {
-  const res = await client.request('POST', `/v2/${repo}/blobs/uploads/`);
-  assert.equal(res.status, 202);
-  return res.headers.get('location') as string;
-}
-
 async function restart(data: string, previous: BerthProcess): Promise<BerthProcess> {
   await previous.stop('SIGKILL');
   return spawnBerth(['--listen', '127.0.0.1:0', '--data', data]);
@@ -49,7 +43,7 @@ describe('restarts and crashes', () => {
     t.after(() => berth.stop('SIGKILL'));
     let client = new TestClient(berth.url);
     const blob = randomBlob(100_000);
-    const location = await startUpload(client, 'restart/app');
+    const location = await client.startUpload('restart/app');
     const res = await client.request('PATCH', location, {
       body: blob.bytes.subarray(0, 60_000),
       headers: { 'Content-Range': '0-59999' },
@@ -66,8 +60,7 @@ describe('restarts and crashes', () => {
       headers: { 'Content-Range': '60000-99999' },
     });
     assert.equal(put.status, 201, await put.text());
-    const get = await client.request('GET', `/v2/restart/app/blobs/${blob.digest}`);
-    assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.bytes);
+    assert.deepEqual(await client.blobBytes('restart/app', blob.digest), blob.bytes);
   });
 
   test('SIGKILL in the middle of a push loses nothing acknowledged; the cut upload resumes', async (t) => {
@@ -79,7 +72,7 @@ describe('restarts and crashes', () => {
     await client.pushImage('crash/app', 'v1', done);
 
     const big = randomBlob(4 * 1024 * 1024);
-    const location = await startUpload(client, 'crash/app');
+    const location = await client.startUpload('crash/app');
     const patch = streamingPatch(berth.url, location);
     patch.response.catch(() => {});
     let sent = 0;
@@ -94,8 +87,7 @@ describe('restarts and crashes', () => {
     assert.equal(manifest.status, 200);
     assert.deepEqual(Buffer.from(await manifest.arrayBuffer()), done.manifest.bytes);
     for (const blob of [done.config, ...done.layers]) {
-      const get = await client.request('GET', `/v2/crash/app/blobs/${blob.digest}`);
-      assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob.bytes);
+      assert.deepEqual(await client.blobBytes('crash/app', blob.digest), blob.bytes);
     }
     // The cut upload holds a prefix of what was sent; the client goes on from there and the digest matches.
     const status = await client.request('GET', location);
@@ -116,7 +108,7 @@ describe('restarts and crashes', () => {
     t.after(() => berth.stop('SIGKILL'));
     const client = new TestClient(berth.url);
     const blob = randomBlob(1024 * 1024);
-    const location = await startUpload(client, 'term/app');
+    const location = await client.startUpload('term/app');
     const patch = streamingPatch(berth.url, location);
     await patch.write(blob.bytes.subarray(0, 512 * 1024));
     await new Promise((r) => setTimeout(r, 100));

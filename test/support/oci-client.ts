@@ -21,11 +21,23 @@ export class TestClient {
     } as RequestInit);
   }
 
+  /** Opens an upload session; returns its Location. */
+  async startUpload(repo: string): Promise<string> {
+    const res = await this.request('POST', `/v2/${repo}/blobs/uploads/`);
+    assert.equal(res.status, 202, await res.text());
+    return res.headers.get('location') as string;
+  }
+
+  /** The bytes of a blob as the registry serves them. */
+  async blobBytes(repo: string, digest: string): Promise<Buffer> {
+    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`);
+    assert.equal(res.status, 200, `GET blob ${digest} from ${repo}`);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
   /** Pushes a blob with POST then PUT; returns the response of the PUT. */
   async pushBlob(repo: string, blob: Blob): Promise<Response> {
-    const start = await this.request('POST', `/v2/${repo}/blobs/uploads/`);
-    assert.equal(start.status, 202, await start.text());
-    const location = start.headers.get('location') as string;
+    const location = await this.startUpload(repo);
     const sep = location.includes('?') ? '&' : '?';
     const put = await this.request('PUT', `${location}${sep}digest=${blob.digest}`, {
       body: blob.bytes,

@@ -55,9 +55,21 @@ export const configSchema = z
           .max(64 * 1024 * 1024)
           .default(4 * 1024 * 1024),
         chunkMinLength: z.number().int().min(0).default(0),
+        uploadPurge: z
+          .object({
+            maxAge: z.number().int().min(60).default(86_400),
+            interval: z.number().int().min(1).default(3600),
+          })
+          .strict()
+          .default({ maxAge: 86_400, interval: 3600 }),
       })
       .strict()
-      .default({ deletes: true, maxManifestSize: 4 * 1024 * 1024, chunkMinLength: 0 }),
+      .default({
+        deletes: true,
+        maxManifestSize: 4 * 1024 * 1024,
+        chunkMinLength: 0,
+        uploadPurge: { maxAge: 86_400, interval: 3600 },
+      }),
     http: z
       .object({
         idleTimeout: z.number().positive().default(120),

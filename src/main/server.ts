@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
+import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openPostgresMetadata } from '../metadata/postgres.js';
 import { openSqliteMetadata } from '../metadata/sqlite.js';
@@ -50,10 +51,17 @@ export async function startServer(
     idleTimeout: config.http.idleTimeout,
     chunkMinLength: config.registry.chunkMinLength,
   });
+  const purge = config.registry.uploadPurge;
+  const purgeJob = schedulePurge(
+    () => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, Date.now(), log),
+    purge.interval * 1000,
+    log,
+  );
   const { host, port } = splitListen(config.listen);
   try {
     await app.listen({ host, port });
   } catch (error) {
+    await purgeJob.stop();
     await metadata.close();
     throw error;
   }
@@ -72,6 +80,7 @@ export async function startServer(
         await app.close();
       } finally {
         clearTimeout(grace);
+        await purgeJob.stop();
         await metadata.close();
       }
     })();

@@ -302,6 +302,17 @@ class KyselyQueries implements MetadataQueries {
   async deleteUpload(id: string): Promise<void> {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
   }
+
+  async staleUploads(before: number, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('uploads')
+      .select('id')
+      .where('updated_at', '<', before)
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
+  }
 }
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {

@@ -83,6 +83,8 @@ export interface MetadataQueries {
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, now: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
+  /** Ids of upload sessions last written before `before` (milliseconds since the epoch). */
+  staleUploads(before: number, limit: number): Promise<string[]>;
 }
 
 export interface MetadataStore extends MetadataQueries {

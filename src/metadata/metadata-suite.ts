@@ -200,6 +200,11 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       });
       await store.touchUpload('u1', 2000);
       assert.equal((await store.getUpload('u1'))?.updatedAt, 2000);
+      await store.createUpload('u2', repo('up/app'), 5000);
+      assert.deepEqual(await store.staleUploads(3000, 10), ['u1']);
+      assert.deepEqual(await store.staleUploads(6000, 10), ['u1', 'u2']);
+      assert.deepEqual(await store.staleUploads(6000, 1), ['u1']);
+      await store.deleteUpload('u2');
       await store.deleteUpload('u1');
       assert.equal(await store.getUpload('u1'), undefined);
     });

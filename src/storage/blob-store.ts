@@ -43,6 +43,8 @@ export interface BlobStore {
   resumeUpload(id: string): Promise<UploadWriter>;
   /** Upload ids present in storage, with their last modification time (for expiry). */
   listUploads(): AsyncIterable<{ id: string; modified: Date }>;
+  /** Size and last write of an upload's bytes, or undefined when storage has none. */
+  statUpload(id: string): Promise<{ size: number; modified: Date } | undefined>;
 }
 
 /** The running hash of an upload, valid while `offset` equals the stored size. Lives only in this process. */
@@ -110,6 +112,12 @@ export class DriverBlobStore implements BlobStore {
       const [, id, file] = info.path.split('/');
       if (id && file === 'data') yield { id, modified: info.modified };
     }
+  }
+
+  async statUpload(id: string): Promise<{ size: number; modified: Date } | undefined> {
+    if (!isUploadId(id)) return undefined;
+    const info = await this.driver.stat(uploadPath(id));
+    return info ? { size: info.size, modified: info.modified } : undefined;
   }
 
   async createUpload(): Promise<UploadWriter> {

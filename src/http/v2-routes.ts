@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Digest, parseDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
@@ -10,6 +11,7 @@ import {
   type Registry,
 } from '../registry/registry.js';
 import { rangeHeader } from '../storage/blob-store.js';
+import { isDirectBody } from '../storage/file-range-stream.js';
 import {
   contentLength,
   hasBody,
@@ -198,6 +200,13 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
               .header('Content-Range', `bytes ${blob.range.start}-${blob.range.end}/${blob.size}`)
               .header('Content-Length', String(blob.range.end - blob.range.start + 1));
           } else reply.header('Content-Length', String(blob.size));
+          if (isDirectBody(blob.stream)) {
+            // Written straight to the socket with reused buffers (see FileRangeStream); Fastify steps aside.
+            reply.hijack();
+            reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+            await blob.stream.writeTo(reply.raw).catch(() => reply.raw.destroy());
+            return reply;
+          }
           return reply.send(blob.stream);
         }
         if (method === 'DELETE') {

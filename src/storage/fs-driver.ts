@@ -2,9 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, opendir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { FileRangeStream } from './file-range-stream.js';
 import type { ByteRange, ObjectDriver, ObjectInfo } from './object-driver.js';
-
-const READ_CHUNK = 1024 * 1024;
 
 /** Objects as files under a root folder. Publishing is fsync then rename, which POSIX makes atomic. */
 export class FsDriver implements ObjectDriver {
@@ -31,11 +30,8 @@ export class FsDriver implements ObjectDriver {
   async read(path: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     // Open first so that a missing file fails here, not later inside the response stream.
     const handle = await open(this.full(path), 'r');
-    const stream = handle.createReadStream({
-      start: range?.start,
-      end: range?.end,
-      highWaterMark: READ_CHUNK,
-    });
+    const end = range?.end ?? (await handle.stat()).size - 1;
+    const stream = new FileRangeStream(handle, range?.start ?? 0, end);
     if (signal) {
       if (signal.aborted) stream.destroy(signal.reason);
       else signal.addEventListener('abort', () => stream.destroy(signal.reason), { once: true });

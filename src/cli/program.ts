@@ -1,14 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerServeCommand } from './serve-command.js';
+
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('berth')
     .description('Berth: a container image registry and image-import toolkit')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);

@@ -1,0 +1,279 @@
+import pLimit from 'p-limit';
+import { type Digest, digestOf } from '../oci/digest.js';
+import { BerthError } from '../oci/errors.js';
+import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/manifest.js';
+import { isIndexMediaType } from '../oci/media-types.js';
+import type { BlobInfoCache } from './blob-info-cache.js';
+import { uploadBlob } from './blob-upload.js';
+import { choosePlatform, formatPlatform, hostPlatform, type Platform } from './platform.js';
+import {
+  asIs,
+  type CompressionChoice,
+  gzipMediaType,
+  isUncompressedLayer,
+  type PreparedBlob,
+  prepareLayer,
+} from './prepared-blob.js';
+import type { RepositoryClient } from './registry-client.js';
+import type { ImageSource, ManifestBlob } from './sources/image-source.js';
+import type { UploadState } from './upload-state.js';
+
+export type BlobAction = 'exists' | 'mounted' | 'uploaded';
+
+export type CopyEvent =
+  | {
+      type: 'blob';
+      digest: Digest;
+      size: number;
+      kind: 'config' | 'layer';
+      state: 'checking' | 'compressing' | 'uploading';
+    }
+  | { type: 'blob'; digest: Digest; size: number; kind: 'config' | 'layer'; state: 'progress'; sent: number }
+  | { type: 'blob'; digest: Digest; size: number; kind: 'config' | 'layer'; state: BlobAction; from?: string }
+  | { type: 'manifest'; digest: Digest; mediaType: string; reference: string; platform?: string };
+
+export interface CopyOptions {
+  /** Copy every platform of an index. */
+  all: boolean;
+  /** The platform to copy out of an index (default: this machine's). */
+  platform?: Platform | undefined;
+  compression: CompressionChoice;
+  compressionLevel: number;
+  maxConcurrent: number;
+  chunkSize: number;
+  monolithicMax: number;
+  cacheDir: string;
+  cache: BlobInfoCache;
+  state: UploadState;
+  /** Repositories on the destination host the source's blobs may be mounted from (a registry source). */
+  mountFrom?: string[];
+  onEvent?: (event: CopyEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface CopiedBlob {
+  digest: Digest;
+  size: number;
+  action: BlobAction;
+}
+
+export interface CopyResult {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  blobs: CopiedBlob[];
+  /** Bytes actually sent (uploads only). */
+  uploadedBytes: number;
+  platforms: string[];
+}
+
+/**
+ * Copies an image (or a whole index with `all`) from a source into a destination repository: plan each
+ * blob (there already, mountable, or to upload), move the bytes with bounded concurrency, and push the
+ * manifests last, children before their index, so that a failed copy never leaves a tag pointing at
+ * missing content.
+ */
+export async function copyImage(
+  source: ImageSource,
+  dest: RepositoryClient,
+  tags: string[],
+  options: CopyOptions,
+): Promise<CopyResult> {
+  const limit = pLimit(Math.max(1, options.maxConcurrent));
+  const blobs = new Map<
+    string,
+    Promise<{ prepared: Omit<PreparedBlob, 'open' | 'release'>; action: BlobAction }>
+  >();
+  const copied: CopiedBlob[] = [];
+  const platforms: string[] = [];
+  const emit = (event: CopyEvent): void => options.onEvent?.(event);
+
+  const ensureBlob = (descriptor: Descriptor, kind: 'config' | 'layer') => {
+    let pending = blobs.get(descriptor.digest);
+    if (!pending) {
+      pending = limit(() => moveBlob(descriptor, kind));
+      blobs.set(descriptor.digest, pending);
+    }
+    return pending;
+  };
+
+  const moveBlob = async (descriptor: Descriptor, kind: 'config' | 'layer') => {
+    const base = { type: 'blob' as const, size: descriptor.size, kind };
+    emit({ ...base, digest: descriptor.digest, state: 'checking' });
+    const compress =
+      kind === 'layer' && isUncompressedLayer(descriptor.mediaType) && options.compression !== 'none';
+    // What this blob may already be at the destination: the compressed blob an earlier run made of it, or itself.
+    const known: { digest: Digest; size: number; mediaType: string; rewritten: boolean }[] = [];
+    if (compress) {
+      const earlier = options.cache.compressedOf(descriptor.digest, 'gzip');
+      if (earlier) {
+        known.push({ ...earlier, mediaType: gzipMediaType(descriptor.mediaType), rewritten: true });
+      }
+    }
+    if (!compress || options.compression === 'auto') known.push({ ...descriptor, rewritten: false });
+    for (const candidate of known) {
+      if ((await dest.headBlob(candidate.digest, options.signal)) !== undefined) {
+        return done(candidate, 'exists', kind);
+      }
+    }
+    let prepared: PreparedBlob;
+    if (compress) {
+      emit({ ...base, digest: descriptor.digest, state: 'compressing' });
+      prepared = await prepareLayer(
+        source,
+        descriptor,
+        {
+          choice: options.compression,
+          level: options.compressionLevel,
+          cacheDir: options.cacheDir,
+          cache: options.cache,
+        },
+        options.signal,
+      );
+      if (prepared.rewritten && (await dest.headBlob(prepared.digest, options.signal)) !== undefined) {
+        await prepared.release();
+        return done(prepared, 'exists', kind);
+      }
+    } else prepared = asIs(source, descriptor);
+    const from = await tryMount(prepared.digest);
+    if (from) {
+      await prepared.release();
+      return done(prepared, 'mounted', kind, from);
+    }
+    emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' });
+    await uploadBlob(dest, prepared, {
+      chunkSize: options.chunkSize,
+      monolithicMax: options.monolithicMax,
+      attempts: 5,
+      state: options.state,
+      onBytes: (sent) =>
+        emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    await prepared.release();
+    return done(prepared, 'uploaded', kind);
+  };
+
+  const tryMount = async (digest: Digest): Promise<string | undefined> => {
+    const candidates = [...(options.mountFrom ?? []), ...options.cache.locationsOn(digest, dest.host)].filter(
+      (repo, i, all) => repo !== dest.name && all.indexOf(repo) === i,
+    );
+    for (const from of candidates.slice(0, 3)) {
+      const result = await dest.mount(digest, from).catch(() => undefined);
+      if (result === true) return from;
+      // The registry opened an upload session instead: not needed, let it go.
+      if (result) await dest.cancelUpload(result.location).catch(() => {});
+    }
+    return undefined;
+  };
+
+  const done = (
+    blob: { digest: Digest; size: number; mediaType: string; rewritten: boolean },
+    action: BlobAction,
+    kind: 'config' | 'layer',
+    from?: string,
+  ) => {
+    options.cache.recordLocation(blob.digest, dest.host, dest.name);
+    copied.push({ digest: blob.digest, size: blob.size, action });
+    emit({
+      type: 'blob',
+      digest: blob.digest,
+      size: blob.size,
+      kind,
+      state: action,
+      ...(from ? { from } : {}),
+    });
+    return { prepared: blob, action };
+  };
+
+  /** Copies one image manifest's blobs, then pushes the manifest (rewritten if layers were compressed). */
+  const copyManifest = async (
+    manifest: ManifestBlob,
+    reference: string | undefined,
+    platform?: string,
+  ): Promise<ManifestBlob> => {
+    const parsed = imageManifestSchema.parse(JSON.parse(manifest.bytes.toString('utf8')));
+    const results = await Promise.all([
+      ensureBlob(parsed.config, 'config'),
+      ...parsed.layers.map((layer) => ensureBlob(layer, 'layer')),
+    ]);
+    const layerResults = results.slice(1);
+    let final = manifest;
+    if (layerResults.some((r) => r.prepared.rewritten)) {
+      const json = JSON.parse(manifest.bytes.toString('utf8')) as { layers: Record<string, unknown>[] };
+      json.layers = json.layers.map((layer, i) => {
+        const r = layerResults[i]?.prepared;
+        return r?.rewritten ? { ...layer, mediaType: r.mediaType, digest: r.digest, size: r.size } : layer;
+      });
+      const bytes = Buffer.from(JSON.stringify(json, null, 3));
+      final = { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes) };
+    }
+    await pushManifest(final, reference ?? final.digest, platform);
+    if (platform) platforms.push(platform);
+    return final;
+  };
+
+  const pushManifest = async (
+    manifest: ManifestBlob,
+    reference: string,
+    platform?: string,
+  ): Promise<void> => {
+    await dest.putManifest(reference, manifest.bytes, manifest.mediaType, options.signal);
+    emit({
+      type: 'manifest',
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      reference,
+      ...(platform ? { platform } : {}),
+    });
+  };
+
+  const top = await source.topManifest();
+  let result: ManifestBlob;
+  const [firstTag, ...moreTags] = tags;
+  if (isIndexMediaType(top.mediaType)) {
+    const index = imageIndexSchema.parse(JSON.parse(top.bytes.toString('utf8')));
+    if (options.all) {
+      const children = await Promise.all(
+        index.manifests.map(async (entry) => {
+          const child = await source.manifest(entry.digest);
+          if (isIndexMediaType(child.mediaType)) {
+            throw new BerthError(
+              'UNSUPPORTED_IMAGE',
+              `${source.description}: nested indexes are not supported`,
+            );
+          }
+          const platform = entry.platform ? formatPlatform(entry.platform) : undefined;
+          return { entry, final: await copyManifest(child, undefined, platform) };
+        }),
+      );
+      if (children.some((c) => c.final.digest !== c.entry.digest)) {
+        const json = JSON.parse(top.bytes.toString('utf8')) as { manifests: Record<string, unknown>[] };
+        json.manifests = json.manifests.map((m, i) => {
+          const c = children[i];
+          return c ? { ...m, digest: c.final.digest, size: c.final.bytes.length } : m;
+        });
+        const bytes = Buffer.from(JSON.stringify(json, null, 3));
+        result = { bytes, mediaType: top.mediaType, digest: digestOf(bytes) };
+      } else result = top;
+      await pushManifest(result, firstTag ?? result.digest);
+    } else {
+      const wanted = options.platform ?? hostPlatform();
+      const entry = choosePlatform(index.manifests, wanted, source.description);
+      const child = await source.manifest(entry.digest);
+      result = await copyManifest(child, firstTag, formatPlatform(entry.platform ?? wanted));
+    }
+  } else {
+    result = await copyManifest(top, firstTag);
+  }
+  for (const tag of moreTags) await pushManifest(result, tag);
+  await options.cache.save().catch(() => {});
+  return {
+    digest: result.digest,
+    mediaType: result.mediaType,
+    size: result.bytes.length,
+    blobs: copied,
+    uploadedBytes: copied.filter((b) => b.action === 'uploaded').reduce((sum, b) => sum + b.size, 0),
+    platforms,
+  };
+}

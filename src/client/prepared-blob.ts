@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { Digest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/manifest.js';
+import type { BlobInfoCache, Compression } from './blob-info-cache.js';
+import type { ImageSource } from './sources/image-source.js';
+
+/** A blob ready to go: its final digest, size and media type, and a way to read it from any offset. */
+export interface PreparedBlob {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+  /** Whether it was compressed on the way (its manifest entry changes). */
+  rewritten: boolean;
+  open(offset: number, signal?: AbortSignal): Promise<Readable>;
+  /** Removes a temporary compressed copy, if any. */
+  release(): Promise<void>;
+}
+
+export type CompressionChoice = 'auto' | 'gzip' | 'none';
+
+export interface CompressionOptions {
+  choice: CompressionChoice;
+  level: number;
+  cacheDir: string;
+  cache: BlobInfoCache;
+}
+
+const UNCOMPRESSED_LAYERS: Record<string, string> = {
+  'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.oci.image.layer.v1.tar': 'application/vnd.oci.image.layer.v1.tar+gzip',
+};
+// `auto` compresses a layer unless its first bytes show it would not shrink by at least this much.
+const SAMPLE_BYTES = 4 * 1024 * 1024;
+const WORTH_IT_RATIO = 0.9;
+
+/** A blob pushed as the source holds it. */
+export function asIs(source: ImageSource, descriptor: Descriptor): PreparedBlob {
+  return {
+    digest: descriptor.digest,
+    size: descriptor.size,
+    mediaType: descriptor.mediaType,
+    rewritten: false,
+    open: (offset, signal) => source.openBlob(descriptor, { offset, ...(signal ? { signal } : {}) }),
+    release: async () => {},
+  };
+}
+
+export function isUncompressedLayer(mediaType: string): boolean {
+  return mediaType in UNCOMPRESSED_LAYERS;
+}
+
+/** The media type of an uncompressed layer once gzipped. */
+export function gzipMediaType(mediaType: string): string {
+  return UNCOMPRESSED_LAYERS[mediaType] ?? mediaType;
+}
+
+/**
+ * Prepares a layer: compressed with gzip into a spool file (so its digest is known before anything is sent,
+ * and so that an interrupted upload can resume from any offset), or as it is when `none`, when already
+ * compressed, or when `auto` finds it does not compress (random or already-compressed content).
+ */
+export async function prepareLayer(
+  source: ImageSource,
+  descriptor: Descriptor,
+  options: CompressionOptions,
+  signal?: AbortSignal,
+): Promise<PreparedBlob> {
+  const gzipType = UNCOMPRESSED_LAYERS[descriptor.mediaType];
+  if (!gzipType || options.choice === 'none') return asIs(source, descriptor);
+  const diffId = descriptor.digest;
+  const spool = join(options.cacheDir, 'spool', `${diffId.replace(':', '-')}.gz${options.level}`);
+  const cached = options.cache.compressedOf(diffId, 'gzip');
+  const spooled = await stat(spool).catch(() => undefined);
+  if (cached && spooled && spooled.size === cached.size)
+    return spoolBlob(spool, cached.digest, cached.size, gzipType);
+  if (options.choice === 'auto' && !(await compressesWell(source, descriptor, options.level, signal))) {
+    return asIs(source, descriptor);
+  }
+  const result = await compressToSpool(source, descriptor, spool, options.level, signal);
+  options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
+  return spoolBlob(spool, result.digest, result.size, gzipType);
+}
+
+/** Whether the first bytes of a layer shrink enough under gzip to be worth compressing. */
+async function compressesWell(
+  source: ImageSource,
+  descriptor: Descriptor,
+  level: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const sample = Math.min(SAMPLE_BYTES, descriptor.size);
+  if (sample === 0) return true;
+  const stream = await source.openBlob(descriptor, signal ? { signal } : {});
+  let seen = 0;
+  let compressed = 0;
+  const gzip = createGzip({ level });
+  gzip.on('data', (chunk: Buffer) => {
+    compressed += chunk.length;
+  });
+  try {
+    for await (const chunk of stream) {
+      const buffer = (chunk as Buffer).subarray(0, sample - seen);
+      seen += buffer.length;
+      gzip.write(buffer);
+      if (seen >= sample) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  await new Promise<void>((resolve) => gzip.end(resolve));
+  return compressed / seen < WORTH_IT_RATIO;
+}
+
+async function compressToSpool(
+  source: ImageSource,
+  descriptor: Descriptor,
+  spool: string,
+  level: number,
+  signal?: AbortSignal,
+): Promise<{ digest: Digest; size: number }> {
+  await mkdir(join(spool, '..'), { recursive: true, mode: 0o700 });
+  const temp = `${spool}.${process.pid}.${Date.now()}.tmp`;
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  try {
+    const input = await source.openBlob(descriptor, signal ? { signal } : {});
+    await pipeline(input, createGzip({ level }), meter, createWriteStream(temp), signal ? { signal } : {});
+    await rename(temp, spool);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
+}
+
+function spoolBlob(path: string, digest: Digest, size: number, mediaType: string): PreparedBlob {
+  return {
+    digest,
+    size,
+    mediaType,
+    rewritten: true,
+    async open(offset) {
+      if (offset >= size) return new PassThrough().end();
+      return createReadStream(path, { start: offset, highWaterMark: 1024 * 1024 });
+    },
+    release: () => rm(path, { force: true }),
+  };
+}

@@ -1,0 +1,299 @@
+// Inputs for the image source tests: OCI layouts built with umoci, `docker save`-style archives assembled the
+// way Docker writes them, hand-made tar headers, and checks on blob streams.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { BerthError } from '../../src/oci/errors.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import {
+  blobPath,
+  type ClientEnv,
+  type Descriptor,
+  type ImageManifest,
+  readLayoutRef,
+  run,
+  sha256,
+  umociImage,
+  writeRootfs,
+} from './containers.js';
+
+/** Awaits `action` and asserts it fails with a BerthError of `code`; returns the error. */
+export async function expectBerthError(
+  action: Promise<unknown> | (() => unknown),
+  code: string,
+): Promise<BerthError> {
+  try {
+    await (typeof action === 'function' ? action() : action);
+  } catch (error) {
+    assert.ok(error instanceof BerthError, `expected a BerthError ${code}, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    assert.ok(!error.message.includes('\n'), `the message should be one line: ${error.message}`);
+    return error;
+  }
+  assert.fail(`expected a BerthError ${code}, but it succeeded`);
+}
+
+/** Reads a stream to its end, hashing as it goes (never holding the bytes); fails if the stream fails. */
+export async function drain(stream: Readable): Promise<{ size: number; digest: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, digest: `sha256:${hash.digest('hex')}` };
+}
+
+/** Reads a small stream whole. */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Reads a stream expected to fail: the error and how many bytes arrived before it. */
+export async function failureOf(stream: Readable): Promise<{ error: unknown; received: number }> {
+  let received = 0;
+  try {
+    for await (const chunk of stream) received += (chunk as Buffer).length;
+  } catch (error) {
+    return { error, received };
+  }
+  assert.fail(`the stream ended without an error after ${received} bytes`);
+}
+
+// ---- OCI layouts made with umoci ----
+
+export interface LayoutImage {
+  tag: string;
+  /** The manifest as umoci wrote it. */
+  digest: string;
+  manifest: ImageManifest;
+  config: { digest: string; bytes: Buffer };
+  /** Layers as stored in the layout (gzip). */
+  layers: Descriptor[];
+  /** Digests of the uncompressed layers, from the config. */
+  diffIds: string[];
+}
+
+export async function readLayoutImage(layout: string, tag: string): Promise<LayoutImage> {
+  const ref = await readLayoutRef(layout, tag);
+  const manifest = JSON.parse(ref.bytes.toString('utf8')) as ImageManifest;
+  const configBytes = await readFile(blobPath(layout, manifest.config.digest));
+  const config = JSON.parse(configBytes.toString('utf8')) as { rootfs: { diff_ids: string[] } };
+  return {
+    tag,
+    digest: ref.digest,
+    manifest,
+    config: { digest: manifest.config.digest, bytes: configBytes },
+    layers: manifest.layers,
+    diffIds: config.rootfs.diff_ids,
+  };
+}
+
+/**
+ * An OCI layout with two images built by umoci: `v1` (amd64, two layers: text files, then 300 KiB of
+ * random bytes so no blob cache of another run matches) and `v2` (arm64, one layer).
+ */
+export async function buildTestLayout(
+  client: ClientEnv,
+  dir: string,
+): Promise<{ layout: string; v1: LayoutImage; v2: LayoutImage }> {
+  const layout = join(dir, 'layout');
+  const rootfs1 = join(dir, 'rootfs1');
+  const rootfs2 = join(dir, 'rootfs2');
+  const rootfs3 = join(dir, 'rootfs3');
+  await writeRootfs(rootfs1, { 'etc/hello.txt': 'hello from the sources test\n', 'etc/motd': 'berth\n' });
+  await writeRootfs(rootfs2, { 'data/random.bin': randomBytes(300 * 1024) });
+  await writeRootfs(rootfs3, { 'etc/second.txt': `second ${Date.now()}\n` });
+  await umociImage(client, layout, 'v1', { rootfs: rootfs1, arch: 'amd64', labels: { k: 'v' } });
+  // A second layer on v1.
+  await run(client, 'umoci', ['insert', '--image', `${layout}:v1`, rootfs2, '/']);
+  await umociImage(client, layout, 'v2', { rootfs: rootfs3, arch: 'arm64' });
+  return { layout, v1: await readLayoutImage(layout, 'v1'), v2: await readLayoutImage(layout, 'v2') };
+}
+
+/** Decompresses a gzip layer of a layout to `out`; returns the uncompressed digest and size. */
+export async function gunzipBlob(
+  layout: string,
+  digest: string,
+  out: string,
+): Promise<{ digest: string; size: number }> {
+  await pipeline(createReadStream(blobPath(layout, digest)), createGunzip(), createWriteStream(out));
+  return { digest: sha256(await readFile(out)), size: (await stat(out)).size };
+}
+
+/** `tar -cf out -C dir names…` (GNU tar). */
+export async function tarFolder(
+  client: ClientEnv,
+  dir: string,
+  out: string,
+  names: string[] = ['.'],
+  extra: string[] = [],
+) {
+  await run(client, 'tar', ['-cf', out, ...extra, '-C', dir, ...names]);
+}
+
+/**
+ * A `docker save` archive as Docker 25+ writes it (moby image/tarexport): an OCI layout (oci-layout,
+ * index.json naming the image with `io.containerd.image.name` and `org.opencontainers.image.ref.name`, an
+ * OCI manifest of uncompressed layers) plus manifest.json whose Config and Layers are `blobs/sha256/<hex>`,
+ * and the legacy `repositories` file.
+ */
+export async function writeDocker25Archive(
+  client: ClientEnv,
+  layout: string,
+  image: LayoutImage,
+  repoTag: string,
+  out: string,
+): Promise<{ manifestDigest: string }> {
+  const staging = `${out}.d`;
+  const blobs = join(staging, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const hex = (digest: string): string => digest.slice('sha256:'.length);
+  await writeFile(join(blobs, hex(image.config.digest)), image.config.bytes);
+  const layers: { mediaType: string; digest: string; size: number }[] = [];
+  for (const layer of image.layers) {
+    const temp = join(staging, 'layer.tmp');
+    const unpacked = await gunzipBlob(layout, layer.digest, temp);
+    await copyFile(temp, join(blobs, hex(unpacked.digest)));
+    layers.push({ mediaType: MediaType.ociLayerTar, digest: unpacked.digest, size: unpacked.size });
+  }
+  await rm(join(staging, 'layer.tmp'));
+  const manifestBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: {
+        mediaType: MediaType.ociConfig,
+        digest: image.config.digest,
+        size: image.config.bytes.length,
+      },
+      layers,
+    }),
+  );
+  const manifestDigest = sha256(manifestBytes);
+  await writeFile(join(blobs, hex(manifestDigest)), manifestBytes);
+  const [name, tag] = [
+    repoTag.slice(0, repoTag.lastIndexOf(':')),
+    repoTag.slice(repoTag.lastIndexOf(':') + 1),
+  ];
+  await writeFile(
+    join(staging, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [
+        {
+          mediaType: MediaType.ociManifest,
+          digest: manifestDigest,
+          size: manifestBytes.length,
+          annotations: {
+            'io.containerd.image.name': `docker.io/${name}:${tag}`,
+            'org.opencontainers.image.ref.name': tag,
+          },
+        },
+      ],
+    }),
+  );
+  await writeFile(join(staging, 'oci-layout'), '{"imageLayoutVersion": "1.0.0"}');
+  await writeFile(
+    join(staging, 'manifest.json'),
+    `${JSON.stringify([
+      {
+        Config: `blobs/sha256/${hex(image.config.digest)}`,
+        RepoTags: [repoTag],
+        Layers: layers.map((l) => `blobs/sha256/${hex(l.digest)}`),
+      },
+    ])}\n`,
+  );
+  await writeFile(
+    join(staging, 'repositories'),
+    `${JSON.stringify({ [name]: { [tag]: hex(layers.at(-1)?.digest ?? '') } })}\n`,
+  );
+  await tarFolder(client, staging, out, [
+    'blobs',
+    'index.json',
+    'manifest.json',
+    'oci-layout',
+    'repositories',
+  ]);
+  return { manifestDigest };
+}
+
+/** Creates a symbolic link, making its folder first. */
+export async function link(target: string, path: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  await symlink(target, path);
+}
+
+// ---- Hand-made tar headers ----
+
+function octal(value: number, length: number): string {
+  return `${value.toString(8).padStart(length - 1, '0')}\0`;
+}
+
+/**
+ * One 512-byte tar header block (ustar), with a correct checksum. `size` above 8 GiB - 1 is written in
+ * GNU base-256, as GNU tar and Go's archive/tar do.
+ */
+export function tarHeader(options: {
+  name: string;
+  size?: number;
+  type?: string;
+  linkName?: string;
+  base256?: boolean;
+}): Buffer {
+  const block = Buffer.alloc(512);
+  const size = options.size ?? 0;
+  block.write(options.name, 0, 100, 'utf8');
+  block.write(octal(0o644, 8), 100, 'latin1');
+  block.write(octal(0, 8), 108, 'latin1');
+  block.write(octal(0, 8), 116, 'latin1');
+  if (options.base256 || size > 0o77777777777) {
+    block[124] = 0x80;
+    let rest = size;
+    for (let i = 135; i > 124; i--) {
+      block[i] = rest % 256;
+      rest = Math.floor(rest / 256);
+    }
+  } else {
+    block.write(octal(size, 12), 124, 'latin1');
+  }
+  block.write(octal(0, 12), 136, 'latin1');
+  block.write(options.type ?? '0', 156, 'latin1');
+  if (options.linkName) block.write(options.linkName, 157, 100, 'utf8');
+  block.write('ustar\0', 257, 'latin1');
+  block.write('00', 263, 'latin1');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return block;
+}
+
+/** Pads data to whole 512-byte blocks. */
+export function tarData(data: Buffer | string): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  return Buffer.concat([bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512)]);
+}
+
+/** A pax extended header ('x') with the given records, followed by its data. */
+export function paxHeader(records: Record<string, string>, type = 'x'): Buffer {
+  let body = '';
+  for (const [key, value] of Object.entries(records)) {
+    const rest = ` ${key}=${value}\n`;
+    let length = Buffer.byteLength(rest) + 1;
+    while (String(length).length + Buffer.byteLength(rest) !== length) length++;
+    body += `${length}${rest}`;
+  }
+  const data = Buffer.from(body);
+  return Buffer.concat([tarHeader({ name: 'PaxHeaders/x', size: data.length, type }), tarData(data)]);
+}
+
+export const TAR_END = Buffer.alloc(1024);

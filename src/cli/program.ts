@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerConfigCommand } from './config-command.js';
+import { registerPushCommand } from './push-command.js';
 import { registerServeCommand } from './serve-command.js';
 
 function packageVersion(): string {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerConfigCommand(program);
+  registerPushCommand(program);
   return program;
 }
 

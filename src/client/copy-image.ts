@@ -4,7 +4,7 @@ import { BerthError } from '../oci/errors.js';
 import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import type { BlobInfoCache } from './blob-info-cache.js';
-import { uploadBlob } from './blob-upload.js';
+import type { ImageDestination } from './destinations/image-destination.js';
 import { choosePlatform, formatPlatform, hostPlatform, type Platform } from './platform.js';
 import {
   asIs,
@@ -14,9 +14,7 @@ import {
   type PreparedBlob,
   prepareLayer,
 } from './prepared-blob.js';
-import type { RepositoryClient } from './registry-client.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
-import type { UploadState } from './upload-state.js';
 
 export type BlobAction = 'exists' | 'mounted' | 'uploaded';
 
@@ -40,13 +38,8 @@ export interface CopyOptions {
   compression: CompressionChoice;
   compressionLevel: number;
   maxConcurrent: number;
-  chunkSize: number;
-  monolithicMax: number;
   cacheDir: string;
   cache: BlobInfoCache;
-  state: UploadState;
-  /** Repositories on the destination host the source's blobs may be mounted from (a registry source). */
-  mountFrom?: string[];
   onEvent?: (event: CopyEvent) => void;
   signal?: AbortSignal;
 }
@@ -75,7 +68,7 @@ export interface CopyResult {
  */
 export async function copyImage(
   source: ImageSource,
-  dest: RepositoryClient,
+  dest: ImageDestination,
   tags: string[],
   options: CopyOptions,
 ): Promise<CopyResult> {
@@ -112,7 +105,7 @@ export async function copyImage(
     }
     if (!compress || options.compression === 'auto') known.push({ ...descriptor, rewritten: false });
     for (const candidate of known) {
-      if ((await dest.headBlob(candidate.digest, options.signal)) !== undefined) {
+      if (await dest.hasBlob(candidate.digest, options.signal)) {
         return done(candidate, 'exists', kind);
       }
     }
@@ -130,41 +123,24 @@ export async function copyImage(
         },
         options.signal,
       );
-      if (prepared.rewritten && (await dest.headBlob(prepared.digest, options.signal)) !== undefined) {
+      if (prepared.rewritten && (await dest.hasBlob(prepared.digest, options.signal))) {
         await prepared.release();
         return done(prepared, 'exists', kind);
       }
     } else prepared = asIs(source, descriptor);
-    const from = await tryMount(prepared.digest);
+    const from = await dest.mountBlob(prepared.digest, options.signal);
     if (from) {
       await prepared.release();
       return done(prepared, 'mounted', kind, from);
     }
     emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' });
-    await uploadBlob(dest, prepared, {
-      chunkSize: options.chunkSize,
-      monolithicMax: options.monolithicMax,
-      attempts: 5,
-      state: options.state,
-      onBytes: (sent) =>
-        emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    await dest.putBlob(
+      prepared,
+      (sent) => emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
+      options.signal,
+    );
     await prepared.release();
     return done(prepared, 'uploaded', kind);
-  };
-
-  const tryMount = async (digest: Digest): Promise<string | undefined> => {
-    const candidates = [...(options.mountFrom ?? []), ...options.cache.locationsOn(digest, dest.host)].filter(
-      (repo, i, all) => repo !== dest.name && all.indexOf(repo) === i,
-    );
-    for (const from of candidates.slice(0, 3)) {
-      const result = await dest.mount(digest, from).catch(() => undefined);
-      if (result === true) return from;
-      // The registry opened an upload session instead: not needed, let it go.
-      if (result) await dest.cancelUpload(result.location).catch(() => {});
-    }
-    return undefined;
   };
 
   const done = (
@@ -173,7 +149,7 @@ export async function copyImage(
     kind: 'config' | 'layer',
     from?: string,
   ) => {
-    options.cache.recordLocation(blob.digest, dest.host, dest.name);
+    dest.recordBlob(blob.digest);
     copied.push({ digest: blob.digest, size: blob.size, action });
     emit({
       type: 'blob',
@@ -218,7 +194,7 @@ export async function copyImage(
     reference: string,
     platform?: string,
   ): Promise<void> => {
-    await dest.putManifest(reference, manifest.bytes, manifest.mediaType, options.signal);
+    await dest.putManifest(reference, manifest, options.signal);
     emit({
       type: 'manifest',
       digest: manifest.digest,

@@ -36,8 +36,10 @@ const UNCOMPRESSED_LAYERS: Record<string, string> = {
   'application/vnd.oci.image.layer.v1.tar': 'application/vnd.oci.image.layer.v1.tar+gzip',
 };
 // `auto` compresses a layer unless its first bytes show it would not shrink by at least this much.
-const SAMPLE_BYTES = 4 * 1024 * 1024;
+const SAMPLE_BYTES = 1024 * 1024;
 const WORTH_IT_RATIO = 0.9;
+// zlib hands output back in chunks of this size; its 16 KiB default costs a JavaScript callback per 16 KiB.
+const GZIP_CHUNK = 1024 * 1024;
 
 /** A blob pushed as the source holds it. */
 export function asIs(source: ImageSource, descriptor: Descriptor): PreparedBlob {
@@ -99,7 +101,7 @@ async function compressesWell(
   const stream = await source.openBlob(descriptor, signal ? { signal } : {});
   let seen = 0;
   let compressed = 0;
-  const gzip = createGzip({ level });
+  const gzip = createGzip({ level, chunkSize: GZIP_CHUNK });
   gzip.on('data', (chunk: Buffer) => {
     compressed += chunk.length;
   });
@@ -137,7 +139,13 @@ async function compressToSpool(
   });
   try {
     const input = await source.openBlob(descriptor, signal ? { signal } : {});
-    await pipeline(input, createGzip({ level }), meter, createWriteStream(temp), signal ? { signal } : {});
+    await pipeline(
+      input,
+      createGzip({ level, chunkSize: GZIP_CHUNK }),
+      meter,
+      createWriteStream(temp),
+      signal ? { signal } : {},
+    );
     await rename(temp, spool);
   } catch (error) {
     await rm(temp, { force: true });

@@ -1,0 +1,232 @@
+import { setMaxListeners } from 'node:events';
+import type { Command } from 'commander';
+import { type CopyOptions, type CopyResult, copyImage } from '../client/copy-image.js';
+import { describeLocation, type ImageLocation, parseImageLocation } from '../client/image-location.js';
+import { parsePlatform } from '../client/platform.js';
+import type { CompressionChoice } from '../client/prepared-blob.js';
+import { BerthError } from '../oci/errors.js';
+import { formatBytes, parseByteSize } from './byte-size.js';
+import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
+import { copyProgress, type ProgressMode } from './copy-progress.js';
+
+export interface PushFlags extends ClientFlags {
+  all?: boolean;
+  platform?: string;
+  compression: string;
+  compressionLevel: string;
+  maxConcurrentUploads: string;
+  chunkSize: string;
+  srcTlsVerify?: string;
+  destTlsVerify?: string;
+  srcCreds?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** The tuning of a copy from the command's flags, checked. */
+export function copySettings(flags: PushFlags) {
+  const compression = flags.compression as CompressionChoice;
+  if (!['auto', 'gzip', 'none'].includes(compression)) {
+    throw new BerthError('USAGE', `--compression: expected auto, gzip or none, got "${flags.compression}"`);
+  }
+  const level = Number(flags.compressionLevel);
+  if (!Number.isInteger(level) || level < 1 || level > 9)
+    throw new BerthError('USAGE', '--compression-level: expected 1 to 9');
+  const concurrency = Number(flags.maxConcurrentUploads);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new BerthError('USAGE', '--max-concurrent-uploads: expected 1 to 64');
+  }
+  return {
+    all: flags.all ?? false,
+    platform: flags.platform ? parsePlatform(flags.platform) : undefined,
+    compression,
+    compressionLevel: level,
+    maxConcurrent: concurrency,
+    chunkSize: parseByteSize(flags.chunkSize, '--chunk-size'),
+  };
+}
+
+function hostOf(location: ImageLocation): string | undefined {
+  return location.transport === 'docker' ? location.ref.host : undefined;
+}
+
+export interface CopyRun {
+  source: string;
+  destination: string;
+  result: CopyResult;
+  seconds: number;
+}
+
+/** Copies SOURCE to DEST with a session built from the flags; used by `push`, `copy` and `import`. */
+export async function runCopy(
+  sourceRaw: string,
+  destRaw: string,
+  flags: PushFlags,
+  progress: ProgressMode,
+  extraTags: string[] = [],
+  signal?: AbortSignal,
+): Promise<CopyRun> {
+  const settings = copySettings(flags);
+  const from = parseImageLocation(sourceRaw);
+  const to = parseImageLocation(destRaw);
+  const session = await openSession(
+    flags,
+    [hostOf(to)].filter((h): h is string => h !== undefined),
+  );
+  const srcHost = hostOf(from);
+  const destHost = hostOf(to);
+  if (srcHost)
+    session.setTlsVerify(
+      srcHost,
+      parseBool(flags.srcTlsVerify, '--src-tls-verify') ?? parseBool(flags.tlsVerify, '--tls-verify'),
+    );
+  if (destHost)
+    session.setTlsVerify(
+      destHost,
+      parseBool(flags.destTlsVerify, '--dest-tls-verify') ?? parseBool(flags.tlsVerify, '--tls-verify'),
+    );
+  if (srcHost && flags.srcCreds && srcHost !== destHost) {
+    session.addCredentials(srcHost, parseCreds(flags.srcCreds, '--src-creds'));
+  }
+  const started = performance.now();
+  const view = copyProgress(progress, process.stderr);
+  let source: Awaited<ReturnType<typeof session.openSource>> | undefined;
+  try {
+    source = await session.openSource(from, signal);
+    const { destination, tags } = await session.openDestination(
+      to,
+      { chunkSize: settings.chunkSize, monolithicMax: 1024 * 1024 },
+      from.transport === 'docker' ? { host: from.ref.host, repository: from.ref.repository } : undefined,
+    );
+    try {
+      const options: CopyOptions = {
+        ...settings,
+        cacheDir: session.cacheDir,
+        cache: session.cache,
+        onEvent: (event) => view.onEvent(event),
+        ...(signal ? { signal } : {}),
+      };
+      const result = await copyImage(source, destination, [...tags, ...extraTags], options);
+      return {
+        source: describeLocation(from),
+        destination: describeLocation(to),
+        result,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      await destination.close();
+    }
+  } catch (error) {
+    if (error instanceof BerthError && !error.message.includes(describeLocation(from))) {
+      throw new BerthError(
+        error.code,
+        `${describeLocation(from)} -> ${describeLocation(to)}: ${error.message}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    view.stop();
+    await source?.close().catch(() => {});
+    await session.close();
+  }
+}
+
+export function summary(run: CopyRun): string {
+  const counts = { exists: 0, mounted: 0, uploaded: 0 };
+  for (const blob of run.result.blobs) counts[blob.action]++;
+  const moved =
+    counts.uploaded > 0
+      ? `${counts.uploaded} uploaded (${formatBytes(run.result.uploadedBytes)})`
+      : 'nothing uploaded';
+  return `${run.destination} ${run.result.digest}: ${moved}, ${counts.exists} already there, ${counts.mounted} mounted, in ${run.seconds.toFixed(1)} s`;
+}
+
+export function runJson(run: CopyRun): Record<string, unknown> {
+  return {
+    source: run.source,
+    destination: run.destination,
+    digest: run.result.digest,
+    mediaType: run.result.mediaType,
+    platforms: run.result.platforms,
+    uploadedBytes: run.result.uploadedBytes,
+    seconds: Number(run.seconds.toFixed(3)),
+    blobs: run.result.blobs,
+  };
+}
+
+export function addCopyOptions(command: Command): Command {
+  return addClientOptions(
+    command
+      .option('--all', 'copy every platform of a multi-platform index')
+      .option(
+        '--platform <os/arch[/variant]>',
+        "copy this platform out of an index (default: this machine's)",
+      )
+      .option(
+        '--compression <auto|gzip|none>',
+        'compress uncompressed layers (auto: only when it pays)',
+        'auto',
+      )
+      .option('--compression-level <1-9>', 'gzip level (1 fastest)', '1')
+      .option('--max-concurrent-uploads <n>', 'blobs moved at once', '4')
+      .option('--chunk-size <size>', 'bytes per upload request (0: whole blob in one request)', '64MiB')
+      .option('--src-tls-verify <bool>', 'TLS verification for the source registry')
+      .option('--dest-tls-verify <bool>', 'TLS verification for the destination registry')
+      .option('--src-creds <user:password>', 'credentials for the source registry')
+      .option('--json', 'print the result as JSON')
+      .option('-q, --quiet', 'print only the digest'),
+  );
+}
+
+export function progressMode(flags: { json?: boolean; quiet?: boolean }): ProgressMode {
+  if (flags.json || flags.quiet) return 'none';
+  return process.stderr.isTTY ? 'bars' : 'lines';
+}
+
+export function registerPushCommand(program: Command): void {
+  const command = program
+    .command('push')
+    .alias('copy')
+    .argument(
+      '<source>',
+      'docker-archive:PATH[:REF], oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-daemon:NAME:TAG, docker://HOST/REPO:TAG',
+    )
+    .argument(
+      '<destination>',
+      'docker://HOST/PROJECT/IMAGE:TAG (or HOST/PROJECT/IMAGE:TAG), or oci:DIR[:TAG]',
+    )
+    .description(
+      'copy an image into a registry (or out of one): skips what is there, mounts what it can, resumes',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ berth push docker-archive:app.tar registry.example.com/team/app:1.4.2
+  $ berth push oci:./build/layout:v1 docker://localhost:5000/team/app:v1
+  $ berth copy --all docker://registry.example.com/team/app:1.4 oci:./mirror:1.4
+  $ berth push --platform linux/arm64 oci-archive:multi.tar registry.example.com/team/app:arm64
+  $ berth push docker-daemon:team/app:latest registry.example.com/team/app:latest
+
+An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly uploaded blobs when run again.`,
+    );
+  addCopyOptions(command).action(async (sourceRaw: string, destRaw: string, flags: PushFlags) => {
+    const controller = new AbortController();
+    // Every open blob stream listens on this signal; a wide image has more than the default ten.
+    setMaxListeners(0, controller.signal);
+    const interrupt = (): void =>
+      controller.abort(new BerthError('INTERRUPTED', 'interrupted; run the same command again to resume'));
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    try {
+      const run = await runCopy(sourceRaw, destRaw, flags, progressMode(flags), [], controller.signal);
+      if (flags.json) process.stdout.write(`${JSON.stringify(runJson(run), null, 2)}\n`);
+      else if (flags.quiet) process.stdout.write(`${run.result.digest}\n`);
+      else process.stdout.write(`${summary(run)}\n`);
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+  });
+}

@@ -1,0 +1,19 @@
+import type { Digest } from '../../oci/digest.js';
+import type { PreparedBlob } from '../prepared-blob.js';
+import type { ManifestBlob } from '../sources/image-source.js';
+
+/** Where an image is written: a registry repository or an OCI layout. */
+export interface ImageDestination {
+  /** What to call it in messages: `docker://host/team/app:v1`, `oci:./layout:v1`. */
+  readonly description: string;
+  /** Whether the blob is already there (nothing to send). */
+  hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean>;
+  /** Links the blob from a place that has it without sending bytes; returns that place, or undefined. */
+  mountBlob(digest: Digest, signal?: AbortSignal): Promise<string | undefined>;
+  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void>;
+  /** Stores a manifest under a tag, or under its digest when `reference` is the digest. */
+  putManifest(reference: string, manifest: ManifestBlob, signal?: AbortSignal): Promise<void>;
+  /** Notes that a blob is now at the destination (for later mounts). */
+  recordBlob(digest: Digest): void;
+  close(): Promise<void>;
+}

@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerConfigCommand } from './config-command.js';
+import { registerImportCommand } from './import-command.js';
+import { registerInspectCommands } from './inspect-command.js';
+import { registerLoginCommands } from './login-command.js';
 import { registerPushCommand } from './push-command.js';
+import { registerRepositoryCommands } from './repository-commands.js';
 import { registerServeCommand } from './serve-command.js';
 
 function packageVersion(): string {
@@ -22,6 +26,10 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerConfigCommand(program);
   registerPushCommand(program);
+  registerImportCommand(program);
+  registerRepositoryCommands(program);
+  registerInspectCommands(program);
+  registerLoginCommands(program);
   return program;
 }
 

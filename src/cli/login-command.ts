@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { ClientSession } from '../client/client-session.js';
+import type { Credentials } from '../client/credentials/credentials.js';
+import { BerthError } from '../oci/errors.js';
+import { addClientOptions, type ClientFlags, openSession, parseBool } from './client-options.js';
+import { promptLine } from './prompt.js';
+
+interface LoginFlags extends ClientFlags {
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+}
+
+const DEFAULT_HOST = 'docker.io';
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
+  return Buffer.concat(parts)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+/** Checks credentials against the registry: the ping goes through the auth layer, which uses them. */
+export async function verifyCredentials(session: ClientSession, host: string): Promise<void> {
+  const base = await session.registry.base(host);
+  const response = await session.registry.transport({ method: 'GET', url: new URL('/v2/', base), scope: [] });
+  await response.body.dump();
+  if (response.status === 401) {
+    throw new BerthError('UNAUTHORIZED', `${host}: login failed: the registry refused the credentials`);
+  }
+  if (response.status >= 400)
+    throw new BerthError('LOGIN_FAILED', `${host}: login failed: the registry answered ${response.status}`);
+}
+
+export function registerLoginCommands(program: Command): void {
+  const login = program
+    .command('login')
+    .argument('[host]', 'registry host[:port]', DEFAULT_HOST)
+    .description(
+      'log in to a registry and store the credentials where Docker would (credential helper or config.json)',
+    )
+    .option('-u, --username <name>', 'user name')
+    .option(
+      '-p, --password <password>',
+      'password (prefer --password-stdin: this one shows in the process list)',
+    )
+    .option('--password-stdin', 'read the password from standard input')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ echo "$TOKEN" | berth login registry.example.com --username ci-bot --password-stdin
+  $ berth login localhost:5000 -u admin
+Credentials go to the credential helper configured in ~/.docker/config.json (credHelpers, credsStore),
+otherwise into config.json itself; with --authfile into that auth.json.`,
+    );
+  addClientOptions(login).action(async (host: string, flags: LoginFlags) => {
+    if (flags.password && flags.passwordStdin)
+      throw new BerthError('USAGE', '--password and --password-stdin exclude each other');
+    const username = flags.username ?? (process.stdin.isTTY ? await promptLine('Username: ') : undefined);
+    if (!username) throw new BerthError('USAGE', 'a user name is needed: --username');
+    let password = flags.password;
+    if (flags.passwordStdin) password = await readStdin();
+    else if (password === undefined && process.stdin.isTTY) password = await promptLine('Password: ', true);
+    if (!password) throw new BerthError('USAGE', 'a password is needed: --password-stdin');
+    const credentials: Credentials = { username, password };
+    const session = await openSession({ ...flags, creds: undefined });
+    try {
+      session.setTlsVerify(host, parseBool(flags.tlsVerify, '--tls-verify'));
+      session.addCredentials(host, credentials);
+      await verifyCredentials(session, host);
+      const stored = await session.credentials.store(host, credentials);
+      if (stored.plaintext) {
+        process.stderr.write(`WARNING! Your password will be stored unencrypted in ${stored.location}.\n`);
+      }
+      process.stdout.write(`Login Succeeded (credentials stored in ${stored.location})\n`);
+    } finally {
+      await session.close();
+    }
+  });
+
+  const logout = program
+    .command('logout')
+    .argument('[host]', 'registry host[:port]', DEFAULT_HOST)
+    .description('remove stored credentials for a registry')
+    .option('--authfile <file>', "the auth.json to change instead of Docker's config")
+    .addHelpText('after', '\nExample:\n  $ berth logout registry.example.com');
+  logout.action(async (host: string, flags: { authfile?: string }) => {
+    const session = await ClientSession.create(flags.authfile ? { authFile: flags.authfile } : {});
+    try {
+      const removed = await session.credentials.erase(host);
+      process.stdout.write(
+        removed ? `Removed login credentials for ${host}\n` : `Not logged in to ${host}\n`,
+      );
+    } finally {
+      await session.close();
+    }
+  });
+}

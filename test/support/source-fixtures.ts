@@ -297,3 +297,23 @@ export function paxHeader(records: Record<string, string>, type = 'x'): Buffer {
 }
 
 export const TAR_END = Buffer.alloc(1024);
+
+/** A small tar in memory from `entries` (regular files unless `type` says otherwise), with its end blocks. */
+export function tarBytes(
+  entries: { name: string; data?: Buffer | string; type?: string; linkName?: string }[],
+): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const data = typeof entry.data === 'string' ? Buffer.from(entry.data) : (entry.data ?? Buffer.alloc(0));
+    parts.push(
+      tarHeader({
+        name: entry.name,
+        size: data.length,
+        ...(entry.type ? { type: entry.type } : {}),
+        ...(entry.linkName ? { linkName: entry.linkName } : {}),
+      }),
+      tarData(data),
+    );
+  }
+  return Buffer.concat([...parts, TAR_END]);
+}

@@ -28,7 +28,8 @@ const archiveManifestSchema = z.array(
     Layers: z.array(z.string()),
   }),
 );
-type ArchiveImage = z.infer<typeof archiveManifestSchema>[number];
+/** One image of a `docker save` archive: an entry of its manifest.json. */
+export type ArchiveImage = z.infer<typeof archiveManifestSchema>[number];
 
 const configSchema = z.looseObject({
   rootfs: z.looseObject({

@@ -31,13 +31,14 @@ export interface TarArchive {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
-const OTHER_COMPRESSIONS: [string, number[]][] = [
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+const UNSUPPORTED_COMPRESSIONS: [string, number[]][] = [
+  ['zstd', ZSTD_MAGIC],
   ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
   ['bzip2', [0x42, 0x5a, 0x68]],
 ];
 
-export function startsWith(bytes: Buffer, magic: number[]): boolean {
+function startsWith(bytes: Buffer, magic: number[]): boolean {
   return bytes.length >= magic.length && magic.every((byte, i) => bytes[i] === byte);
 }
 
@@ -46,7 +47,7 @@ export function isGzip(bytes: Buffer): boolean {
 }
 
 export function isZstd(bytes: Buffer): boolean {
-  return startsWith(bytes, OTHER_COMPRESSIONS[0]?.[1] ?? []);
+  return startsWith(bytes, ZSTD_MAGIC);
 }
 
 async function readHead(path: string, label: string): Promise<Buffer> {
@@ -107,7 +108,7 @@ export async function openTarArchive(
 ): Promise<TarArchive> {
   const { label } = options;
   const head = await readHead(path, label);
-  for (const [name, magic] of OTHER_COMPRESSIONS) {
+  for (const [name, magic] of UNSUPPORTED_COMPRESSIONS) {
     if (startsWith(head, magic)) {
       throw new BerthError('ARCHIVE_NOT_TAR', `${label}: ${name}-compressed archive; decompress it first`);
     }

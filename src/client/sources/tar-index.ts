@@ -223,7 +223,14 @@ export async function indexTar(path: string, label: string): Promise<TarIndex> {
 
     for (;;) {
       const { bytesRead } = await handle.read(block, 0, BLOCK, position);
-      // Go's archive/tar (docker, skopeo) also accepts an archive that ends without its two zero blocks.
+      // Every writer ends with zero blocks. Go's archive/tar accepts an archive without them, but copies cut
+      // short almost always stop at a multiple of 512 bytes, so a missing end marker means a truncated archive.
+      if (bytesRead === 0 && headers > 0) {
+        throw new BerthError(
+          'ARCHIVE_TRUNCATED',
+          `${label}: truncated archive (no end-of-archive marker after byte ${position})`,
+        );
+      }
       if (bytesRead === 0) break;
       if (bytesRead < BLOCK) {
         throw headers === 0

@@ -15,7 +15,9 @@ export interface ManifestBlob {
  *
  * Sources that hold uncompressed layers (docker-archive, docker-daemon) describe them with the media type
  * `application/vnd.docker.image.rootfs.diff.tar` in a Docker schema 2 manifest they synthesize, with the
- * layer's diffID as its digest; the engine may compress them on the way.
+ * layer's diffID as its digest; the engine may compress them on the way. A layer such an archive already
+ * holds gzip-compressed (the containerd image store exports them so) is described as
+ * `application/vnd.docker.image.rootfs.diff.tar.gzip` with the digest of its compressed bytes.
  */
 export interface ImageSource {
   /** What to call the image in messages, e.g. `docker-archive:app.tar:team/app:v1`. */
@@ -28,7 +30,8 @@ export interface ImageSource {
    * Opens a blob (config or layer). The stream yields exactly `descriptor.size` bytes whose digest is
    * `descriptor.digest`; when the source's bytes do not match, the stream fails with a BerthError
    * `BLOB_CORRUPT` naming the blob (the source checks as it reads). `offset` skips the first bytes (resume);
-   * the skipped bytes are still read and hashed, so the check holds for a resumed read too.
+   * the skipped bytes are still read and hashed, so the check holds for a resumed read too. Throws
+   * `BLOB_NOT_FOUND` when the source does not hold the blob, `BLOB_RANGE_INVALID` for an offset past its end.
    */
   openBlob(descriptor: Descriptor, options?: { offset?: number; signal?: AbortSignal }): Promise<Readable>;
   /** Releases files, sockets and temporary copies. */

@@ -168,6 +168,25 @@ describe('tar index', { skip: gate.skip }, () => {
     assert.deepEqual(await dataOf(archive, index.get('last.txt')), Buffer.from('last'));
   });
 
+  test('links and folders carry no data even when their size field says otherwise', async () => {
+    const archive = join(work, 'link-size.tar');
+    await writeFile(
+      archive,
+      Buffer.concat([
+        tarHeader({ name: 'a.txt', size: 5 }),
+        tarData('hello'),
+        tarHeader({ name: 'h.txt', size: 5, type: '1', linkName: 'a.txt' }),
+        tarHeader({ name: 'dir/', size: 5, type: '5' }),
+        tarHeader({ name: 'b.txt', size: 3 }),
+        tarData('bye'),
+        TAR_END,
+      ]),
+    );
+    const index = await indexTar(archive, 'link-size.tar');
+    assert.deepEqual(await dataOf(archive, index.resolve('h.txt')), Buffer.from('hello'));
+    assert.deepEqual(await dataOf(archive, index.resolve('b.txt')), Buffer.from('bye'));
+  });
+
   test('an archive cut at an entry boundary (no end-of-archive blocks) is truncated; one zero block is enough', async () => {
     const archive = join(work, 'no-end.tar');
     const entry = Buffer.concat([tarHeader({ name: 'a.txt', size: 1 }), tarData('a')]);

@@ -25,6 +25,7 @@ const BLOCK = 512;
 const MAX_META_SIZE = 1024 * 1024;
 // Linux gives up on a path after 40 symbolic links (MAXSYMLINKS); so do we.
 const MAX_LINK_HOPS = 40;
+const HEADER_ONLY_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
 
 /** Normalizes an archive path: `./a//b/../c/` → `a/c`. `..` never climbs above the archive's root. */
 export function normalizeEntryName(raw: string): string {
@@ -211,7 +212,10 @@ export async function indexTar(path: string, label: string): Promise<TarIndex> {
 
     const readData = async (offset: number, size: number, what: string): Promise<Buffer> => {
       if (size > MAX_META_SIZE) {
-        throw new BerthError('ARCHIVE_INVALID', `${label}: ${what} of ${size} bytes at byte ${offset}`);
+        throw new BerthError(
+          'ARCHIVE_INVALID',
+          `${label}: a ${what} of ${size} bytes at byte ${offset} is too large`,
+        );
       }
       const data = Buffer.alloc(size);
       const { bytesRead } = await handle.read(data, 0, size, offset);
@@ -269,11 +273,12 @@ export async function indexTar(path: string, label: string): Promise<TarIndex> {
       }
       const paxSize = pax.get('size') ?? globalPax.get('size');
       const meta = flag === 'x' || flag === 'X' || flag === 'g' || flag === 'L' || flag === 'K';
-      const size = !meta && paxSize !== undefined ? Number(paxSize) : headerSize;
-      if (!Number.isSafeInteger(size) || size < 0) {
+      const declared = !meta && paxSize !== undefined ? Number(paxSize) : headerSize;
+      if (!Number.isSafeInteger(declared) || declared < 0) {
         throw new BerthError('ARCHIVE_INVALID', `${label}: bad pax size "${paxSize}" at byte ${position}`);
       }
-      // Hard links carry no data in the archive unless a pax size says otherwise.
+      // Links, folders and devices have no data whatever their size field says (as Go's archive/tar reads them).
+      const size = HEADER_ONLY_TYPES.has(flag) ? 0 : declared;
       if (dataOffset + size > fileSize) {
         throw new BerthError(
           'ARCHIVE_TRUNCATED',

@@ -173,7 +173,9 @@ describe('docker-daemon source (podman system service)', { skip: gate.skip }, ()
   test('an image by digest', async () => {
     const inspected = await engineGet(socketHost, '/images/docker.io%2Fteam%2Fapp:v1/json');
     assert.equal(inspected.status, 200);
-    const { RepoDigests } = JSON.parse(inspected.body) as { RepoDigests: string[] };
+    const { Id, RepoDigests } = JSON.parse(inspected.body) as { Id: string; RepoDigests: string[] };
+    // The engine's image ID is the config digest the source reports.
+    assert.equal(Id, v1.config.digest);
     const byDigest = RepoDigests.find((d) => d.startsWith('docker.io/team/app@'));
     assert.ok(byDigest, `no digest reference in ${JSON.stringify(RepoDigests)}`);
     const source = await openDockerDaemon(byDigest, { host: socketHost });

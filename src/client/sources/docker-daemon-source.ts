@@ -53,11 +53,16 @@ async function errorMessage(body: { text(): Promise<string> }): Promise<string> 
   const text = await body.text().catch(() => '');
   try {
     const json = JSON.parse(text) as { message?: unknown };
-    if (typeof json.message === 'string') return json.message;
+    if (typeof json.message === 'string') return oneLine(json.message);
   } catch {
     // not JSON: use the text
   }
-  return text.trim().slice(0, 200);
+  return oneLine(text);
+}
+
+/** Error bodies can be HTML pages or multi-line text; messages are one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /**
@@ -99,7 +104,7 @@ export async function openDockerDaemon(
     if (ping.statusCode !== 200) {
       throw new BerthError(
         'DOCKER_ERROR',
-        `${description}: the engine at ${host} answered /_ping with ${ping.statusCode} ${pong.slice(0, 200)}`,
+        `${description}: the engine at ${host} answered /_ping with ${ping.statusCode} ${oneLine(pong)}`,
       );
     }
 

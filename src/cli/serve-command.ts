@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { createLogger } from '../main/logger.js';
-import { startServer } from '../main/server.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -23,6 +21,11 @@ Examples:
     )
     .action(async (opts: { config?: string; listen?: string; data?: string }) => {
       const config = loadConfig({ file: opts.config, overrides: { listen: opts.listen, data: opts.data } });
+      // Loaded here, not at the top: the server stack (Fastify, Kysely, drivers) would slow every other command.
+      const [{ createLogger }, { startServer }] = await Promise.all([
+        import('../main/logger.js'),
+        import('../main/server.js'),
+      ]);
       const log = createLogger(config.log.level);
       const server = await startServer(config, { log });
       process.stdout.write(`berth registry ready at ${server.url}\n`);

@@ -14,6 +14,7 @@ import {
   type PreparedBlob,
   prepareLayer,
 } from './prepared-blob.js';
+import { RegistryResponseError } from './registry-client.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
 export type BlobAction = 'exists' | 'mounted' | 'uploaded';
@@ -134,11 +135,23 @@ export async function copyImage(
       return done(prepared, 'mounted', kind, from);
     }
     emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' });
-    await dest.putBlob(
-      prepared,
-      (sent) => emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
-      options.signal,
-    );
+    try {
+      await dest.putBlob(
+        prepared,
+        (sent) => emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
+        options.signal,
+      );
+    } catch (error) {
+      // As-is blobs are checked by the destination, not here: its refusal means the source is damaged.
+      if (error instanceof RegistryResponseError && error.ociCode === 'DIGEST_INVALID') {
+        throw new BerthError(
+          'BLOB_CORRUPT',
+          `${source.description}: ${kind} ${prepared.digest} is damaged: its bytes do not match its digest (the registry refused them)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
     await prepared.release();
     return done(prepared, 'uploaded', kind);
   };

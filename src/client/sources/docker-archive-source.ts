@@ -234,6 +234,7 @@ export async function readDockerArchive(
         name: `${description}: ${blob.what}`,
         ...(options.offset !== undefined ? { offset: options.offset } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.verify === false ? { verify: false } : {}),
       });
     },
     async close() {

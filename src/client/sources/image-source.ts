@@ -32,10 +32,18 @@ export interface ImageSource {
    * `BLOB_CORRUPT` naming the blob (the source checks as it reads). `offset` skips the first bytes (resume);
    * the skipped bytes are still read and hashed, so the check holds for a resumed read too. Throws
    * `BLOB_NOT_FOUND` when the source does not hold the blob, `BLOB_RANGE_INVALID` for an offset past its end.
+   * `verify: false` skips the digest check (the size is still checked) for a consumer that checks it.
    */
-  openBlob(descriptor: Descriptor, options?: { offset?: number; signal?: AbortSignal }): Promise<Readable>;
+  openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<Readable>;
   /** Releases files, sockets and temporary copies. */
   close(): Promise<void>;
+}
+
+export interface OpenBlobOptions {
+  offset?: number;
+  signal?: AbortSignal;
+  /** Default true. */
+  verify?: boolean;
 }
 
 /** Uncompressed layer media type used by sources that hold `docker save` layers. */

@@ -7,7 +7,7 @@ import { type Digest, digestAlgorithm, digestHex, digestOf } from '../../oci/dig
 import { BerthError } from '../../oci/errors.js';
 import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../../oci/manifest.js';
 import { isImageManifestMediaType, isIndexMediaType, MediaType } from '../../oci/media-types.js';
-import type { ImageSource, ManifestBlob } from './image-source.js';
+import type { ImageSource, ManifestBlob, OpenBlobOptions } from './image-source.js';
 import { openTarArchive, type TarArchive } from './tar-archive.js';
 import { verifyBlobStream } from './verified-blob-stream.js';
 
@@ -173,10 +173,7 @@ class OciLayoutSource implements ImageSource {
     return { bytes, mediaType, digest };
   }
 
-  async openBlob(
-    descriptor: Descriptor,
-    options: { offset?: number; signal?: AbortSignal } = {},
-  ): Promise<Readable> {
+  async openBlob(descriptor: Descriptor, options: OpenBlobOptions = {}): Promise<Readable> {
     const path = blobPath(descriptor.digest);
     const size = await this.files.size(path);
     if (size === undefined) {
@@ -189,6 +186,7 @@ class OciLayoutSource implements ImageSource {
       name: `${this.description}: ${path}`,
       ...(options.offset !== undefined ? { offset: options.offset } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.verify === false ? { verify: false } : {}),
     });
   }
 

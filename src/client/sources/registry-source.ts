@@ -3,7 +3,7 @@ import type { Digest } from '../../oci/digest.js';
 import { BerthError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/manifest.js';
 import type { RepositoryClient } from '../registry-client.js';
-import type { ImageSource, ManifestBlob } from './image-source.js';
+import type { ImageSource, ManifestBlob, OpenBlobOptions } from './image-source.js';
 import { verifyBlobStream } from './verified-blob-stream.js';
 
 /** An image in a registry as a source (`docker://HOST/REPO:TAG` or `@DIGEST`); every byte is verified. */
@@ -22,16 +22,14 @@ export function openRegistrySource(repo: RepositoryClient, reference: string): I
         throw new BerthError('MANIFEST_NOT_FOUND', `${description}: manifest ${digest} is missing`);
       return manifest;
     },
-    async openBlob(
-      descriptor: Descriptor,
-      options: { offset?: number; signal?: AbortSignal } = {},
-    ): Promise<Readable> {
+    async openBlob(descriptor: Descriptor, options: OpenBlobOptions = {}): Promise<Readable> {
       // The whole blob is fetched even when resuming, so that the digest can still be checked.
       const body = await repo.getBlob(descriptor.digest, options.signal ? { signal: options.signal } : {});
       return verifyBlobStream(body, descriptor, {
         name: `${description}: blob ${descriptor.digest}`,
         ...(options.offset ? { offset: options.offset } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.verify === false ? { verify: false } : {}),
       });
     },
     async close(): Promise<void> {},

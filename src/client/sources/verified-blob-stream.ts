@@ -8,6 +8,11 @@ export interface VerifyOptions {
   name: string;
   /** Bytes to read and hash but not emit (a resumed upload already has them). */
   offset?: number;
+  /**
+   * `false` skips the digest (the size is still checked): for a consumer that verifies the digest itself,
+   * such as a registry checking an upload, so the bytes are not hashed twice on one machine.
+   */
+  verify?: boolean;
   signal?: AbortSignal;
 }
 
@@ -17,7 +22,7 @@ export interface VerifyOptions {
  * BerthError `BLOB_CORRUPT` before it ends.
  */
 class VerifyingTransform extends Transform {
-  private readonly hash: Hash;
+  private readonly hash: Hash | undefined;
   private seen = 0;
   private held: Buffer | undefined;
 
@@ -25,9 +30,10 @@ class VerifyingTransform extends Transform {
     private readonly expected: { digest: Digest; size: number },
     private readonly name: string,
     private readonly offset: number,
+    verify: boolean,
   ) {
     super({ highWaterMark: 1024 * 1024 });
-    this.hash = createHash(digestAlgorithm(expected.digest));
+    this.hash = verify ? createHash(digestAlgorithm(expected.digest)) : undefined;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -37,7 +43,7 @@ class VerifyingTransform extends Transform {
       callback(this.corrupt(`more than the expected ${this.expected.size} bytes`));
       return;
     }
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     if (this.held) this.push(this.held);
     // Only bytes at or past the offset go out.
     this.held = this.seen <= this.offset ? undefined : chunk.subarray(Math.max(0, this.offset - start));
@@ -49,7 +55,9 @@ class VerifyingTransform extends Transform {
       callback(this.corrupt(`${this.seen} bytes instead of ${this.expected.size}`));
       return;
     }
-    const actual = digestFromHash(this.hash, digestAlgorithm(this.expected.digest));
+    const actual = this.hash
+      ? digestFromHash(this.hash, digestAlgorithm(this.expected.digest))
+      : this.expected.digest;
     if (actual !== this.expected.digest) {
       callback(this.corrupt(`content with digest ${actual}`));
       return;
@@ -85,7 +93,7 @@ export function verifyBlobStream(
       `${options.name}: offset ${offset} is outside blob ${expected.digest} of ${expected.size} bytes`,
     );
   }
-  const verifier = new VerifyingTransform(expected, options.name, offset);
+  const verifier = new VerifyingTransform(expected, options.name, offset, options.verify ?? true);
   // pipeline forwards errors both ways: a failing source fails the verifier, a destroyed verifier the source.
   pipeline(source, verifier, () => {});
   if (options.signal) addAbortSignal(options.signal, verifier);

@@ -36,12 +36,11 @@ export function copyProgress(mode: ProgressMode, out: NodeJS.WriteStream): CopyP
   }
   const multi = new cliProgress.MultiBar(
     {
-      format: ' {name} {bar} {state} {done}/{size} {speed} ETA {eta_formatted}',
+      format: ' {name} {bar} {state} {done}/{size} {speed} {remaining}',
       barsize: 24,
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
-      etaBuffer: 20,
       autopadding: true,
       stream: out,
       formatValue: (value, _options, type) =>
@@ -59,6 +58,7 @@ export function copyProgress(mode: ProgressMode, out: NodeJS.WriteStream): CopyP
         done: '0 B',
         size: formatBytes(event.size),
         speed: '',
+        remaining: '',
       });
       entry = { bar, started: Date.now() };
       bars.set(event.digest, entry);
@@ -71,10 +71,13 @@ export function copyProgress(mode: ProgressMode, out: NodeJS.WriteStream): CopyP
       const entry = barFor(event);
       if (event.state === 'progress') {
         const seconds = Math.max((Date.now() - entry.started) / 1000, 0.001);
+        const rate = event.sent / seconds;
         entry.bar.setTotal(event.size);
         entry.bar.update(event.sent, {
           done: formatBytes(event.sent),
-          speed: `${formatBytes(event.sent / seconds)}/s`,
+          speed: `${formatBytes(rate)}/s`,
+          remaining:
+            rate > 0 && event.sent < event.size ? `ETA ${Math.ceil((event.size - event.sent) / rate)}s` : '',
         });
       } else if (event.state === 'uploading') {
         entry.started = Date.now();
@@ -84,6 +87,7 @@ export function copyProgress(mode: ProgressMode, out: NodeJS.WriteStream): CopyP
         const complete = event.state === 'exists' || event.state === 'mounted' || event.state === 'uploaded';
         entry.bar.update(complete ? event.size : entry.bar.getProgress() * event.size, {
           state: event.state === 'uploaded' ? 'done' : event.state,
+          remaining: '',
           done: complete ? formatBytes(event.size) : formatBytes(0),
           size: formatBytes(event.size),
         });

@@ -26,6 +26,8 @@ export type CompressionChoice = 'auto' | 'gzip' | 'none';
 
 export interface CompressionOptions {
   choice: CompressionChoice;
+  /** Called when compression really starts (`auto` may decide against it). */
+  onCompress?: () => void;
   level: number;
   cacheDir: string;
   cache: BlobInfoCache;
@@ -89,6 +91,7 @@ export async function prepareLayer(
   if (options.choice === 'auto' && !(await compressesWell(source, descriptor, options.level, signal))) {
     return asIs(source, descriptor);
   }
+  options.onCompress?.();
   const result = await compressToSpool(source, descriptor, spool, options.level, signal);
   options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
   return spoolBlob(spool, result.digest, result.size, gzipType);

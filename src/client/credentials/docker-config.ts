@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, chown, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { BerthError } from '../../oci/errors.js';
+import { writeAtomically } from '../atomic-file.js';
 import { type Credentials, isIdentityToken } from './credentials.js';
 import { dockerServerAddress, registryHost } from './server-address.js';
 
@@ -288,43 +288,15 @@ function encodeAuth(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
 }
 
-/**
- * Temporary file in the target's folder, fsync, rename: readers see the old file or the new one, never
- * half of one. A symlinked config.json is written through (as Docker does), so dotfile managers keep working.
- */
+/** config.json and auth.json are written atomically (see atomic-file.ts); failures name the file. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const failed = (error: unknown): BerthError =>
-    new BerthError(
+  try {
+    await writeAtomically(path, text);
+  } catch (error) {
+    throw new BerthError(
       'CREDENTIALS_WRITE_FAILED',
       `cannot write credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
     );
-  let target = path;
-  try {
-    target = await realpath(path);
-  } catch {
-    // not there yet (or a dangling link): write the path as given
-  }
-  const folder = dirname(target);
-  const temp = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
-    const previous = await stat(target).catch(() => undefined);
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await chmod(temp, 0o600);
-    // root editing another user's file (sudo keeping HOME) must leave it theirs.
-    if (previous && process.getuid?.() === 0 && (previous.uid !== 0 || previous.gid !== 0)) {
-      await chown(temp, previous.uid, previous.gid);
-    }
-    await rename(temp, target);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw failed(error);
   }
 }
 

@@ -1,0 +1,277 @@
+// Resume: a 200 MiB layer pushed to Berth, the push killed (SIGKILL, then Ctrl-C) half way, the same command
+// run again. A counting proxy between the CLI and Berth measures what crossed the wire: a resumed push sends
+// about the missing half, a restarted one the whole layer again.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunningServer } from '../../src/main/server.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { type ClientEnv, makeClientEnv, requireTools, sha256 } from '../support/containers.js';
+import { startTestServer } from '../support/registry-server.js';
+import { TAR_END, tarHeader } from '../support/source-fixtures.js';
+import { tempDir } from '../support/temp.js';
+import {
+  assertOneLineFailure,
+  type BerthEnv,
+  berthEnv,
+  describeRun,
+  folderSizes,
+  getManifest,
+  pushJson,
+  spawnBerth,
+  type TestRegistry,
+  verifyWithSkopeo,
+} from './importer-fixtures.js';
+
+const gate = await requireTools('skopeo');
+
+const MiB = 1024 * 1024;
+const PAYLOAD = 200 * MiB;
+const CHUNK = '8MiB';
+
+/** A TCP proxy to `target` that counts the bytes clients send through it. */
+async function countingProxy(target: { host: string; port: number }) {
+  let sent = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    hostPort: `127.0.0.1:${port}`,
+    /** Bytes received from clients since the last reset. */
+    take(): number {
+      const n = sent;
+      sent = 0;
+      return n;
+    },
+    async close(): Promise<void> {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * An OCI layout holding one image whose single layer is an uncompressed tar of `size` random bytes (random
+ * data does not compress, so `auto` compression sends the layer as it is, straight from the layout).
+ */
+async function bigLayout(dir: string, size: number) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const temp = join(dir, 'layer.tmp');
+  const hash = createHash('sha256');
+  const out = createWriteStream(temp);
+  const write = (b: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      hash.update(b);
+      out.write(b, (e) => (e ? reject(e) : resolve()));
+    });
+  await write(tarHeader({ name: 'data/random.bin', size }));
+  for (let done = 0; done < size; done += 16 * MiB) await write(randomBytes(Math.min(16 * MiB, size - done)));
+  await write(Buffer.alloc((512 - (size % 512)) % 512));
+  await write(TAR_END);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  const layerDigest = `sha256:${hash.digest('hex')}`;
+  const layerSize = (await stat(temp)).size;
+  await rename(temp, join(blobs, layerDigest.slice(7)));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layerDigest] },
+      history: [{ created_by: 'berth resume test' }],
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layerSize }],
+    }),
+  );
+  await writeFile(join(blobs, sha256(config).slice(7)), config);
+  await writeFile(join(blobs, sha256(manifest).slice(7)), manifest);
+  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: MediaType.ociManifest,
+          digest: sha256(manifest),
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'v1' },
+        },
+      ],
+    }),
+  );
+  return {
+    location: `oci:${dir}:v1`,
+    layerSize,
+    expected: { configDigest: sha256(config), diffIds: [layerDigest], manifestDigest: sha256(manifest) },
+  };
+}
+
+describe('an interrupted push resumes', { skip: gate.skip }, () => {
+  const cleanups: (() => unknown)[] = [];
+  let work: string;
+  let server: RunningServer | undefined;
+  let proxy: Awaited<ReturnType<typeof countingProxy>> | undefined;
+  let registry: TestRegistry;
+  let client: ClientEnv;
+  let image: Awaited<ReturnType<typeof bigLayout>>;
+  let uploads: string;
+
+  /** Bytes in Berth's unfinished upload sessions. */
+  const uploadedSoFar = async (): Promise<number> => {
+    let total = 0;
+    for (const [path, size] of await folderSizes(uploads)) if (path.endsWith('/data')) total += size;
+    return total;
+  };
+
+  /**
+   * Starts `berth push`, waits until Berth holds at least `fraction` of the layer in an upload session, then
+   * sends `signal`; returns how the child ended and how much the upload session held.
+   */
+  const interrupt = async (be: BerthEnv, repo: string, signal: NodeJS.Signals, extra: string[] = []) => {
+    const run = spawnBerth(be, [
+      'push',
+      ...extra,
+      '--chunk-size',
+      CHUNK,
+      image.location,
+      `docker://${proxy?.hostPort}/${repo}:v1`,
+    ]);
+    const deadline = Date.now() + 120_000;
+    let held = 0;
+    while (Date.now() < deadline && run.child.exitCode === null) {
+      held = await uploadedSoFar();
+      if (held >= image.layerSize / 2) break;
+      await sleep(10);
+    }
+    run.child.kill(signal);
+    const result = await run.done;
+    await sleep(200);
+    return { result, held: await uploadedSoFar(), sent: proxy?.take() ?? 0 };
+  };
+
+  before(async () => {
+    gate.assertAvailable();
+    work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-imp-resume-');
+    const data = join(work, 'berth-data');
+    server = await startTestServer({ data });
+    uploads = join(data, 'storage', 'uploads');
+    const [host, port] = server.hostPort.split(':') as [string, string];
+    proxy = await countingProxy({ host, port: Number(port) });
+    registry = { name: 'berth', hostPort: proxy.hostPort, url: `http://${proxy.hostPort}` };
+    client = await makeClientEnv(join(work, 'clients'), server.hostPort);
+    image = await bigLayout(join(work, 'layout'), PAYLOAD);
+  });
+
+  after(async () => {
+    await proxy?.close();
+    await server?.close();
+    for (const fn of cleanups.reverse()) await fn();
+  });
+
+  test('killed with SIGKILL half way, the same command continues the upload instead of restarting it', async (t) => {
+    const be = await berthEnv(join(work, 'berth-kill'));
+    proxy?.take();
+    const first = await interrupt(be, 'resume/kill', 'SIGKILL');
+    assert.equal(
+      first.result.signal,
+      'SIGKILL',
+      `the push ended before it was killed:\n${describeRun(first.result)}`,
+    );
+    assert.ok(
+      first.held >= image.layerSize * 0.3 && first.held < image.layerSize,
+      `precondition: Berth holds part of the layer (${first.held} of ${image.layerSize} bytes)`,
+    );
+    assert.equal((await getManifest(registry, 'resume/kill', 'v1')).status, 404, 'nothing tagged yet');
+
+    const second = await pushJson(be, image.location, `docker://${registry.hostPort}/resume/kill:v1`, [
+      '--chunk-size',
+      CHUNK,
+    ]);
+    const sent = proxy?.take() ?? 0;
+    assert.equal(second.digest, image.expected.manifestDigest);
+    const missing = image.layerSize - first.held;
+    t.diagnostic(
+      `layer ${image.layerSize} B; killed holding ${first.held} B after sending ${first.sent} B; the rerun sent ${sent} B`,
+    );
+    // The rest of the layer, plus at most two chunks of slack (a chunk cut by the kill; protocol overhead).
+    assert.ok(
+      sent < missing + 2 * 8 * MiB,
+      `the second run sent ${sent} bytes; ${missing} were missing (${first.held} of ${image.layerSize} were held): it restarted`,
+    );
+    assert.ok(
+      first.sent + sent < image.layerSize * 1.25,
+      `in all ${first.sent + sent} bytes for a ${image.layerSize}-byte layer`,
+    );
+    assert.equal(await uploadedSoFar(), 0, 'the upload session was committed, not left behind');
+    await verifyWithSkopeo(
+      client,
+      { ...registry, hostPort: server?.hostPort ?? '' },
+      'resume/kill:v1',
+      second,
+      image.expected,
+      work,
+    );
+  });
+
+  test('Ctrl-C (SIGINT): a non-zero exit with one line saying how to resume; the rerun continues', async (t) => {
+    const be = await berthEnv(join(work, 'berth-int'));
+    proxy?.take();
+    const first = await interrupt(be, 'resume/int', 'SIGINT', ['--quiet']);
+    assert.ok(first.held < image.layerSize, 'precondition: interrupted before the layer was complete');
+    assertOneLineFailure(first.result, /resume\/int/, /interrupted/, /again/);
+    assert.equal((await getManifest(registry, 'resume/int', 'v1')).status, 404, 'nothing tagged');
+
+    const second = await pushJson(be, image.location, `docker://${registry.hostPort}/resume/int:v1`, [
+      '--chunk-size',
+      CHUNK,
+    ]);
+    const sent = proxy?.take() ?? 0;
+    assert.equal(second.digest, image.expected.manifestDigest);
+    const missing = image.layerSize - first.held;
+    t.diagnostic(
+      `layer ${image.layerSize} B; interrupted holding ${first.held} B after sending ${first.sent} B; the rerun sent ${sent} B`,
+    );
+    assert.ok(
+      sent < missing + 2 * 8 * MiB,
+      `the rerun sent ${sent} bytes; ${missing} were missing (${first.held} held): it restarted`,
+    );
+    const got = await getManifest(registry, 'resume/int', 'v1');
+    assert.equal(got.digest, image.expected.manifestDigest);
+    // The layer as Berth serves it hashes to its digest (streamed, not buffered).
+    const res = await fetch(`${registry.url}/v2/resume/int/blobs/${image.expected.diffIds[0]}`);
+    const hash = createHash('sha256');
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+    assert.equal(`sha256:${hash.digest('hex')}`, image.expected.diffIds[0]);
+    assert.equal(await uploadedSoFar(), 0);
+  });
+});

@@ -38,7 +38,7 @@ export interface RandomImage {
 }
 
 /** One ustar header for a regular file; enough for a valid single-file layer. */
-function tarHeader(name: string, size: number): Buffer {
+export function tarHeader(name: string, size: number): Buffer {
   const header = Buffer.alloc(TAR_BLOCK);
   const field = (offset: number, length: number, value: string): void => {
     header.write(value, offset, length, 'ascii');

@@ -137,3 +137,18 @@ export function renderTable(rows: SummaryRow[]): string {
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
+
+/** A fixed-width table of ready-made cells; columns listed in `left` align left, the others right. */
+export function renderColumns(header: string[], rows: string[][], left: number[] = [0]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    header
+      .map((_, i) => {
+        const value = cells[i] ?? '';
+        const width = widths[i] as number;
+        return left.includes(i) ? value.padEnd(width) : value.padStart(width);
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -29,12 +29,14 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** Runs a command to completion and fails, with its output, unless it exits 0. */
-export async function runCommand(
-  command: string,
-  args: string[],
-  options: RunOptions,
-): Promise<CommandResult> {
+export interface StartedCommand {
+  child: ChildProcess;
+  /** Settles when the command has exited and its output is closed; never rejects on a non-zero exit. */
+  exited: Promise<CommandResult & { code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a tracked command with a time limit; the caller decides what its exit means (it may kill it). */
+export function startCommand(command: string, args: string[], options: RunOptions): StartedCommand {
   const started = performance.now();
   const child = spawn(command, args, {
     env: options.env ?? process.env,
@@ -44,18 +46,35 @@ export async function runCommand(
   track(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout?.on('data', (d: Buffer) => {
     stdout += d.toString();
   });
-  child.stderr.on('data', (d: Buffer) => {
+  child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c, s) => resolve([c, s]));
-  }).finally(() => clearTimeout(timer));
-  const seconds = (performance.now() - started) / 1000;
+  })
+    .finally(() => clearTimeout(timer))
+    .then(([code, signal]) => ({
+      code,
+      signal,
+      stdout,
+      stderr,
+      seconds: (performance.now() - started) / 1000,
+    }));
+  return { child, exited };
+}
+
+/** Runs a command to completion and fails, with its output, unless it exits 0. */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: RunOptions,
+): Promise<CommandResult> {
+  const { code, signal, stdout, stderr, seconds } = await startCommand(command, args, options).exited;
   if (code !== 0) {
     const why = signal
       ? `was killed by ${signal}${signal === 'SIGKILL' ? ' (timeout?)' : ''}`

@@ -23,6 +23,17 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * User plus system CPU time of this process's children that have exited and been waited for (cutime +
+ * cstime), their own waited-for children included. Read before and after a client command, the difference
+ * is that client's CPU time, every thread of it, as long as no other child exits in between.
+ */
+export function exitedChildrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+}
+
 function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RandomImage } from './random-oci-image.js';
-import { runCommand } from './run-command.js';
+import { runCommand, type StartedCommand, startCommand } from './run-command.js';
 
 const COPY_TIMEOUT_MS = 15 * 60 * 1000;
 
@@ -55,5 +55,45 @@ export class Skopeo {
       throw new Error(`pulled ${repo} has manifest ${digest}, expected ${image.manifestDigest}`);
     }
     return result.seconds;
+  }
+
+  private archiveArgs(archive: string, dest: string, debug: boolean): string[] {
+    const args = ['--insecure-policy', ...(debug ? ['--debug'] : []), 'copy', '-q'];
+    args.push('--dest-tls-verify=false', '--dest-no-creds', '--digestfile', join(this.home, 'digest'));
+    args.push(`docker-archive:${archive}`, `docker://${dest}`);
+    return args;
+  }
+
+  /**
+   * Copies a `docker save` archive into a registry as a user would: skopeo gzips every uncompressed layer
+   * (its default for a `docker://` destination). Returns the wall time and the manifest digest it pushed.
+   */
+  async pushArchive(
+    archive: string,
+    dest: string,
+    debug = false,
+  ): Promise<{ seconds: number; digest: string; stderr: string }> {
+    const result = await runCommand('skopeo', this.archiveArgs(archive, dest, debug), {
+      env: await this.env(),
+      timeoutMs: COPY_TIMEOUT_MS,
+    });
+    const digest = (await readFile(join(this.home, 'digest'), 'utf8')).trim();
+    return { seconds: result.seconds, digest, stderr: result.stderr };
+  }
+
+  /** The same copy, started and left to the caller (who may kill it). */
+  async startPushArchive(archive: string, dest: string): Promise<StartedCommand> {
+    const env = await this.env();
+    return startCommand('skopeo', this.archiveArgs(archive, dest, false), {
+      env,
+      timeoutMs: COPY_TIMEOUT_MS,
+    });
+  }
+
+  /** The digest of the manifest a tag names, as skopeo computes it from the bytes it fetches. */
+  async inspectDigest(ref: string): Promise<string> {
+    const args = ['--insecure-policy', 'inspect', '--tls-verify=false', '--no-creds', `docker://${ref}`];
+    const result = await runCommand('skopeo', args, { env: await this.env(), timeoutMs: 60_000 });
+    return (JSON.parse(result.stdout) as { Digest: string }).Digest;
   }
 }

@@ -107,7 +107,8 @@ describe('bad input: one clear line, a non-zero exit, nothing tagged', { skip: g
     ]);
     berthReg = { name: 'berth', hostPort: server.hostPort, url: server.url };
     readonlyReg = { name: 'distribution-readonly', hostPort: readonly.hostPort, url: readonly.url };
-    // A registry that lets anyone in and then denies everything, as one does to a user without push rights.
+    // A registry that lets anyone in and then answers 403 DENIED, as registries do to a user without rights:
+    // under `pull-only/` reads find nothing (404) and writes are denied; elsewhere everything is denied.
     denying = createServer((req: IncomingMessage, res) => {
       denied.push({ method: req.method ?? '', url: req.url ?? '' });
       req.resume();
@@ -116,10 +117,16 @@ describe('bad input: one clear line, a non-zero exit, nothing tagged', { skip: g
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         return;
       }
-      const body = JSON.stringify({
-        errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }],
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      const [status, code, message] =
+        read && req.url?.startsWith('/v2/pull-only/')
+          ? [404, 'BLOB_UNKNOWN', 'blob unknown to registry']
+          : [403, 'DENIED', 'requested access to the resource is denied'];
+      const body = JSON.stringify({ errors: [{ code, message }] });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
       });
-      res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
     denying.listen(0, '127.0.0.1');
@@ -242,7 +249,21 @@ describe('bad input: one clear line, a non-zero exit, nothing tagged', { skip: g
     await assertNotTagged(readonlyReg, 'bad/readonly', 'v1');
   });
 
-  test('a registry that denies access (403 DENIED)', async () => {
+  test('a registry that denies pushing (403 DENIED on the upload)', async () => {
+    denied.length = 0;
+    const r = await push(`oci:${layout}:v1`, `docker://${denyingHost}/pull-only/app:v1`);
+    assertOneLineFailure(r, /pull-only\/app/, /403|denied|permission/i);
+    assert.ok(
+      denied.some((q) => q.method === 'POST'),
+      'the upload was tried',
+    );
+    assert.ok(
+      !denied.some((q) => q.method === 'PUT' && q.url.includes('/manifests/')),
+      JSON.stringify(denied),
+    );
+  });
+
+  test('a registry that denies everything (403 DENIED already on HEAD)', async () => {
     denied.length = 0;
     const r = await push(`oci:${layout}:v1`, `docker://${denyingHost}/bad/denied:v1`);
     assertOneLineFailure(r, /bad\/denied/, /403|denied|permission/i);

@@ -3,12 +3,15 @@
 // pull an image back with skopeo and compare digests and layer contents.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, type Dirent } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { MediaType } from '../../src/oci/media-types.js';
 import {
   type ClientEnv,
   type ImageManifest,
@@ -19,6 +22,7 @@ import {
   skopeo,
   writeRootfs,
 } from '../support/containers.js';
+import { TAR_END, tarHeader } from '../support/source-fixtures.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** The repository root: `--import tsx` resolves tsx from the working folder. */
@@ -197,10 +201,14 @@ export interface TestRegistry {
   /** `127.0.0.1:PORT` */
   hostPort: string;
   url: string;
+  /** For skopeo (`--creds`) and for the plain HTTP checks (Basic auth unless `authorize` says otherwise). */
   credentials?: { username: string; password: string };
+  /** Headers that authorize a read of `repo` (a token registry needs a Bearer token per repository). */
+  authorize?: (repo: string) => Promise<Record<string, string>>;
 }
 
-function authHeaders(registry: TestRegistry): Record<string, string> {
+async function authHeaders(registry: TestRegistry, repo: string): Promise<Record<string, string>> {
+  if (registry.authorize) return registry.authorize(repo);
   const c = registry.credentials;
   return c ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` } : {};
 }
@@ -212,7 +220,7 @@ export async function getManifest(
   reference: string,
 ): Promise<{ status: number; bytes: Buffer; digest: string; contentType: string | null }> {
   const res = await fetch(`${registry.url}/v2/${repo}/manifests/${reference}`, {
-    headers: { accept: MANIFEST_ACCEPT, ...authHeaders(registry) },
+    headers: { accept: MANIFEST_ACCEPT, ...(await authHeaders(registry, repo)) },
   });
   const bytes = Buffer.from(await res.arrayBuffer());
   return { status: res.status, bytes, digest: sha256(bytes), contentType: res.headers.get('content-type') };
@@ -226,7 +234,9 @@ export async function assertNotTagged(registry: TestRegistry, repo: string, tag:
 
 /** GET of a blob: its bytes, checked against the digest. */
 export async function getBlob(registry: TestRegistry, repo: string, digest: string): Promise<Buffer> {
-  const res = await fetch(`${registry.url}/v2/${repo}/blobs/${digest}`, { headers: authHeaders(registry) });
+  const res = await fetch(`${registry.url}/v2/${repo}/blobs/${digest}`, {
+    headers: await authHeaders(registry, repo),
+  });
   assert.equal(res.status, 200, `${registry.name} GET blob ${digest} in ${repo}`);
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.equal(sha256(bytes), digest, `${registry.name} blob ${digest} in ${repo} has other bytes`);
@@ -457,4 +467,127 @@ export async function folderSizes(dir: string): Promise<Map<string, number>> {
 export async function writeText(path: string, text: string): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true });
   await writeFile(path, text);
+}
+
+// ---- Big images and a proxy that counts (and may slow down) what clients send ----
+
+export const MiB = 1024 * 1024;
+
+/**
+ * A TCP proxy to `target` that counts the bytes clients send through it and, with `bytesPerSecond`, holds
+ * them to that rate (to make a push last long enough for something to happen in the middle of it).
+ */
+export async function countingProxy(
+  target: { host: string; port: number },
+  options: { bytesPerSecond?: number } = {},
+) {
+  let sent = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    const started = Date.now();
+    let passed = 0;
+    client.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+      passed += chunk.length;
+      upstream.write(chunk);
+      const rate = options.bytesPerSecond;
+      if (!rate) return;
+      const ahead = (passed / rate) * 1000 - (Date.now() - started);
+      if (ahead > 5) {
+        client.pause();
+        setTimeout(() => client.resume(), ahead);
+      }
+    });
+    client.on('end', () => upstream.end());
+    upstream.pipe(client);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    hostPort: `127.0.0.1:${port}`,
+    /** Bytes received from clients since the last call. */
+    take(): number {
+      const n = sent;
+      sent = 0;
+      return n;
+    },
+    async close(): Promise<void> {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * An OCI layout holding one image whose single layer is an uncompressed tar of `size` random bytes (random
+ * data does not compress, so `auto` compression sends the layer as it is, straight from the layout).
+ */
+export async function bigLayout(dir: string, size: number) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const temp = join(dir, 'layer.tmp');
+  const hash = createHash('sha256');
+  const out = createWriteStream(temp);
+  const write = (b: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      hash.update(b);
+      out.write(b, (e) => (e ? reject(e) : resolve()));
+    });
+  await write(tarHeader({ name: 'data/random.bin', size }));
+  for (let done = 0; done < size; done += 16 * MiB) await write(randomBytes(Math.min(16 * MiB, size - done)));
+  await write(Buffer.alloc((512 - (size % 512)) % 512));
+  await write(TAR_END);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  const layerDigest = `sha256:${hash.digest('hex')}`;
+  const layerSize = (await stat(temp)).size;
+  await rename(temp, join(blobs, layerDigest.slice(7)));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [layerDigest] },
+      history: [{ created_by: 'berth resume test' }],
+    }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layerSize }],
+    }),
+  );
+  await writeFile(join(blobs, sha256(config).slice(7)), config);
+  await writeFile(join(blobs, sha256(manifest).slice(7)), manifest);
+  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: MediaType.ociManifest,
+          digest: sha256(manifest),
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'v1' },
+        },
+      ],
+    }),
+  );
+  return {
+    location: `oci:${dir}:v1`,
+    layerSize,
+    expected: { configDigest: sha256(config), diffIds: [layerDigest], manifestDigest: sha256(manifest) },
+  };
 }

@@ -2,26 +2,24 @@
 // run again. A counting proxy between the CLI and Berth measures what crossed the wire: a resumed push sends
 // about the missing half, a restarted one the whole layer again.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningServer } from '../../src/main/server.js';
-import { MediaType } from '../../src/oci/media-types.js';
-import { type ClientEnv, makeClientEnv, requireTools, sha256 } from '../support/containers.js';
+import { type ClientEnv, makeClientEnv, requireTools } from '../support/containers.js';
 import { startTestServer } from '../support/registry-server.js';
-import { TAR_END, tarHeader } from '../support/source-fixtures.js';
 import { tempDir } from '../support/temp.js';
 import {
   assertOneLineFailure,
   type BerthEnv,
   berthEnv,
+  bigLayout,
+  countingProxy,
   describeRun,
   folderSizes,
   getManifest,
+  MiB,
   pushJson,
   spawnBerth,
   type TestRegistry,
@@ -30,111 +28,8 @@ import {
 
 const gate = await requireTools('skopeo');
 
-const MiB = 1024 * 1024;
 const PAYLOAD = 200 * MiB;
 const CHUNK = '8MiB';
-
-/** A TCP proxy to `target` that counts the bytes clients send through it. */
-async function countingProxy(target: { host: string; port: number }) {
-  let sent = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = tcpConnect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk: Buffer) => {
-      sent += chunk.length;
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const close = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    hostPort: `127.0.0.1:${port}`,
-    /** Bytes received from clients since the last reset. */
-    take(): number {
-      const n = sent;
-      sent = 0;
-      return n;
-    },
-    async close(): Promise<void> {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/**
- * An OCI layout holding one image whose single layer is an uncompressed tar of `size` random bytes (random
- * data does not compress, so `auto` compression sends the layer as it is, straight from the layout).
- */
-async function bigLayout(dir: string, size: number) {
-  const blobs = join(dir, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
-  const temp = join(dir, 'layer.tmp');
-  const hash = createHash('sha256');
-  const out = createWriteStream(temp);
-  const write = (b: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      hash.update(b);
-      out.write(b, (e) => (e ? reject(e) : resolve()));
-    });
-  await write(tarHeader({ name: 'data/random.bin', size }));
-  for (let done = 0; done < size; done += 16 * MiB) await write(randomBytes(Math.min(16 * MiB, size - done)));
-  await write(Buffer.alloc((512 - (size % 512)) % 512));
-  await write(TAR_END);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  const layerDigest = `sha256:${hash.digest('hex')}`;
-  const layerSize = (await stat(temp)).size;
-  await rename(temp, join(blobs, layerDigest.slice(7)));
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [layerDigest] },
-      history: [{ created_by: 'berth resume test' }],
-    }),
-  );
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layerSize }],
-    }),
-  );
-  await writeFile(join(blobs, sha256(config).slice(7)), config);
-  await writeFile(join(blobs, sha256(manifest).slice(7)), manifest);
-  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  await writeFile(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: MediaType.ociManifest,
-          digest: sha256(manifest),
-          size: manifest.length,
-          annotations: { 'org.opencontainers.image.ref.name': 'v1' },
-        },
-      ],
-    }),
-  );
-  return {
-    location: `oci:${dir}:v1`,
-    layerSize,
-    expected: { configDigest: sha256(config), diffIds: [layerDigest], manifestDigest: sha256(manifest) },
-  };
-}
 
 describe('an interrupted push resumes', { skip: gate.skip }, () => {
   const cleanups: (() => unknown)[] = [];

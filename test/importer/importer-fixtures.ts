@@ -164,15 +164,17 @@ export interface PushReport {
   blobs: { digest: string; size: number; action: BlobAction }[];
 }
 
-/** `berth push --json SRC DEST ARGS…`, asserted to succeed; its JSON report. */
+/** `berth push --json SRC DEST ARGS…` (or its alias `copy`), asserted to succeed; its JSON report. */
 export async function pushJson(
   be: BerthEnv,
   source: string,
   destination: string,
   args: string[] = [],
-  options: { env?: NodeJS.ProcessEnv } = {},
+  options: { env?: NodeJS.ProcessEnv; command?: 'push' | 'copy' } = {},
 ): Promise<PushReport> {
-  const r = assertOk(await berth(be, ['push', '--json', ...args, source, destination], options));
+  const r = assertOk(
+    await berth(be, [options.command ?? 'push', '--json', ...args, source, destination], options),
+  );
   let report: PushReport;
   try {
     report = JSON.parse(r.stdout) as PushReport;

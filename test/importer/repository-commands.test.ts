@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
@@ -103,11 +103,17 @@ describe('berth tag, tags, rm, inspect, history', { skip: gate.skip }, () => {
       platform: { architecture, os: 'linux' },
     });
     index = await addLayoutIndex(layout, 'multi', [await child(v1, 'amd64'), await child(v2, 'arm64')]);
-    env = await berthEnv(join(work, 'berth'));
+    env = await berthEnv(join(work, 'berth', 'setup'));
     await each(async (registry) => {
       await pushJson(env, `oci:${layout}:v1`, `docker://${ref(registry, 'team/app:v1')}`);
       await pushJson(env, `oci:${layout}:multi`, `docker://${ref(registry, 'team/multi:1.0')}`, ['--all']);
     });
+  });
+
+  // Each test's commands run with caches and credentials of their own.
+  let envs = 0;
+  beforeEach(async () => {
+    env = await berthEnv(join(work, 'berth', `test-${++envs}`));
   });
 
   after(async () => {

@@ -5,6 +5,7 @@ import { describeLocation, type ImageLocation, parseImageLocation } from '../cli
 import { parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
 import { BerthError } from '../oci/errors.js';
+import type { ManifestFormat } from '../oci/manifest-format.js';
 import { formatBytes, parseByteSize } from './byte-size.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
 import { copyProgress, type ProgressMode } from './copy-progress.js';
@@ -19,6 +20,7 @@ export interface PushFlags extends ClientFlags {
   srcTlsVerify?: string;
   destTlsVerify?: string;
   srcCreds?: string;
+  format?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -36,7 +38,11 @@ export function copySettings(flags: PushFlags) {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new BerthError('USAGE', '--max-concurrent-uploads: expected 1 to 64');
   }
+  if (flags.format !== undefined && flags.format !== 'oci' && flags.format !== 'v2s2') {
+    throw new BerthError('USAGE', `--format: expected oci or v2s2, got "${flags.format}"`);
+  }
   return {
+    format: flags.format as ManifestFormat | undefined,
     all: flags.all ?? false,
     platform: flags.platform ? parsePlatform(flags.platform) : undefined,
     compression,
@@ -93,14 +99,15 @@ export async function runCopy(
   let source: Awaited<ReturnType<typeof session.openSource>> | undefined;
   try {
     source = await session.openSource(from, signal);
-    const { destination, tags } = await session.openDestination(
+    const { destination, tags, format } = await session.openDestination(
       to,
-      { chunkSize: settings.chunkSize, monolithicMax: 1024 * 1024 },
+      { chunkSize: settings.chunkSize, smallBlobMax: 1024 * 1024 },
       from.transport === 'docker' ? { host: from.ref.host, repository: from.ref.repository } : undefined,
     );
     try {
       const options: CopyOptions = {
         ...settings,
+        format: settings.format ?? format,
         cacheDir: session.cacheDir,
         cache: session.cache,
         onEvent: (event) => view.onEvent(event),
@@ -169,6 +176,10 @@ export function addCopyOptions(command: Command): Command {
         'auto',
       )
       .option('--compression-level <1-9>', 'gzip level (1 fastest)', '1')
+      .option(
+        '--format <oci|v2s2>',
+        'convert manifests to OCI or Docker schema 2 (default: keep; OCI into a layout)',
+      )
       .option('--max-concurrent-uploads <n>', 'blobs moved at once', '4')
       .option('--chunk-size <size>', 'bytes per upload request (0: whole blob in one request)', '64MiB')
       .option('--src-tls-verify <bool>', 'TLS verification for the source registry')

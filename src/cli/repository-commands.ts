@@ -58,7 +58,11 @@ export function registerRepositoryCommands(program: Command): void {
       try {
         await repo.deleteManifest(target);
       } catch (error) {
-        if (error instanceof RegistryResponseError && error.ociCode === 'UNSUPPORTED' && !isDigest(target)) {
+        // Registries without tag deletion answer UNSUPPORTED (405), or parse the tag as a digest (Distribution).
+        const refused =
+          error instanceof RegistryResponseError &&
+          (error.status === 405 || (error.status === 400 && error.ociCode !== 'NAME_INVALID'));
+        if (refused && !isDigest(target)) {
           throw new BerthError(
             'UNSUPPORTED',
             `${repo.where}: the registry cannot delete a tag alone; --manifest deletes the manifest and all its tags`,

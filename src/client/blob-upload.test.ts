@@ -115,7 +115,7 @@ test('a connection cut in the middle of a streamed PATCH: the upload goes on fro
     proxy.sent = 0;
     proxy.cutAfter = 3 * 1024 * 1024;
     const state = await UploadState.open(cacheDir);
-    await uploadBlob(repo, blob, { chunkSize: 0, monolithicMax: 0, attempts: 4, state });
+    await uploadBlob(repo, blob, { chunkSize: 0, smallBlobMax: 0, attempts: 4, state });
     assert.deepEqual(await stored(blob.digest), bytes);
     assert.ok(
       proxy.sent < bytes.length * 1.1,
@@ -135,7 +135,7 @@ test('chunked: a cut chunk is sent again from the offset the registry reports', 
     proxy.sent = 0;
     proxy.cutAfter = 2.5 * 1024 * 1024;
     const state = await UploadState.open(cacheDir);
-    await uploadBlob(repo, blob, { chunkSize: 1024 * 1024, monolithicMax: 0, attempts: 4, state });
+    await uploadBlob(repo, blob, { chunkSize: 1024 * 1024, smallBlobMax: 0, attempts: 4, state });
     assert.deepEqual(await stored(blob.digest), bytes);
     assert.ok(proxy.sent < bytes.length * 1.3, `${proxy.sent} bytes sent for ${bytes.length}`);
   } finally {
@@ -155,7 +155,7 @@ test('a push stopped half way and started again continues the saved session', as
     await assert.rejects(
       uploadBlob(first.repo, blob, {
         chunkSize: 1024 * 1024,
-        monolithicMax: 0,
+        smallBlobMax: 0,
         attempts: 4,
         state,
         signal: controller.signal,
@@ -175,7 +175,7 @@ test('a push stopped half way and started again continues the saved session', as
   try {
     await uploadBlob(second.repo, blob, {
       chunkSize: 1024 * 1024,
-      monolithicMax: 0,
+      smallBlobMax: 0,
       attempts: 4,
       state: reopened,
     });

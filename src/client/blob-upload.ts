@@ -10,8 +10,8 @@ import type { UploadState } from './upload-state.js';
 export interface UploadOptions {
   /** Bytes per PATCH; 0 sends the blob in one streamed PATCH. The registry's minimum is honoured. */
   chunkSize: number;
-  /** Blobs up to this size go in one `POST ?digest=` request. */
-  monolithicMax: number;
+  /** Blobs up to this size go in the closing PUT (two requests in all; retried whole on failure). */
+  smallBlobMax: number;
   /** How many times in a row a chunk may fail without the upload moving forward. */
   attempts: number;
   state: UploadState;
@@ -32,17 +32,14 @@ export async function uploadBlob(
   blob: PreparedBlob,
   options: UploadOptions,
 ): Promise<void> {
-  if (blob.size <= options.monolithicMax && !options.state.get(repo.host, repo.name, blob.digest)) {
-    const ok = await repo.uploadMonolithic(
-      blob.digest,
-      () => blob.open(0, options.signal),
-      blob.size,
-      options.signal,
-    );
-    if (ok) {
-      options.onBytes?.(blob.size);
-      return;
-    }
+  if (blob.size <= options.smallBlobMax && !options.state.get(repo.host, repo.name, blob.digest)) {
+    const session = await repo.startUpload();
+    await repo.completeUpload(session.location, blob.digest, options.signal, {
+      open: () => blob.open(0, options.signal),
+      size: blob.size,
+    });
+    options.onBytes?.(blob.size);
+    return;
   }
   let { location, offset } = await openSession(repo, blob.digest, options);
   options.onBytes?.(offset);

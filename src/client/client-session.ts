@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { BerthError } from '../oci/errors.js';
+import type { ManifestFormat } from '../oci/manifest-format.js';
 import type { ImageReference } from '../oci/reference.js';
 import { BlobInfoCache } from './blob-info-cache.js';
 import { berthCacheDir } from './cache-dir.js';
@@ -39,7 +40,7 @@ export interface SessionOptions {
 
 export interface UploadTuning {
   chunkSize: number;
-  monolithicMax: number;
+  smallBlobMax: number;
 }
 
 const DEFAULT_CERT_DIRS = ['/etc/docker/certs.d', '/etc/containers/certs.d'];
@@ -118,7 +119,7 @@ export class ClientSession {
     location: ImageLocation,
     tuning: UploadTuning,
     mountFrom?: { host: string; repository: string },
-  ): Promise<{ destination: ImageDestination; tags: string[] }> {
+  ): Promise<{ destination: ImageDestination; tags: string[]; format?: ManifestFormat }> {
     if (location.transport === 'docker') {
       const ref = location.ref;
       if (ref.digest && !ref.tag) {
@@ -131,15 +132,17 @@ export class ClientSession {
         cache: this.cache,
         state: this.state,
         chunkSize: tuning.chunkSize,
-        monolithicMax: tuning.monolithicMax,
+        smallBlobMax: tuning.smallBlobMax,
         ...(mountFrom && mountFrom.host === ref.host ? { mountFrom: [mountFrom.repository] } : {}),
       });
       return { destination, tags: [ref.tag ?? 'latest'] };
     }
     if (location.transport === 'oci') {
+      // OCI layouts hold OCI manifests only (skopeo and umoci read nothing else): Docker ones are converted.
       return {
         destination: await OciLayoutDestination.open(location.path),
         tags: location.tag ? [location.tag] : [],
+        format: 'oci',
       };
     }
     throw new BerthError(

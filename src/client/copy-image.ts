@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/manifest.js';
+import { convertManifest, formatOf, type ManifestFormat } from '../oci/manifest-format.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import type { BlobInfoCache } from './blob-info-cache.js';
 import type { ImageDestination } from './destinations/image-destination.js';
@@ -38,6 +39,8 @@ export interface CopyOptions {
   platform?: Platform | undefined;
   compression: CompressionChoice;
   compressionLevel: number;
+  /** Convert manifests to this format (`--format`; an OCI layout needs `oci`). Undefined keeps each as it is. */
+  format?: ManifestFormat | undefined;
   maxConcurrent: number;
   cacheDir: string;
   cache: BlobInfoCache;
@@ -187,16 +190,22 @@ export async function copyImage(
       ...parsed.layers.map((layer) => ensureBlob(layer, 'layer')),
     ]);
     const layerResults = results.slice(1);
-    let final = manifest;
+    let json = JSON.parse(manifest.bytes.toString('utf8')) as Record<string, unknown> & {
+      layers: Record<string, unknown>[];
+    };
+    let changed = false;
     if (layerResults.some((r) => r.prepared.rewritten)) {
-      const json = JSON.parse(manifest.bytes.toString('utf8')) as { layers: Record<string, unknown>[] };
       json.layers = json.layers.map((layer, i) => {
         const r = layerResults[i]?.prepared;
         return r?.rewritten ? { ...layer, mediaType: r.mediaType, digest: r.digest, size: r.size } : layer;
       });
-      const bytes = Buffer.from(JSON.stringify(json, null, 3));
-      final = { bytes, mediaType: manifest.mediaType, digest: digestOf(bytes) };
+      changed = true;
     }
+    if (options.format && formatOf(manifest.mediaType) !== options.format) {
+      json = convertManifest({ mediaType: manifest.mediaType, ...json }, options.format) as typeof json;
+      changed = true;
+    }
+    const final = changed ? serialize(json, manifest.mediaType) : manifest;
     await pushManifest(final, reference ?? final.digest, platform);
     if (platform) platforms.push(platform);
     return final;
@@ -236,14 +245,26 @@ export async function copyImage(
           return { entry, final: await copyManifest(child, undefined, platform) };
         }),
       );
-      if (children.some((c) => c.final.digest !== c.entry.digest)) {
-        const json = JSON.parse(top.bytes.toString('utf8')) as { manifests: Record<string, unknown>[] };
-        json.manifests = json.manifests.map((m, i) => {
-          const c = children[i];
-          return c ? { ...m, digest: c.final.digest, size: c.final.bytes.length } : m;
-        });
-        const bytes = Buffer.from(JSON.stringify(json, null, 3));
-        result = { bytes, mediaType: top.mediaType, digest: digestOf(bytes) };
+      const converted = options.format && formatOf(top.mediaType) !== options.format;
+      if (converted || children.some((c) => c.final.digest !== c.entry.digest)) {
+        const replaced = new Map(
+          children.map((c) => [
+            c.entry.digest as string,
+            { digest: c.final.digest, size: c.final.bytes.length, mediaType: c.final.mediaType },
+          ]),
+        );
+        let json = JSON.parse(top.bytes.toString('utf8')) as Record<string, unknown> & {
+          manifests: Record<string, unknown>[];
+        };
+        json.manifests = json.manifests.map((m) => ({ ...m, ...replaced.get(String(m.digest)) }));
+        if (converted && options.format) {
+          json = convertManifest(
+            { mediaType: top.mediaType, ...json },
+            options.format,
+            replaced,
+          ) as typeof json;
+        }
+        result = serialize(json, top.mediaType);
       } else result = top;
       await pushManifest(result, firstTag ?? result.digest);
     } else {
@@ -264,5 +285,15 @@ export async function copyImage(
     blobs: copied,
     uploadedBytes: copied.filter((b) => b.action === 'uploaded').reduce((sum, b) => sum + b.size, 0),
     platforms,
+  };
+}
+
+/** Manifest bytes Berth writes itself (after a rewrite or a conversion), with their type and digest. */
+function serialize(json: Record<string, unknown>, mediaType: string): ManifestBlob {
+  const bytes = Buffer.from(JSON.stringify(json, null, 3));
+  return {
+    bytes,
+    mediaType: typeof json.mediaType === 'string' ? json.mediaType : mediaType,
+    digest: digestOf(bytes),
   };
 }

@@ -5,7 +5,13 @@ import { MANIFEST_MEDIA_TYPES, MediaType } from '../oci/media-types.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { v2Url } from '../oci/v2-path.js';
 import { NetworkError } from './transport/http-transport.js';
-import { header, type RequestBody, type Transport, type TransportResponse } from './transport/transport.js';
+import {
+  header,
+  type RequestBody,
+  type ResponseBody,
+  type Transport,
+  type TransportResponse,
+} from './transport/transport.js';
 
 /** An error answer of a registry, with its HTTP status and OCI error code. */
 export class RegistryResponseError extends BerthError {
@@ -119,7 +125,9 @@ export class RepositoryClient {
   async fail(response: TransportResponse, what: string): Promise<never> {
     let ociCode: string | undefined;
     let detail = '';
-    const text = await response.body.text().catch(() => '');
+    // A HEAD answer has no body, and some callers have already drained it: read only what is still there.
+    const body = response.body as ResponseBody & { bodyUsed?: boolean };
+    const text = body.bodyUsed || body.destroyed ? '' : await body.text().catch(() => '');
     try {
       const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
       const first = parsed.errors?.[0];
@@ -132,7 +140,7 @@ export class RepositoryClient {
     const code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : 'REGISTRY_ERROR';
     const hint =
       status === 401
-        ? ` (run \`berth login ${this.host}\`)`
+        ? ` (authentication required: run \`berth login ${this.host}\`)`
         : status === 403
           ? ' (no permission for this)'
           : '';
@@ -281,35 +289,6 @@ export class RepositoryClient {
     return this.session(response);
   }
 
-  /** A whole blob in one `POST ?digest=`; false when the registry wants a session instead (202). */
-  async uploadMonolithic(
-    digest: Digest,
-    body: RequestBody,
-    size: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    const response = await this.send(
-      'POST',
-      `${v2Url.uploads(this.name)}?digest=${encodeURIComponent(digest)}`,
-      [pushScope(this.name)],
-      {
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-        body,
-        signal,
-      },
-    );
-    if (response.status === 201) {
-      await response.body.dump();
-      return true;
-    }
-    if (response.status === 202) {
-      const session = await this.session(response);
-      await this.cancelUpload(session.location).catch(() => {});
-      return false;
-    }
-    return this.fail(response, `uploading blob ${digest}`);
-  }
-
   private async session(response: TransportResponse): Promise<UploadSession> {
     const location = header(response, 'location');
     await response.body.dump();
@@ -359,15 +338,29 @@ export class RepositoryClient {
     };
   }
 
-  async completeUpload(location: string, digest: Digest, signal?: AbortSignal): Promise<void> {
+  /**
+   * Closes an upload with `PUT ?digest=`, carrying the blob itself when `body` is given (a small blob in two
+   * requests: every registry takes this, while a single `POST ?digest=` is optional and CNCF Distribution
+   * answers it with a session after the body was sent for nothing).
+   */
+  async completeUpload(
+    location: string,
+    digest: Digest,
+    signal?: AbortSignal,
+    body?: { open: RequestBody; size: number },
+  ): Promise<void> {
     const url = new URL(location);
     url.searchParams.set('digest', digest);
+    const headers: Record<string, string> = { 'content-length': String(body?.size ?? 0) };
+    if (body) headers['content-type'] = 'application/octet-stream';
     const response = await this.send('PUT', url, [pushScope(this.name)], {
-      headers: { 'content-length': '0' },
+      headers,
+      ...(body ? { body: body.open } : {}),
       signal,
     });
-    if (response.status !== 201 && response.status !== 204)
+    if (response.status !== 201 && response.status !== 204) {
       return this.fail(response, `finishing the upload of ${digest}`);
+    }
     await response.body.dump();
   }
 

@@ -11,7 +11,7 @@ export interface RegistryDestinationOptions {
   cache: BlobInfoCache;
   state: UploadState;
   chunkSize: number;
-  monolithicMax: number;
+  smallBlobMax: number;
   /** Repositories on the same registry to try mounting from first (the source repository of a copy). */
   mountFrom?: string[];
 }
@@ -48,7 +48,7 @@ export class RegistryDestination implements ImageDestination {
   putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void> {
     return uploadBlob(this.repo, blob, {
       chunkSize: this.options.chunkSize,
-      monolithicMax: this.options.monolithicMax,
+      smallBlobMax: this.options.smallBlobMax,
       attempts: 5,
       state: this.options.state,
       onBytes,

@@ -143,7 +143,8 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
         const value = await authorization(host, scope, fresh);
         return value ? { ...request, headers: { ...request.headers, authorization: value } } : request;
       };
-      const response = await next(await withAuth(false));
+      const sent = await withAuth(false);
+      const response = await next(sent);
       if (response.status !== 401) return response;
       const raw = header(response, 'www-authenticate');
       const challenge = raw
@@ -158,11 +159,28 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
         ? [...new Set([...scope, ...challenge.params.scope.split(' ')])]
         : scope;
       if (!isReplayable(request.body)) return response;
-      if (challenge.scheme === 'basic' && hadAuth) return response;
+      // Basic credentials that were sent and refused will not do better a second time.
+      if (challenge.scheme === 'basic' && hadAuth && sent.headers?.authorization !== undefined) {
+        await response.body.dump();
+        throw new BerthError(
+          'UNAUTHORIZED',
+          `${host}: the registry refused the credentials (wrong username or password?)`,
+        );
+      }
       await response.body.dump();
       const value = await authorization(host, scope, true, scopes);
-      if (!value) return next(request);
-      return next({ ...request, headers: { ...request.headers, authorization: value } });
+      if (!value) {
+        throw new BerthError('UNAUTHORIZED', `${host}: authentication required: run \`berth login ${host}\``);
+      }
+      const retried = await next({ ...request, headers: { ...request.headers, authorization: value } });
+      if (retried.status === 401 && challenge.scheme === 'basic') {
+        await retried.body.dump();
+        throw new BerthError(
+          'UNAUTHORIZED',
+          `${host}: the registry refused the credentials (wrong username or password?)`,
+        );
+      }
+      return retried;
     };
   return Object.assign(middleware, { challengeFor: (host: string) => challenges.get(host) });
 }

@@ -45,6 +45,7 @@ export interface BerthEnv {
 /**
  * A fresh, isolated environment: BERTH_CACHE_DIR, HOME, DOCKER_CONFIG, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR,
  * XDG_CONFIG_HOME and XDG_CACHE_HOME all point inside `dir`, so no run sees another's caches or logins.
+ * TMPDIR stays shared: tsx keeps its compile cache there, and a fresh one would cost every run a recompile.
  */
 export async function berthEnv(dir: string, extra: NodeJS.ProcessEnv = {}): Promise<BerthEnv> {
   const paths = {
@@ -54,7 +55,6 @@ export async function berthEnv(dir: string, extra: NodeJS.ProcessEnv = {}): Prom
     runtime: join(dir, 'run'),
     config: join(dir, 'config'),
     xdgCache: join(dir, 'xdg-cache'),
-    tmp: join(dir, 'tmp'),
   };
   await Promise.all(Object.values(paths).map((p) => mkdir(p, { recursive: true, mode: 0o700 })));
   const authFile = join(dir, 'auth.json');
@@ -68,7 +68,6 @@ export async function berthEnv(dir: string, extra: NodeJS.ProcessEnv = {}): Prom
     XDG_RUNTIME_DIR: paths.runtime,
     XDG_CONFIG_HOME: paths.config,
     XDG_CACHE_HOME: paths.xdgCache,
-    TMPDIR: paths.tmp,
     NO_PROXY: '127.0.0.1,localhost',
     no_proxy: '127.0.0.1,localhost',
     ...extra,

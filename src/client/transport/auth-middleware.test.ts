@@ -122,6 +122,20 @@ test('bearer: challenge, token for the scope, retry, then the cached token goes 
   }
 });
 
+test('requests that need the same token at once share one token request', async () => {
+  fake.tokenRequests.length = 0;
+  const c = client({ username: 'alice', password: 'secret' });
+  try {
+    assert.equal((await c.get('team/first')).status, 200);
+    fake.tokenRequests.length = 0;
+    const results = await Promise.all(Array.from({ length: 5 }, () => c.get('team/shared')));
+    for (const r of results) assert.equal(r.status, 200);
+    assert.equal(fake.tokenRequests.length, 1);
+  } finally {
+    await c.close();
+  }
+});
+
 test('a token that dies mid-push: a streamed body gets the 401 back, the next request refreshes', async () => {
   fake.tokenRequests.length = 0;
   const c = client({ username: 'alice', password: 'secret' });

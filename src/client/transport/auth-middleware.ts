@@ -44,6 +44,7 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
   const now = options.now ?? Date.now;
   const challenges = new Map<string, Challenge>();
   const tokens = new Map<string, CachedToken>();
+  const inflight = new Map<string, Promise<string>>();
 
   const scopeKey = (host: string, scope: string[]): string => `${host} ${[...scope].sort().join(' ')}`;
 
@@ -129,7 +130,14 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
     if (challenge.scheme === 'bearer') {
       const cached = tokens.get(scopeKey(host, scope));
       if (!fresh && cached && cached.expiresAt > now()) return `Bearer ${cached.token}`;
-      return `Bearer ${await fetchToken(host, challenge, ask, scope)}`;
+      // Uploads that start together need the same token: one request to the token server serves them all.
+      const key = `${scopeKey(host, scope)} ${[...ask].sort().join(' ')}`;
+      let pending = inflight.get(key);
+      if (!pending) {
+        pending = fetchToken(host, challenge, ask, scope).finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return `Bearer ${await pending}`;
     }
     return undefined;
   };

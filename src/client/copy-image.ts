@@ -115,7 +115,6 @@ export async function copyImage(
     }
     let prepared: PreparedBlob;
     if (compress) {
-      emit({ ...base, digest: descriptor.digest, state: 'compressing' });
       prepared = await prepareLayer(
         source,
         descriptor,
@@ -124,6 +123,7 @@ export async function copyImage(
           level: options.compressionLevel,
           cacheDir: options.cacheDir,
           cache: options.cache,
+          onCompress: () => emit({ ...base, digest: descriptor.digest, state: 'compressing' }),
         },
         options.signal,
       );

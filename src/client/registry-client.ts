@@ -74,10 +74,17 @@ export class RegistryClient {
       return https;
     } catch (error) {
       const http = this.options.allowHttp(host) || isLoopbackHost(host);
-      if (!http || !(error instanceof NetworkError)) throw error;
+      // Only a server that does not speak TLS at all is tried over plain HTTP: a certificate that does not
+      // verify is an answer in itself, and falling back would hide it.
+      if (!http || !(error instanceof NetworkError) || (error.tlsFailure && !error.plainHttpServer))
+        throw error;
       const plain = new URL(`http://${host}/`);
-      const response = await this.transport({ method: 'GET', url: new URL(v2Url.base(), plain) });
-      await response.body.dump();
+      try {
+        const response = await this.transport({ method: 'GET', url: new URL(v2Url.base(), plain) });
+        await response.body.dump();
+      } catch {
+        throw error;
+      }
       return plain;
     }
   }

@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import { BerthError } from '../../oci/errors.js';
 import { type TlsPolicy, tlsConnectOptions } from './tls-options.js';
 import type { ResponseBody, Transport, TransportRequest, TransportResponse } from './transport.js';
@@ -16,12 +16,26 @@ export interface HttpTransportOptions {
  */
 export function httpTransport(options: HttpTransportOptions): Transport & { close(): Promise<void> } {
   const agents = new Map<string, Agent>();
+  // The last TLS error a socket of a host reported. A server that refuses the client certificate says so in
+  // an alert after the handshake; undici then reports only "other side closed", so the cause is kept here.
+  const tlsErrors = new Map<string, Error>();
   const idle = options.idleTimeout ?? 120_000;
   const agentFor = (url: URL): Agent => {
     let agent = agents.get(url.host);
     if (!agent) {
-      const connect = url.protocol === 'https:' ? tlsConnectOptions(url.host, options.tls(url.host)) : {};
-      agent = new Agent({ connect: { ...connect, timeout: 30_000 }, connections: 16, pipelining: 1 });
+      const tls = url.protocol === 'https:' ? tlsConnectOptions(url.host, options.tls(url.host)) : {};
+      const connector = buildConnector({ ...tls, timeout: 30_000 } as buildConnector.BuildOptions);
+      const host = url.host;
+      const connect: buildConnector.connector = (opts, callback) =>
+        connector(opts, (error, socket) => {
+          if (error && isTlsError(error)) tlsErrors.set(host, error);
+          socket?.on('error', (e: Error) => {
+            if (isTlsError(e)) tlsErrors.set(host, e);
+          });
+          if (error) callback(error, null);
+          else callback(null, socket as NonNullable<typeof socket>);
+        });
+      agent = new Agent({ connect, connections: 16, pipelining: 1 });
       agents.set(url.host, agent);
     }
     return agent;
@@ -56,7 +70,7 @@ export function httpTransport(options: HttpTransportOptions): Transport & { clos
     try {
       return await send(request);
     } catch (error) {
-      throw networkError(request.url, error);
+      throw networkError(request.url, error, tlsErrors.get(request.url.host));
     }
   };
   return Object.assign(transport, {
@@ -85,27 +99,53 @@ export class NetworkError extends BerthError {
   constructor(
     message: string,
     readonly retryable: boolean,
+    /** The TLS handshake or certificate failed. */
     readonly tlsFailure: boolean,
+    /** The server answered a TLS handshake with plain HTTP. */
+    readonly plainHttpServer: boolean,
     cause: unknown,
   ) {
     super('NETWORK_ERROR', message, { cause });
   }
 }
 
-function networkError(url: URL, error: unknown): unknown {
+function isTlsError(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException;
+  return (
+    /^ERR_SSL_|^ERR_TLS_|CERT|SELF_SIGNED|UNABLE_TO_|EPROTO/.test(e?.code ?? '') ||
+    /SSL routines|certificate/i.test(e?.message ?? '')
+  );
+}
+
+function networkError(url: URL, error: unknown, tlsSeen: Error | undefined): unknown {
   if (error instanceof BerthError) return error;
   const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   if (e?.name === 'AbortError') return error;
-  const code = e?.code ?? e?.cause?.code ?? '';
-  const message = e?.cause?.message ?? e?.message ?? String(error);
-  const tls = /SSL|TLS|CERT|EPROTO|self.signed|wrong version number/i.test(`${code} ${message}`);
-  const hint = tls
-    ? ' (a TLS problem: --ca-file, --cert-dir, or --tls-verify=false for a test registry)'
-    : '';
+  let code = e?.code ?? e?.cause?.code ?? '';
+  let raw = e?.cause?.message ?? e?.message ?? String(error);
+  // undici hides a TLS alert behind "other side closed": the socket told us the real cause.
+  if (code === 'UND_ERR_SOCKET' && tlsSeen && url.protocol === 'https:') {
+    code = (tlsSeen as NodeJS.ErrnoException).code ?? code;
+    raw = tlsSeen.message;
+  }
+  // OpenSSL messages carry a trailing newline and a source location: keep the reason only.
+  const message = raw
+    .replace(/\s+/g, ' ')
+    .replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):.*$/, '$1')
+    .trim();
+  const plain = /wrong version number|WRONG_VERSION_NUMBER|packet length too long/i.test(`${code} ${raw}`);
+  const tls = plain || isTlsError({ code, message: raw });
+  const hint = plain
+    ? ' (the server speaks plain HTTP: --tls-verify=false allows that)'
+    : tls
+      ? ' (a TLS problem: --ca-file, --cert-dir, or --tls-verify=false for a test registry)'
+      : '';
+  const detail = plain ? 'it answered HTTPS with plain HTTP' : message;
   return new NetworkError(
-    `cannot reach ${url.host}: ${message}${hint}`,
-    RETRYABLE_CODES.has(code),
+    `cannot reach ${url.host}: ${detail}${hint}`,
+    !tls && RETRYABLE_CODES.has(code),
     tls,
+    plain,
     error,
   );
 }

@@ -69,7 +69,11 @@ export class RegistryClient {
   private async probe(host: string): Promise<URL> {
     const https = new URL(`https://${host}/`);
     try {
-      const response = await this.transport({ method: 'GET', url: new URL(v2Url.base(), https) });
+      const response = await this.transport({
+        method: 'GET',
+        url: new URL(v2Url.base(), https),
+        anonymous: true,
+      });
       await response.body.dump();
       return https;
     } catch (error) {
@@ -80,10 +84,15 @@ export class RegistryClient {
         throw error;
       const plain = new URL(`http://${host}/`);
       try {
-        const response = await this.transport({ method: 'GET', url: new URL(v2Url.base(), plain) });
+        const response = await this.transport({
+          method: 'GET',
+          url: new URL(v2Url.base(), plain),
+          anonymous: true,
+        });
         await response.body.dump();
-      } catch {
-        throw error;
+      } catch (fallback) {
+        // Neither scheme answered: the HTTPS failure is the one to explain.
+        throw fallback instanceof NetworkError ? error : fallback;
       }
       return plain;
     }

@@ -145,6 +145,7 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
   const middleware =
     (next: Transport): Transport =>
     async (request) => {
+      if (request.anonymous) return next(request);
       const host = request.url.host;
       const scope = request.scope ?? [];
       const withAuth = async (fresh: boolean): Promise<TransportRequest> => {

@@ -12,6 +12,8 @@ export interface TransportRequest {
   signal?: AbortSignal;
   /** Token scopes the request needs, e.g. `repository:team/app:pull,push` (Docker token auth). */
   scope?: string[];
+  /** Send as is, without answering an auth challenge (a probe of the scheme, where any answer will do). */
+  anonymous?: boolean;
 }
 
 export interface ResponseBody extends Readable {

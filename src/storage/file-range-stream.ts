@@ -5,7 +5,8 @@ const CHUNK = 1024 * 1024;
 // writeTo moves bigger pieces: fewer reads and socket writes per byte. Its buffers are pooled and reused across
 // requests, so serving does not allocate (the pool keeps at most POOL_MAX of them; more are made and dropped).
 const DIRECT_CHUNK = 4 * 1024 * 1024;
-const POOL_MAX = 16;
+const DIRECT_BUFFERS = 3;
+const POOL_MAX = 24;
 const pool: Buffer[] = [];
 
 function takeBuffer(): Buffer {
@@ -72,29 +73,31 @@ export class FileRangeStream extends Readable implements DirectBody {
   }
 
   async writeTo(out: Writable): Promise<void> {
-    const buffers = [takeBuffer(), takeBuffer()];
+    // A ring of buffers: while one is being read into, the others may still be queued on the socket, so the
+    // socket never runs dry waiting for a read. A buffer is read into again only once its write completed.
+    const buffers = Array.from({ length: DIRECT_BUFFERS }, takeBuffer);
+    const writes: Promise<void>[] = buffers.map(() => Promise.resolve());
     let gone: Error | undefined;
     const onClose = (): void => {
       gone ??= new Error('client went away');
     };
     out.once('close', onClose);
-    let pending: Promise<void> = Promise.resolve();
     try {
-      for (let turn = 0; this.position <= this.end; turn ^= 1) {
+      for (let turn = 0; this.position <= this.end; turn = (turn + 1) % buffers.length) {
         const buffer = buffers[turn] as Buffer;
+        await writes[turn];
+        if (gone) throw gone;
         const length = Math.min(DIRECT_CHUNK, this.end - this.position + 1);
         const { bytesRead } = await this.handle.read(buffer, 0, length, this.position);
         if (bytesRead === 0) throw new Error('file ended before the expected range');
         this.position += bytesRead;
-        // The other buffer's write must be done before this one goes out, so that the next read may reuse it.
-        await pending;
-        if (gone) throw gone;
-        pending = new Promise<void>((resolve, reject) => {
+        const write = new Promise<void>((resolve, reject) => {
           out.write(buffer.subarray(0, bytesRead), (error) => (error ? reject(error) : resolve()));
         });
-        pending.catch(() => {});
+        write.catch(() => {});
+        writes[turn] = write;
       }
-      await pending;
+      await Promise.all(writes);
       // Every write has completed: the buffers are free for the next request. (After a failure they are
       // dropped instead, since the socket may still hold a write of them.)
       for (const buffer of buffers) giveBack(buffer);

@@ -108,7 +108,7 @@ export async function startBerth(root: string): Promise<RunningRegistry> {
   const logFile = join(root, 'server.log');
   const child = launch(
     process.execPath,
-    [BERTH_BIN, 'serve', '--listen', hostPort, '--data', data],
+    [BERTH_BIN, 'serve', '--auth', 'none', '--listen', hostPort, '--data', data],
     logFile,
     {
       ...process.env,

@@ -1,5 +1,17 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
+import { BerthError } from '../oci/errors.js';
+
+interface ServeFlags {
+  config?: string;
+  listen?: string;
+  data?: string;
+  auth?: string;
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+}
 
 export function registerServeCommand(program: Command): void {
   program
@@ -8,6 +20,20 @@ export function registerServeCommand(program: Command): void {
     .option('-c, --config <file>', 'YAML configuration file (see `berth config default`)')
     .option('-l, --listen <host:port>', 'address to listen on (default 127.0.0.1:5000)')
     .option('-d, --data <dir>', 'data folder for blobs, uploads and metadata (default ./berth-data)')
+    .option(
+      '--auth <mode>',
+      'token (default: users, robots, Docker token auth) or none (no checks; loopback only)',
+    )
+    .option(
+      '--tls <mode>',
+      'self-signed: make a local CA and a certificate for the listen host (kept in <data>/tls)',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option(
+      '--insecure-http',
+      'allow plain HTTP on an address other than loopback (credentials in clear text)',
+    )
     .addHelpText(
       'after',
       `
@@ -16,19 +42,46 @@ BERTH_METADATA_POSTGRES_URL, BERTH_REGISTRY_DELETES, ... Flags win over variable
 
 Examples:
   $ berth serve
-  $ berth serve --listen 0.0.0.0:5000 --data /var/lib/berth
+  $ berth serve --listen 0.0.0.0:5000 --tls self-signed --data /var/lib/berth
+  $ BERTH_ADMIN_PASSWORD=… berth serve --tls-cert /etc/berth/tls.crt --tls-key /etc/berth/tls.key
+  $ berth serve --auth none          # local experiments: no users, no checks
   $ BERTH_METADATA_POSTGRES_URL=postgres://berth@db/berth berth serve --config /etc/berth/berth.yaml`,
     )
-    .action(async (opts: { config?: string; listen?: string; data?: string }) => {
-      const config = loadConfig({ file: opts.config, overrides: { listen: opts.listen, data: opts.data } });
+    .action(async (opts: ServeFlags) => {
+      if (opts.tls !== undefined && opts.tls !== 'self-signed') {
+        throw new BerthError(
+          'USAGE',
+          `--tls: the only mode is self-signed (certificates of your own: --tls-cert and --tls-key)`,
+        );
+      }
+      const config = loadConfig({
+        file: opts.config,
+        overrides: {
+          listen: opts.listen,
+          data: opts.data,
+          'auth.mode': opts.auth,
+          'tls.selfSigned': opts.tls === 'self-signed' ? true : undefined,
+          'tls.cert': opts.tlsCert,
+          'tls.key': opts.tlsKey,
+          'http.insecureHttp': opts.insecureHttp ? true : undefined,
+        },
+      });
       // Loaded here, not at the top: the server stack (Fastify, Kysely, drivers) would slow every other command.
       const [{ createLogger }, { startServer }] = await Promise.all([
         import('../main/logger.js'),
         import('../main/server.js'),
       ]);
       const log = createLogger(config.log.level);
-      const server = await startServer(config, { log });
+      const server = await startServer(config, { log, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
       process.stdout.write(`berth registry ready at ${server.url}\n`);
+      if (server.adminPassword) {
+        process.stdout.write(
+          `first start: created user "admin" with password ${server.adminPassword}\n(shown once; set BERTH_ADMIN_PASSWORD on the first start to choose it)\n`,
+        );
+      }
+      if (server.caPath) process.stdout.write(`clients trust this CA to reach it: ${server.caPath}\n`);
+      if (config.auth.mode === 'none')
+        process.stdout.write('auth is off (--auth none): anyone on this machine may push and delete\n');
       let signals = 0;
       const stop = (signal: NodeJS.Signals): void => {
         signals += 1;

@@ -74,9 +74,46 @@ export const configSchema = z
       .object({
         idleTimeout: z.number().positive().default(120),
         shutdownGrace: z.number().nonnegative().default(30),
+        insecureHttp: z.boolean().default(false),
       })
       .strict()
-      .default({ idleTimeout: 120, shutdownGrace: 30 }),
+      .default({ idleTimeout: 120, shutdownGrace: 30, insecureHttp: false }),
+    // `auth: none` is short for `auth: { mode: none }`.
+    auth: z.preprocess(
+      (value) => (value === 'none' || value === 'token' ? { mode: value } : value),
+      z
+        .object({
+          mode: z.enum(['token', 'none']).default('token'),
+          token: z
+            .object({
+              issuer: z.string().min(1).default('berth'),
+              service: z.string().min(1).default('berth-registry'),
+              expiresIn: z.number().int().min(10).max(86_400).default(300),
+              realm: z.string().default(''),
+            })
+            .strict()
+            .default({ issuer: 'berth', service: 'berth-registry', expiresIn: 300, realm: '' }),
+          rolesFile: z.string().default(''),
+          loginAttempts: z.number().int().min(1).default(10),
+          loginWindow: z.number().int().min(1).default(300),
+        })
+        .strict()
+        .default({
+          mode: 'token',
+          token: { issuer: 'berth', service: 'berth-registry', expiresIn: 300, realm: '' },
+          rolesFile: '',
+          loginAttempts: 10,
+          loginWindow: 300,
+        }),
+    ),
+    tls: z
+      .object({
+        cert: z.string().default(''),
+        key: z.string().default(''),
+        selfSigned: z.boolean().default(false),
+      })
+      .strict()
+      .default({ cert: '', key: '', selfSigned: false }),
   })
   .strict();
 
@@ -123,6 +160,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     }
   }
   const merged = structuredClone(raw) as Record<string, unknown>;
+  // `auth: none` in the file stays `none` when a variable sets another auth key.
+  if (typeof merged.auth === 'string') merged.auth = { mode: merged.auth };
   for (const [path, value] of Object.entries(envOverrides(options.env ?? process.env)))
     setPath(merged, path, value);
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
@@ -157,14 +196,16 @@ export function configKeys(): string[] {
 
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (
-    current instanceof z.ZodDefault ||
-    current instanceof z.ZodOptional ||
-    current instanceof z.ZodNullable
-  ) {
-    current = current.unwrap() as z.ZodType;
+  for (;;) {
+    if (
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) current = current.out as z.ZodType;
+    else return current;
   }
-  return current;
 }
 
 export function envName(path: string): string {

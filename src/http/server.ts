@@ -5,14 +5,23 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
+import type { AccessService } from '../access/access-service.js';
 import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
+import { authGate, OPEN_GATE } from './auth-gate.js';
+import { registerTokenRoute } from './token-route.js';
 import { registerV2Routes } from './v2-routes.js';
 
 export interface HttpOptions {
   /** Seconds a connection may stay silent before it is dropped. */
   idleTimeout: number;
   chunkMinLength: number;
+  /** Checks every request; absent with `auth: none`. */
+  access?: AccessService | undefined;
+  /** The token endpoint to send clients to; empty: /token on the request's host. */
+  realm?: string | undefined;
+  /** Serve HTTPS with this certificate and key. */
+  https?: { cert: string; key: string } | undefined;
 }
 
 /** Fastify error codes a client causes, mapped into the registry's error table. */
@@ -34,6 +43,7 @@ function fromFastifyError(error: FastifyError): RegistryError | undefined {
 
 export function buildHttpServer(registry: Registry, log: Logger, options: HttpOptions): FastifyInstance {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // Blobs are large and slow clients exist: no limit on a whole request, only on silence.
@@ -101,6 +111,14 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength });
+  let gate = OPEN_GATE;
+  if (options.access) {
+    gate = authGate(options.access, {
+      realm: options.realm ?? '',
+      service: options.access.tokens.settings.service,
+    });
+    registerTokenRoute(app, options.access);
+  }
+  registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength }, gate);
   return app;
 }

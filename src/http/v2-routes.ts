@@ -12,6 +12,7 @@ import {
 } from '../registry/registry.js';
 import { rangeHeader } from '../storage/blob-store.js';
 import { isDirectBody } from '../storage/file-range-stream.js';
+import { type AuthGate, OPEN_GATE } from './auth-gate.js';
 import {
   contentLength,
   hasBody,
@@ -95,7 +96,32 @@ function blobCreated(reply: FastifyReply, name: RepoName, digest: Digest): Fasti
 }
 
 /** Registers `/v2/*`: one route, dispatched by our own path parser since repository names hold slashes. */
-export function registerV2Routes(app: FastifyInstance, registry: Registry, options: V2Options): void {
+export function registerV2Routes(
+  app: FastifyInstance,
+  registry: Registry,
+  options: V2Options,
+  gate: AuthGate = OPEN_GATE,
+): void {
+  /** A page of the catalog: only repositories the caller may pull from, when access is checked. */
+  const catalogPage = async (
+    request: FastifyRequest,
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]> => {
+    if (!gate.enabled) return registry.listRepositories({ after, limit });
+    const visible: string[] = [];
+    let cursor = after;
+    while (visible.length < limit) {
+      const batch = await registry.listRepositories({ after: cursor, limit: Math.max(limit * 2, 100) });
+      for (const name of batch) {
+        if (visible.length < limit && (await gate.may(request, name, 'pull'))) visible.push(name);
+      }
+      if (batch.length === 0 || visible.length >= limit) break;
+      cursor = batch[batch.length - 1];
+    }
+    return visible;
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { path, query } = splitUrl(request.url);
     const route = parseV2Path(path);
@@ -106,13 +132,14 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
     switch (route.kind) {
       case 'base':
         if (!read) methodNotAllowed(request);
+        await gate.requireLogin(request);
         return reply.header('Content-Type', 'application/json').send('{}');
 
       case 'catalog': {
         if (method !== 'GET') methodNotAllowed(request);
         const page = parsePage(query, CATALOG_DEFAULT_PAGE);
         const repositories =
-          page.limit === 0 ? [] : await registry.listRepositories({ ...page, limit: (page.limit ?? 0) + 1 });
+          page.limit === 0 ? [] : await catalogPage(request, page.after, (page.limit ?? 0) + 1);
         const limit = page.limit ?? 0;
         if (repositories.length > limit) {
           repositories.length = limit;
@@ -124,6 +151,7 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'tags': {
         const name = parseRepoName(route.name);
         if (method !== 'GET') methodNotAllowed(request);
+        await gate.require(request, name, 'pull');
         const page = parsePage(query);
         if (page.limit === 0) {
           await registry.listTags(name, { limit: 0 });
@@ -143,6 +171,8 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'manifest': {
         const name = parseRepoName(route.name);
         const ref = parseReference(route.reference);
+        if (!read && method !== 'PUT' && method !== 'DELETE') methodNotAllowed(request);
+        await gate.require(request, name, read ? 'pull' : method === 'PUT' ? 'push' : 'delete');
         if (read) {
           const result = await registry.getManifest(name, ref, acceptValues(request), method === 'GET');
           reply
@@ -185,6 +215,8 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'blob': {
         const name = parseRepoName(route.name);
         const digest = parseDigest(route.digest);
+        if (!read && method !== 'DELETE') methodNotAllowed(request);
+        await gate.require(request, name, read ? 'pull' : 'delete');
         if (read) {
           const range = parseRange(request.headers.range);
           const blob = await registry.readBlob(name, digest, range, method === 'GET', clientGone(request));
@@ -219,6 +251,7 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'upload-start': {
         const name = parseRepoName(route.name);
         if (method !== 'POST') methodNotAllowed(request);
+        await gate.require(request, name, 'push');
         const algorithm = query.get('digest-algorithm');
         if (algorithm !== null && algorithm !== 'sha256' && algorithm !== 'sha512') {
           throw new RegistryError('DIGEST_INVALID', { reason: 'unsupported digest algorithm', algorithm });
@@ -228,7 +261,9 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
         if (mount !== null) {
           const digest = parseDigest(mount);
           const source = from !== null && /^[a-z0-9]/.test(from) ? tryRepoName(from) : undefined;
-          const mounted = source ? await registry.mount(name, digest, source) : undefined;
+          // Without pull on the source there is no mount, and no hint whether the blob is there: a session instead.
+          const readable = source !== undefined && (await gate.may(request, source, 'pull'));
+          const mounted = source && readable ? await registry.mount(name, digest, source) : undefined;
           if (mounted) return blobCreated(reply, name, mounted.digest);
         } else {
           const digestParam = query.get('digest');
@@ -242,7 +277,7 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
             return blobCreated(reply, name, blob.digest);
           }
         }
-        const upload = await registry.startUpload(name);
+        const upload = await registry.startUpload(name, await gate.owner(request));
         if (options.chunkMinLength > 0) reply.header('OCI-Chunk-Min-Length', String(options.chunkMinLength));
         return uploadHeaders(reply, name, upload.id, upload.size)
           .code(202)
@@ -253,13 +288,21 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'upload': {
         const name = parseRepoName(route.name);
         const id = route.id;
+        if (!['GET', 'PATCH', 'PUT', 'DELETE'].includes(method)) methodNotAllowed(request);
+        await gate.require(request, name, 'push');
+        const owner = await gate.owner(request);
         switch (method) {
           case 'GET': {
-            const state = await registry.uploadStatus(name, id);
+            const state = await registry.uploadStatus(name, id, owner);
             return uploadHeaders(reply, name, id, state.size).code(204).send();
           }
           case 'PATCH': {
-            const state = await registry.appendUpload(name, id, uploadBody(request, clientGone(request)));
+            const state = await registry.appendUpload(
+              name,
+              id,
+              uploadBody(request, clientGone(request)),
+              owner,
+            );
             return uploadHeaders(reply, name, id, state.size).code(202).header('Content-Length', '0').send();
           }
           case 'PUT': {
@@ -269,11 +312,11 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
             }
             const digest = parseDigest(digestParam);
             const input = hasBody(request.raw) ? uploadBody(request, clientGone(request)) : undefined;
-            const blob = await registry.finishUpload(name, id, digest, input);
+            const blob = await registry.finishUpload(name, id, digest, input, owner);
             return blobCreated(reply, name, blob.digest);
           }
           case 'DELETE':
-            await registry.cancelUpload(name, id);
+            await registry.cancelUpload(name, id, owner);
             return reply.code(204).send();
           default:
             return methodNotAllowed(request);
@@ -283,6 +326,7 @@ export function registerV2Routes(app: FastifyInstance, registry: Registry, optio
       case 'referrers': {
         const name = parseRepoName(route.name);
         if (method !== 'GET') methodNotAllowed(request);
+        await gate.require(request, name, 'pull');
         const digest = parseDigest(route.digest);
         const artifactType = query.get('artifactType') ?? undefined;
         const result = await registry.referrers(name, digest, artifactType);

@@ -1,6 +1,8 @@
 import { type Kysely, Migrator, type Selectable, type Transaction } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
+import type { AccessStore } from './access-store.js';
+import { KyselyAccessStore } from './kysely-access-store.js';
 import type {
   ManifestLookup,
   ManifestRecord,
@@ -276,10 +278,10 @@ class KyselyQueries implements MetadataQueries {
     return (await q.execute()).map(toRecord);
   }
 
-  async createUpload(id: string, repository: RepoName, now: number): Promise<void> {
+  async createUpload(id: string, repository: RepoName, now: number, owner?: string): Promise<void> {
     await this.db
       .insertInto('uploads')
-      .values({ id, repository, created_at: now, updated_at: now })
+      .values({ id, repository, created_at: now, updated_at: now, owner: owner ?? null })
       .execute();
   }
 
@@ -291,6 +293,7 @@ class KyselyQueries implements MetadataQueries {
           repository: row.repository as RepoName,
           createdAt: Number(row.created_at),
           updatedAt: Number(row.updated_at),
+          ...(row.owner !== null ? { owner: row.owner } : {}),
         }
       : undefined;
   }
@@ -316,11 +319,14 @@ class KyselyQueries implements MetadataQueries {
 }
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
+  readonly access: AccessStore;
+
   constructor(
     private readonly kysely: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
     super(kysely);
+    this.access = new KyselyAccessStore(kysely);
   }
 
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {

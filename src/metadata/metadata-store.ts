@@ -1,5 +1,6 @@
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
+import type { AccessStore } from './access-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -37,6 +38,7 @@ export interface UploadRecord {
   repository: RepoName;
   createdAt: number;
   updatedAt: number;
+  owner?: string | undefined;
 }
 
 export interface Page {
@@ -79,7 +81,8 @@ export interface MetadataQueries {
   /** Manifests of the repository whose `subject` is the digest, optionally of one artifact type. */
   listReferrers(name: RepoName, subject: Digest, artifactType?: string): Promise<ManifestRecord[]>;
 
-  createUpload(id: string, repository: RepoName, now: number): Promise<void>;
+  /** `owner` names who started it (a user or robot), so nobody else can write to it. */
+  createUpload(id: string, repository: RepoName, now: number, owner?: string): Promise<void>;
   getUpload(id: string): Promise<UploadRecord | undefined>;
   touchUpload(id: string, now: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
@@ -89,6 +92,8 @@ export interface MetadataQueries {
 
 export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Users, robots, projects, roles, audit log, signing keys. */
+  readonly access: AccessStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -99,6 +99,77 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    '0002_access': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('users')
+          .addColumn('name', name, (c) => c.primaryKey())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('robots')
+          .addColumn('name', name, (c) => c.primaryKey())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('permissions', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('expires_at', 'bigint')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('projects')
+          .addColumn('name', name, (c) => c.primaryKey())
+          .addColumn('public', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('project_members')
+          .addColumn('project', name, (c) => c.notNull().references('projects.name').onDelete('cascade'))
+          .addColumn('subject_kind', 'text', (c) => c.notNull())
+          .addColumn('subject', name, (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('project_members_pk', ['project', 'subject_kind', 'subject'])
+          .execute();
+        await db.schema
+          .createTable('policy_roles')
+          .addColumn('name', name, (c) => c.primaryKey())
+          .addColumn('policies', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('role_bindings')
+          .addColumn('role', name, (c) => c.notNull().references('policy_roles.name').onDelete('cascade'))
+          .addColumn('subject_kind', 'text', (c) => c.notNull())
+          .addColumn('subject', name, (c) => c.notNull())
+          .addPrimaryKeyConstraint('role_bindings_pk', ['role', 'subject_kind', 'subject'])
+          .execute();
+        await db.schema
+          .createTable('audit_log')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('actor_kind', 'text', (c) => c.notNull())
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('repository', 'text')
+          .addColumn('action', 'text')
+          .addColumn('source', 'text')
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('algorithm', 'text', (c) => c.notNull())
+          .addColumn('private_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('uploads').addColumn('owner', 'text').execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

@@ -21,5 +21,33 @@ export interface Database {
   };
   manifest_references: { manifest_id: number; digest: string; kind: 'blob' | 'manifest' };
   tags: { repository_id: number; name: string; manifest_id: number; updated_at: number };
-  uploads: { id: string; repository: string; created_at: number; updated_at: number };
+  uploads: { id: string; repository: string; created_at: number; updated_at: number; owner: string | null };
+  users: { name: string; password_hash: string; admin: number; created_at: number };
+  robots: {
+    name: string;
+    secret_hash: string;
+    /** JSON array of `{ repo, actions }`. */
+    permissions: string;
+    description: string;
+    expires_at: number | null;
+    created_by: string;
+    created_at: number;
+  };
+  projects: { name: string; public: number; created_at: number };
+  project_members: { project: string; subject_kind: string; subject: string; role: string };
+  /** `policies` is a JSON array of `{ repo, actions }`. */
+  policy_roles: { name: string; policies: string; created_at: number };
+  role_bindings: { role: string; subject_kind: string; subject: string };
+  audit_log: {
+    id: Generated<number>;
+    at: number;
+    actor: string;
+    actor_kind: string;
+    event: string;
+    repository: string | null;
+    action: string | null;
+    source: string | null;
+    detail: string | null;
+  };
+  signing_keys: { kid: string; algorithm: string; private_jwk: string; created_at: number };
 }

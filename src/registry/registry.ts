@@ -206,9 +206,10 @@ export class Registry {
 
   // ---- uploads ----
 
-  async startUpload(repo: RepoName): Promise<UploadState> {
+  /** Opens an upload session owned by `owner` (when access is checked): nobody else may use it. */
+  async startUpload(repo: RepoName, owner?: string): Promise<UploadState> {
     const writer = await this.blobs.createUpload();
-    await this.meta.createUpload(writer.id, repo, Date.now());
+    await this.meta.createUpload(writer.id, repo, Date.now(), owner);
     return { id: writer.id, size: 0 };
   }
 
@@ -235,13 +236,13 @@ export class Registry {
     return { digest, size: stored.size };
   }
 
-  async uploadStatus(repo: RepoName, id: string): Promise<UploadState> {
-    const writer = await this.openUpload(repo, id);
+  async uploadStatus(repo: RepoName, id: string, owner?: string): Promise<UploadState> {
+    const writer = await this.openUpload(repo, id, owner);
     return { id, size: writer.size };
   }
 
-  async appendUpload(repo: RepoName, id: string, input: BodyInput): Promise<UploadState> {
-    const writer = await this.openUpload(repo, id);
+  async appendUpload(repo: RepoName, id: string, input: BodyInput, owner?: string): Promise<UploadState> {
+    const writer = await this.openUpload(repo, id, owner);
     try {
       const size = await writer.append(input.body, input);
       await this.meta.touchUpload(id, Date.now());
@@ -257,8 +258,9 @@ export class Registry {
     id: string,
     digest: Digest,
     input: BodyInput | undefined,
+    owner?: string,
   ): Promise<BlobInfo> {
-    const writer = await this.openUpload(repo, id);
+    const writer = await this.openUpload(repo, id, owner);
     if (input) {
       try {
         await writer.append(input.body, input);
@@ -274,16 +276,19 @@ export class Registry {
     }
   }
 
-  async cancelUpload(repo: RepoName, id: string): Promise<void> {
-    const writer = await this.openUpload(repo, id);
+  async cancelUpload(repo: RepoName, id: string, owner?: string): Promise<void> {
+    const writer = await this.openUpload(repo, id, owner);
     await writer.cancel();
     await this.meta.deleteUpload(id);
   }
 
-  private async openUpload(repo: RepoName, id: string): Promise<UploadWriter> {
+  private async openUpload(repo: RepoName, id: string, owner?: string): Promise<UploadWriter> {
     const row = await this.meta.getUpload(id);
-    // A session belongs to the repository it was started in; elsewhere it does not exist.
-    if (!row || row.repository !== repo) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    // A session belongs to the repository it was started in and to who started it; for anyone else it
+    // does not exist.
+    if (!row || row.repository !== repo || (row.owner !== undefined && row.owner !== owner)) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    }
     try {
       return await this.blobs.resumeUpload(id);
     } catch (error) {

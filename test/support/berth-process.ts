@@ -16,7 +16,9 @@ export interface BerthProcess {
 
 /** Runs `berth serve` as a child process (the real CLI through tsx) and waits until it prints its URL. */
 export async function spawnBerth(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BerthProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...args], {
+  // Without an explicit --auth, a test server runs without access checks (their own tests turn them on).
+  const withAuth = args.includes('--auth') ? args : ['--auth', 'none', ...args];
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', ...withAuth], {
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,7 +12,14 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions): Promise<RunningServer> {
   const config = loadConfig({
     env: {},
-    overrides: { listen: '127.0.0.1:0', data: options.data, 'log.level': 'silent', ...options.config },
+    // Access checks have their own tests; elsewhere the registry runs with `auth: none` unless asked.
+    overrides: {
+      listen: '127.0.0.1:0',
+      data: options.data,
+      'log.level': 'silent',
+      'auth.mode': 'none',
+      ...options.config,
+    },
   });
   return startServer(config, { log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent') });
 }

@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AccessStore, AuditEvent, PolicyRecord } from '../metadata/access-store.js';
+import { isRepoName } from '../oci/names.js';
+import { type AccessFacts, allowedActions } from './authorizer.js';
+import { LoginLimiter } from './login-limiter.js';
+import { generateSecret, hashSecret, verifySecret } from './password-hash.js';
+import {
+  ACTIONS,
+  type Action,
+  ANONYMOUS,
+  isAction,
+  isRobotName,
+  type Policy,
+  PROJECT_ROLES,
+  type Principal,
+  type ProjectRole,
+  principalName,
+  projectOf,
+} from './principal.js';
+import {
+  grantedActions,
+  type TokenAccess,
+  type TokenClaims,
+  TokenService,
+  type TokenSettings,
+} from './token-service.js';
+
+export interface AccessSettings {
+  token: TokenSettings;
+  /** Failed logins allowed per user in `loginWindow` seconds (five times that per source address). */
+  loginAttempts: number;
+  loginWindow: number;
+}
+
+/** Who a request comes from, and how they proved it. */
+export type Authentication =
+  | { method: 'none'; principal: Principal }
+  | { method: 'basic'; principal: Principal }
+  | { method: 'bearer'; principal: Principal; claims: TokenClaims };
+
+/** The outcome of checking one action: go on, ask for credentials (401), ask for a wider token (401), or no (403). */
+export type Decision = 'allow' | 'unauthenticated' | 'insufficient_scope' | 'denied';
+
+/** Failures of authentication that have their own answer on the wire. */
+export class AuthenticationError extends Error {
+  constructor(
+    readonly reason: 'bad_credentials' | 'rate_limited' | 'bad_token',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const VERIFIED_TTL_MS = 60_000;
+const FACTS_TTL_MS = 5_000;
+// Checked when the user does not exist, so that an unknown name takes as long as a wrong password.
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+function toPolicies(records: PolicyRecord[]): Policy[] {
+  return records.map((r) => ({ repo: r.repo, actions: r.actions.filter(isAction) }));
+}
+
+/**
+ * Authentication and authorization for the registry: users and robots checked against their hashes (with a
+ * short cache, since Basic auth sends them on every request), tokens issued and verified, permissions
+ * computed from projects, memberships and policy roles, and the audit log written.
+ */
+export class AccessService {
+  private readonly verified = new Map<string, { principal: Principal; until: number }>();
+  private readonly facts = new Map<string, { facts: AccessFacts; until: number }>();
+  private readonly limiter: LoginLimiter;
+
+  private constructor(
+    readonly store: AccessStore,
+    readonly tokens: TokenService,
+    private readonly log: Logger,
+    settings: AccessSettings,
+  ) {
+    this.limiter = new LoginLimiter(settings.loginAttempts, settings.loginWindow * 1000);
+  }
+
+  static async open(store: AccessStore, settings: AccessSettings, log: Logger): Promise<AccessService> {
+    return new AccessService(store, await TokenService.open(store, settings.token), log, settings);
+  }
+
+  /** Forgets cached logins and permissions, after an administrator changed users, robots, projects or roles. */
+  invalidate(): void {
+    this.verified.clear();
+    this.facts.clear();
+  }
+
+  /** On first start, an `admin` user: the given password, or a generated one that is returned to be printed once. */
+  async bootstrapAdmin(password: string | undefined): Promise<{ created: boolean; password?: string }> {
+    if ((await this.store.countUsers()) > 0) return { created: false };
+    const secret = password || generateSecret();
+    const created = await this.store.createUser({
+      name: 'admin',
+      passwordHash: await hashSecret(secret),
+      admin: true,
+      createdAt: Date.now(),
+    });
+    if (!created) return { created: false };
+    await this.audit({
+      actor: 'berth',
+      actorKind: 'system',
+      event: 'user.created',
+      detail: { user: 'admin', admin: true },
+    });
+    return password ? { created: true } : { created: true, password: secret };
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {
+    try {
+      await this.store.audit({ at: Date.now(), ...event });
+    } catch (error) {
+      this.log.error({ err: error, event: event.event }, 'audit write failed');
+    }
+  }
+
+  /** Checks a user name or robot name with its password or secret. Rate limited; every outcome audited. */
+  async login(name: string, secret: string, source: string): Promise<Principal> {
+    const cacheKey = createHash('sha256').update(name).update('\0').update(secret).digest('hex');
+    const cached = this.verified.get(cacheKey);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    if (!this.limiter.allows(name, source)) {
+      await this.audit({
+        actor: name,
+        actorKind: 'unknown',
+        event: 'login.refused',
+        source,
+        detail: { reason: 'too many failed attempts' },
+      });
+      throw new AuthenticationError('rate_limited', 'too many failed login attempts; try again later');
+    }
+    const principal = await this.checkSecret(name, secret);
+    if (!principal) {
+      this.limiter.fail(name, source);
+      await this.audit({
+        actor: name,
+        actorKind: isRobotName(name) ? 'robot' : 'user',
+        event: 'login.failed',
+        source,
+      });
+      throw new AuthenticationError('bad_credentials', 'wrong user name or password');
+    }
+    this.limiter.succeed(name);
+    this.verified.set(cacheKey, { principal, until: Date.now() + VERIFIED_TTL_MS });
+    if (this.verified.size > 10_000) this.verified.clear();
+    await this.audit({ actor: name, actorKind: principal.kind, event: 'login.succeeded', source });
+    return principal;
+  }
+
+  private async checkSecret(name: string, secret: string): Promise<Principal | undefined> {
+    if (isRobotName(name)) {
+      const robot = await this.store.getRobot(name);
+      const ok = await verifySecret(secret, robot?.secretHash ?? DUMMY_HASH);
+      if (!robot || !ok) return undefined;
+      if (robot.expiresAt !== null && robot.expiresAt <= Date.now()) return undefined;
+      return { kind: 'robot', name, permissions: toPolicies(robot.permissions) };
+    }
+    const user = await this.store.getUser(name);
+    const ok = await verifySecret(secret, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) return undefined;
+    return { kind: 'user', name, admin: user.admin };
+  }
+
+  /** The principal an `Authorization` header proves; no header is anonymous. */
+  async authenticate(authorization: string | undefined, source: string): Promise<Authentication> {
+    if (!authorization) return { method: 'none', principal: ANONYMOUS };
+    const space = authorization.indexOf(' ');
+    const scheme = authorization.slice(0, space).toLowerCase();
+    const value = authorization.slice(space + 1).trim();
+    if (scheme === 'basic') {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon <= 0) throw new AuthenticationError('bad_credentials', 'malformed Basic credentials');
+      return {
+        method: 'basic',
+        principal: await this.login(decoded.slice(0, colon), decoded.slice(colon + 1), source),
+      };
+    }
+    if (scheme === 'bearer') {
+      const claims = await this.tokens.verify(value);
+      if (!claims) throw new AuthenticationError('bad_token', 'invalid or expired token');
+      return { method: 'bearer', principal: await this.principalNamed(claims.subject), claims };
+    }
+    throw new AuthenticationError('bad_credentials', `unsupported authorization scheme ${scheme}`);
+  }
+
+  /** The current principal behind a name in a token (a deleted or expired account is anonymous now). */
+  async principalNamed(name: string): Promise<Principal> {
+    if (name === 'anonymous') return ANONYMOUS;
+    if (isRobotName(name)) {
+      const robot = await this.store.getRobot(name);
+      if (!robot || (robot.expiresAt !== null && robot.expiresAt <= Date.now())) return ANONYMOUS;
+      return { kind: 'robot', name, permissions: toPolicies(robot.permissions) };
+    }
+    const user = await this.store.getUser(name);
+    return user ? { kind: 'user', name, admin: user.admin } : ANONYMOUS;
+  }
+
+  /** What the principal may do on the repository, from projects, memberships and roles (cached briefly). */
+  async actionsFor(principal: Principal, repository: string): Promise<Set<Action>> {
+    if (principal.kind === 'user' && principal.admin) return new Set(ACTIONS);
+    const project = projectOf(repository);
+    const key = `${principal.kind}:${principalName(principal)}:${project}`;
+    let entry = this.facts.get(key);
+    if (!entry || entry.until <= Date.now()) {
+      const projectRow = await this.store.getProject(project);
+      const facts: AccessFacts = { rolePolicies: [] };
+      if (projectRow) facts.project = { name: projectRow.name, public: projectRow.public };
+      if (principal.kind !== 'anonymous') {
+        const role = projectRow
+          ? await this.store.memberRole(project, principal.kind, principal.name)
+          : undefined;
+        if (role && (PROJECT_ROLES as string[]).includes(role)) facts.memberRole = role as ProjectRole;
+        facts.rolePolicies = toPolicies(await this.store.policiesFor(principal.kind, principal.name));
+      }
+      entry = { facts, until: Date.now() + FACTS_TTL_MS };
+      this.facts.set(key, entry);
+      if (this.facts.size > 10_000) this.facts.clear();
+    }
+    return allowedActions(principal, repository, entry.facts);
+  }
+
+  /** Whether an authenticated request may do `action` on the repository, and if not, how to answer. */
+  async decide(auth: Authentication, repository: string, action: Action): Promise<Decision> {
+    if (auth.method === 'bearer') {
+      if (grantedActions(auth.claims, repository).has(action)) return 'allow';
+      // The token does not cover it: worth a new token only when the account itself may do it.
+      return (await this.actionsFor(auth.principal, repository)).has(action)
+        ? 'insufficient_scope'
+        : 'denied';
+    }
+    if ((await this.actionsFor(auth.principal, repository)).has(action)) return 'allow';
+    return auth.method === 'none' ? 'unauthenticated' : 'denied';
+  }
+
+  /**
+   * The token service's grant: for each requested scope, the requested actions the principal really has
+   * (`*` asks for all). Invalid names and unknown types are left out, as the token spec says to.
+   */
+  async grant(principal: Principal, scopes: string[]): Promise<TokenAccess[]> {
+    const access: TokenAccess[] = [];
+    for (const scope of scopes.flatMap((s) => s.split(' ')).filter(Boolean)) {
+      const m = /^([a-z]+)(?:\([a-z0-9]+\))?:([^:]+):([a-z*,]*)$/.exec(scope);
+      if (!m) continue;
+      const [, type, name, wanted] = m as unknown as [string, string, string, string];
+      const requested = wanted.split(',').filter(Boolean);
+      if (type === 'registry' && name === 'catalog') {
+        if (principal.kind !== 'anonymous') access.push({ type, name, actions: ['*'] });
+        continue;
+      }
+      if (type !== 'repository' || !isRepoName(name)) continue;
+      const allowed = await this.actionsFor(principal, name);
+      const actions = requested.includes('*')
+        ? [...allowed]
+        : requested.filter((a) => isAction(a) && allowed.has(a));
+      const existing = access.find((a) => a.type === type && a.name === name);
+      if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
+      else access.push({ type, name, actions: [...new Set(actions)] });
+    }
+    return access;
+  }
+}

@@ -229,12 +229,10 @@ export class AccessService {
     if (auth.method === 'bearer') {
       if (grantedActions(auth.claims, repository).has(action)) return 'allow';
       // The token does not cover it: worth a new token only when the account itself may do it.
-      return (await this.actionsFor(auth.principal, repository)).has(action)
-        ? 'insufficient_scope'
-        : 'denied';
-    }
-    if ((await this.actionsFor(auth.principal, repository)).has(action)) return 'allow';
-    return auth.method === 'none' ? 'unauthenticated' : 'denied';
+      if ((await this.actionsFor(auth.principal, repository)).has(action)) return 'insufficient_scope';
+    } else if ((await this.actionsFor(auth.principal, repository)).has(action)) return 'allow';
+    // Nobody logged in (no credentials, or an anonymous token): logging in is the way, so say that.
+    return auth.principal.kind === 'anonymous' ? 'unauthenticated' : 'denied';
   }
 
   /**

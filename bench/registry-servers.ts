@@ -72,7 +72,8 @@ async function waitUntilReady(
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (!ready || ready.test(seen)) {
       const ok = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => r.status === 200,
+        // 401 is a ready registry that wants credentials.
+        (r) => r.status === 200 || r.status === 401,
         () => false,
       );
       if (ok) return;
@@ -98,8 +99,14 @@ function logTail(logFile: string): () => Promise<string> {
   return async () => (await readFile(logFile, 'utf8').catch(() => '')).slice(-4000);
 }
 
-/** Runs the compiled Berth (`node bin/berth.js serve`) on a fresh data folder. */
-export async function startBerth(root: string): Promise<RunningRegistry> {
+/**
+ * Runs the compiled Berth (`node bin/berth.js serve`) on a fresh data folder, with `--auth none` unless
+ * `auth` asks for token auth (then `adminPassword` is the first admin's).
+ */
+export async function startBerth(
+  root: string,
+  options: { auth?: 'none' | 'token'; adminPassword?: string } = {},
+): Promise<RunningRegistry> {
   const data = join(root, 'data');
   await mkdir(data, { recursive: true });
   const port = await freePort();
@@ -108,11 +115,12 @@ export async function startBerth(root: string): Promise<RunningRegistry> {
   const logFile = join(root, 'server.log');
   const child = launch(
     process.execPath,
-    [BERTH_BIN, 'serve', '--auth', 'none', '--listen', hostPort, '--data', data],
+    [BERTH_BIN, 'serve', '--auth', options.auth ?? 'none', '--listen', hostPort, '--data', data],
     logFile,
     {
       ...process.env,
       BERTH_LOG_LEVEL: 'warn',
+      ...(options.adminPassword ? { BERTH_ADMIN_PASSWORD: options.adminPassword } : {}),
     },
   );
   const stop = stopper(child);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 const BENCHMARKS: Record<string, string> = {
   registry: 'registry-vs-distribution.ts',
   import: 'import-vs-skopeo.ts',
+  auth: 'auth-overhead.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

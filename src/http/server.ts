@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { authGate, OPEN_GATE } from './auth-gate.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -118,6 +119,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
+    registerAdminRoutes(app, options.access);
   }
   registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength }, gate);
   return app;

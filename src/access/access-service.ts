@@ -133,8 +133,8 @@ export class AccessService {
       });
       throw new AuthenticationError('rate_limited', 'too many failed login attempts; try again later');
     }
-    const principal = await this.checkSecret(name, secret);
-    if (!principal) {
+    const checked = await this.checkSecret(name, secret);
+    if (!checked) {
       this.limiter.fail(name, source);
       await this.audit({
         actor: name,
@@ -144,25 +144,34 @@ export class AccessService {
       });
       throw new AuthenticationError('bad_credentials', 'wrong user name or password');
     }
+    const { principal } = checked;
     this.limiter.succeed(name);
-    this.verified.set(cacheKey, { principal, until: Date.now() + VERIFIED_TTL_MS });
+    // A robot's login is not remembered past its expiry.
+    const until = Math.min(Date.now() + VERIFIED_TTL_MS, checked.expiresAt ?? Number.POSITIVE_INFINITY);
+    this.verified.set(cacheKey, { principal, until });
     if (this.verified.size > 10_000) this.verified.clear();
     await this.audit({ actor: name, actorKind: principal.kind, event: 'login.succeeded', source });
     return principal;
   }
 
-  private async checkSecret(name: string, secret: string): Promise<Principal | undefined> {
+  private async checkSecret(
+    name: string,
+    secret: string,
+  ): Promise<{ principal: Principal; expiresAt: number | null } | undefined> {
     if (isRobotName(name)) {
       const robot = await this.store.getRobot(name);
       const ok = await verifySecret(secret, robot?.secretHash ?? DUMMY_HASH);
       if (!robot || !ok) return undefined;
       if (robot.expiresAt !== null && robot.expiresAt <= Date.now()) return undefined;
-      return { kind: 'robot', name, permissions: toPolicies(robot.permissions) };
+      return {
+        principal: { kind: 'robot', name, permissions: toPolicies(robot.permissions) },
+        expiresAt: robot.expiresAt,
+      };
     }
     const user = await this.store.getUser(name);
     const ok = await verifySecret(secret, user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) return undefined;
-    return { kind: 'user', name, admin: user.admin };
+    return { principal: { kind: 'user', name, admin: user.admin }, expiresAt: null };
   }
 
   /** The principal an `Authorization` header proves; no header is anonymous. */
@@ -183,7 +192,14 @@ export class AccessService {
     if (scheme === 'bearer') {
       const claims = await this.tokens.verify(value);
       if (!claims) throw new AuthenticationError('bad_token', 'invalid or expired token');
-      return { method: 'bearer', principal: await this.principalNamed(claims.subject), claims };
+      const principal = await this.principalNamed(claims.subject);
+      // The token's grant must not outlive its account: deleted, revoked or expired since it was issued.
+      if (principal.kind === 'anonymous' && claims.subject !== 'anonymous')
+        throw new AuthenticationError(
+          'bad_token',
+          'the account of this token no longer exists or has expired',
+        );
+      return { method: 'bearer', principal, claims };
     }
     throw new AuthenticationError('bad_credentials', `unsupported authorization scheme ${scheme}`);
   }

@@ -6,6 +6,8 @@ export interface TestServerOptions {
   data: string;
   /** Extra config by key path, e.g. `{ 'registry.deletes': false }`. */
   config?: Record<string, unknown>;
+  /** The first `admin` password, with `auth.mode: token` (generated and returned in `adminPassword` when absent). */
+  adminPassword?: string;
 }
 
 /** A real Berth on a free loopback port, in this process, with quiet logs. */
@@ -21,5 +23,8 @@ export async function startTestServer(options: TestServerOptions): Promise<Runni
       ...options.config,
     },
   });
-  return startServer(config, { log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent') });
+  return startServer(config, {
+    log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent'),
+    adminPassword: options.adminPassword,
+  });
 }

@@ -2,13 +2,18 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
+import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerLoginCommands } from './login-command.js';
+import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
+import { registerRobotCommand } from './robot-command.js';
+import { registerRoleCommand } from './role-command.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerUserCommand } from './user-command.js';
 
 function packageVersion(): string {
   const file = fileURLToPath(new URL('../../package.json', import.meta.url));
@@ -30,6 +35,11 @@ export function buildProgram(): Command {
   registerRepositoryCommands(program);
   registerInspectCommands(program);
   registerLoginCommands(program);
+  registerUserCommand(program);
+  registerRobotCommand(program);
+  registerProjectCommand(program);
+  registerRoleCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

@@ -1,0 +1,588 @@
+// Every /v2 route × every kind of caller × a public and a private project, with the exact status each must
+// get. Callers authenticate as Docker clients do: a token from GET /token (Basic credentials, or none for
+// anonymous) for the scope the route needs, then `Authorization: Bearer …`; a second pass sends Basic
+// credentials straight to /v2/. Mutating routes work on fresh objects made by the admin for each cell, and
+// each cell checks what it changed: a refused request leaves the tag, manifest, blob or session as it was.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { RunningServer } from '../../src/main/server.js';
+import {
+  type Account,
+  AuthorizedClient,
+  addMember,
+  addPolicyRole,
+  addProject,
+  addRobot,
+  addUser,
+  basic,
+  bootstrapAdmin,
+  getToken,
+  MANIFEST_ACCEPT,
+  parseChallenge,
+  SERVICE,
+} from '../support/access-fixtures.js';
+import { blobOf, makeImage, randomBlob, type TestImage } from '../support/images.js';
+import { startTestServer } from '../support/registry-server.js';
+import { tempDir } from '../support/temp.js';
+
+const ROLES = [
+  'anon', // no credentials at all
+  'guest', // project member with the built-in guest role (in both projects)
+  'dev', // developer (in both projects)
+  'maint', // maintainer (in both projects)
+  'padmin', // project admin (in both projects)
+  'reader', // no membership; bound to a policy role {repo: team/*, actions: [pull]}
+  'outsider', // a user with no membership and no role
+  'rteam', // robot$team-ci: [{repo: team/*, actions: [pull, push]}]
+  'rpub', // robot$pub-ci: [{repo: public-p/**, actions: [pull, push]}]
+  'admin', // the system admin
+] as const;
+type Role = (typeof ROLES)[number];
+
+// Each cell works on `PROJECT/app`; a mount takes a blob from `PROJECT/base`. Tables are read by `parseTable`.
+const PRIVATE_TEAM = `
+route            anon guest dev  maint padmin reader outsider rteam rpub admin
+base             200  200   200  200   200    200    200      200   200  200
+catalog          200  200   200  200   200    200    200      200   200  200
+tags             401  200   200  200   200    200    403      200   403  200
+man-get-tag      401  200   200  200   200    200    403      200   403  200
+man-head-tag     401  200   200  200   200    200    403      200   403  200
+man-get-digest   401  200   200  200   200    200    403      200   403  200
+man-head-digest  401  200   200  200   200    200    403      200   403  200
+man-put-tag      401  403   201  201   201    403    403      201   403  201
+man-put-digest   401  403   201  201   201    403    403      201   403  201
+man-del-tag      401  403   403  202   202    403    403      403   403  202
+man-del-digest   401  403   403  202   202    403    403      403   403  202
+blob-get         401  200   200  200   200    200    403      200   403  200
+blob-head        401  200   200  200   200    200    403      200   403  200
+blob-del         401  403   403  202   202    403    403      403   403  202
+upload-start     401  403   202  202   202    403    403      202   403  202
+upload-mono      401  403   201  201   201    403    403      201   403  201
+mount            401  403   201  201   201    403    403      201   403  201
+upload-patch     401  403   202  202   202    403    403      202   403  202
+upload-put       401  403   201  201   201    403    403      201   403  201
+upload-status    401  403   204  204   204    403    403      204   403  204
+upload-cancel    401  403   204  204   204    403    403      204   403  204
+referrers        401  200   200  200   200    200    403      200   403  200
+`;
+
+const PUBLIC_P = `
+route            anon guest dev  maint padmin reader outsider rteam rpub admin
+base             200  200   200  200   200    200    200      200   200  200
+catalog          200  200   200  200   200    200    200      200   200  200
+tags             200  200   200  200   200    200    200      200   200  200
+man-get-tag      200  200   200  200   200    200    200      200   200  200
+man-head-tag     200  200   200  200   200    200    200      200   200  200
+man-get-digest   200  200   200  200   200    200    200      200   200  200
+man-head-digest  200  200   200  200   200    200    200      200   200  200
+man-put-tag      401  403   201  201   201    403    403      403   201  201
+man-put-digest   401  403   201  201   201    403    403      403   201  201
+man-del-tag      401  403   403  202   202    403    403      403   403  202
+man-del-digest   401  403   403  202   202    403    403      403   403  202
+blob-get         200  200   200  200   200    200    200      200   200  200
+blob-head        200  200   200  200   200    200    200      200   200  200
+blob-del         401  403   403  202   202    403    403      403   403  202
+upload-start     401  403   202  202   202    403    403      403   202  202
+upload-mono      401  403   201  201   201    403    403      403   201  201
+mount            401  403   201  201   201    403    403      403   201  201
+upload-patch     401  403   202  202   202    403    403      403   202  202
+upload-put       401  403   201  201   201    403    403      403   201  201
+upload-status    401  403   204  204   204    403    403      403   204  204
+upload-cancel    401  403   204  204   204    403    403      403   204  204
+referrers        200  200   200  200   200    200    200      200   200  200
+`;
+
+// With Basic credentials (or none) on /v2/ instead of tokens, the only difference: `GET /v2/` without any
+// credentials asks for them, while an anonymous *token* is a login of its own and passes.
+const BASIC_DIFFERENCES: { route: string; role: Role; status: number }[] = [
+  { route: 'base', role: 'anon', status: 401 },
+];
+
+/** The catalog (sorted by name), per caller: only what it may pull from (`team/*` is one segment deep). */
+const PUBLIC_REPOS = ['public-p/app', 'public-p/base'];
+const MEMBER_REPOS = [...PUBLIC_REPOS, 'team/app', 'team/base', 'team/sub/deep'];
+const CATALOG: Record<Role, string[]> = {
+  anon: PUBLIC_REPOS,
+  guest: MEMBER_REPOS,
+  dev: MEMBER_REPOS,
+  maint: MEMBER_REPOS,
+  padmin: MEMBER_REPOS,
+  reader: [...PUBLIC_REPOS, 'team/app', 'team/base'],
+  outsider: PUBLIC_REPOS,
+  rteam: [...PUBLIC_REPOS, 'team/app', 'team/base'],
+  rpub: PUBLIC_REPOS,
+  admin: ['other/secret', ...MEMBER_REPOS],
+};
+
+type Table = Record<string, Record<Role, number>>;
+
+function parseTable(text: string): Table {
+  const [head, ...rows] = text
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/));
+  assert.deepEqual(head?.slice(1), [...ROLES], 'table columns are the roles in order');
+  const table: Table = {};
+  for (const [route, ...statuses] of rows as [string, ...string[]][]) {
+    assert.equal(statuses.length, ROLES.length, `row ${route} has a status per role`);
+    table[route] = Object.fromEntries(ROLES.map((r, i) => [r, Number(statuses[i])])) as Record<Role, number>;
+  }
+  return table;
+}
+
+interface Cell {
+  project: string;
+  /** `PROJECT/app` */
+  repo: string;
+  role: Role;
+  /** A number unique to the cell, for tags and fresh objects. */
+  n: number;
+  /** Headers that authenticate the caller for these scopes (a token, Basic credentials, or nothing). */
+  auth(scopes: string[]): Promise<Record<string, string>>;
+}
+
+interface Prepared {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Checks what the request changed (or did not), given its status; returns a problem or undefined. */
+  check?(status: number): Promise<string | undefined>;
+}
+
+interface Route {
+  id: string;
+  /** The scopes a client asks a token for; the first is what a challenge for this route must name. */
+  scopes(cell: Cell): string[];
+  prepare(cell: Cell): Promise<Prepared>;
+}
+
+const pull = (repo: string): string => `repository:${repo}:pull`;
+const push = (repo: string): string => `repository:${repo}:pull,push`;
+const del = (repo: string): string => `repository:${repo}:delete`;
+
+describe('every /v2 route × every caller × a public and a private project', { concurrency: 1 }, () => {
+  let server: RunningServer;
+  let url: string;
+  let admin: AuthorizedClient;
+  const accounts: Partial<Record<Role, Account>> = {};
+  /** The image tagged v1 in each PROJECT/app, and its referrer. */
+  const images: Record<string, { image: TestImage; referrer: TestImage }> = {};
+  let counter = 0;
+
+  const cleanups: (() => unknown)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  before(async () => {
+    const data = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-matrix-');
+    server = await startTestServer({ data, config: { 'auth.mode': 'token' } });
+    cleanups.push(() => server.close());
+    url = server.url;
+    const adminAccount = bootstrapAdmin(server);
+    accounts.admin = adminAccount;
+    admin = new AuthorizedClient(url, basic(adminAccount));
+
+    await addProject(server, 'public-p', true);
+    await addProject(server, 'team', false);
+    await addProject(server, 'other', false);
+    const users = await Promise.all(
+      (['guest', 'dev', 'maint', 'padmin', 'reader', 'outsider'] as const).map(
+        async (role) => [role, await addUser(server, role, `pw-${role}`)] as const,
+      ),
+    );
+    for (const [role, account] of users) accounts[role] = account;
+    const projectRoles = {
+      guest: 'guest',
+      dev: 'developer',
+      maint: 'maintainer',
+      padmin: 'project-admin',
+    } as const;
+    for (const project of ['public-p', 'team']) {
+      for (const [role, projectRole] of Object.entries(projectRoles)) {
+        await addMember(server, project, accounts[role as Role] as Account, projectRole);
+      }
+    }
+    await addPolicyRole(
+      server,
+      'team-readers',
+      [{ repo: 'team/*', actions: ['pull'] }],
+      [accounts.reader as Account],
+    );
+    accounts.rteam = await addRobot(server, 'robot$team-ci', [{ repo: 'team/*', actions: ['pull', 'push'] }]);
+    accounts.rpub = await addRobot(server, 'robot$pub-ci', [
+      { repo: 'public-p/**', actions: ['pull', 'push'] },
+    ]);
+
+    for (const project of ['public-p', 'team']) {
+      const image = makeImage();
+      await admin.pushImage(`${project}/app`, 'v1', image);
+      const referrer = makeImage({
+        layers: [16],
+        subject: { ...image.manifest, mediaType: image.mediaType },
+      });
+      await admin.pushImage(`${project}/app`, referrer.manifest.digest, referrer);
+      images[project] = { image, referrer };
+      const res = await admin.pushBlob(`${project}/base`, randomBlob(64));
+      assert.equal(res.status, 201);
+    }
+    await admin.pushImage('team/sub/deep', 'v1', makeImage());
+    await admin.pushImage('other/secret', 'v1', makeImage());
+  });
+
+  /** Admin's view of a path: its status. */
+  const adminStatus = async (method: string, path: string): Promise<number> => {
+    const res = await admin.request(method, path, { headers: { accept: MANIFEST_ACCEPT } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const expectAdmin = async (method: string, path: string, want: number, what: string) => {
+    const got = await adminStatus(method, path);
+    return got === want ? undefined : `${what}: admin ${method} ${path} gives ${got}, expected ${want}`;
+  };
+  /** A manifest of its own (same blobs, an annotation of its own), not yet in the registry. */
+  const freshManifest = (project: string): { bytes: Buffer; digest: string; mediaType: string } => {
+    const { image } = images[project] as { image: TestImage };
+    const manifest = JSON.parse(image.manifest.bytes.toString('utf8')) as Record<string, unknown>;
+    manifest.annotations = { nonce: randomBytes(8).toString('hex') };
+    return { ...blobOf(JSON.stringify(manifest)), mediaType: image.mediaType };
+  };
+  /** An upload session owned by the caller when it may start one, otherwise by the admin. */
+  const sessionFor = async (cell: Cell): Promise<{ location: string; mine: boolean }> => {
+    const res = await fetch(`${url}/v2/${cell.repo}/blobs/uploads/`, {
+      method: 'POST',
+      headers: await cell.auth([push(cell.repo)]),
+    });
+    await res.arrayBuffer();
+    if (res.status === 202) return { location: res.headers.get('location') as string, mine: true };
+    return { location: await admin.startUpload(cell.repo), mine: false };
+  };
+  const uploadSize = async (location: string): Promise<string | null> => {
+    const res = await admin.request('GET', location);
+    await res.arrayBuffer();
+    return res.status === 204 ? res.headers.get('range') : `status ${res.status}`;
+  };
+
+  const ROUTES: Route[] = [
+    { id: 'base', scopes: () => [], prepare: async () => ({ method: 'GET', path: '/v2/' }) },
+    {
+      id: 'catalog',
+      scopes: () => ['registry:catalog:*'],
+      prepare: async () => ({ method: 'GET', path: '/v2/_catalog' }),
+    },
+    {
+      id: 'tags',
+      scopes: (c) => [pull(c.repo)],
+      prepare: async (c) => ({ method: 'GET', path: `/v2/${c.repo}/tags/list` }),
+    },
+    ...(['tag', 'digest'] as const).flatMap((by) =>
+      (['GET', 'HEAD'] as const).map(
+        (method): Route => ({
+          id: `man-${method.toLowerCase()}-${by}`,
+          scopes: (c) => [pull(c.repo)],
+          prepare: async (c) => ({
+            method,
+            path: `/v2/${c.repo}/manifests/${by === 'tag' ? 'v1' : images[c.project]?.image.manifest.digest}`,
+            headers: { accept: MANIFEST_ACCEPT },
+          }),
+        }),
+      ),
+    ),
+    {
+      id: 'man-put-tag',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const { image } = images[c.project] as { image: TestImage };
+        const path = `/v2/${c.repo}/manifests/put-${c.n}`;
+        return {
+          method: 'PUT',
+          path,
+          headers: { 'content-type': image.mediaType },
+          body: image.manifest.bytes,
+          check: (s) => expectAdmin('GET', path, s === 201 ? 200 : 404, 'the tag'),
+        };
+      },
+    },
+    {
+      id: 'man-put-digest',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const m = freshManifest(c.project);
+        const path = `/v2/${c.repo}/manifests/${m.digest}`;
+        return {
+          method: 'PUT',
+          path,
+          headers: { 'content-type': m.mediaType },
+          body: m.bytes,
+          check: (s) => expectAdmin('GET', path, s === 201 ? 200 : 404, 'the manifest'),
+        };
+      },
+    },
+    {
+      id: 'man-del-tag',
+      scopes: (c) => [del(c.repo)],
+      prepare: async (c) => {
+        const { image } = images[c.project] as { image: TestImage };
+        const res = await admin.pushManifest(c.repo, `del-${c.n}`, image.manifest, image.mediaType);
+        assert.equal(res.status, 201);
+        const path = `/v2/${c.repo}/manifests/del-${c.n}`;
+        return {
+          method: 'DELETE',
+          path,
+          check: (s) => expectAdmin('GET', path, s === 202 ? 404 : 200, 'the tag'),
+        };
+      },
+    },
+    {
+      id: 'man-del-digest',
+      scopes: (c) => [del(c.repo)],
+      prepare: async (c) => {
+        const m = freshManifest(c.project);
+        const res = await admin.pushManifest(c.repo, m.digest, m, m.mediaType);
+        assert.equal(res.status, 201);
+        const path = `/v2/${c.repo}/manifests/${m.digest}`;
+        return {
+          method: 'DELETE',
+          path,
+          check: (s) => expectAdmin('GET', path, s === 202 ? 404 : 200, 'the manifest'),
+        };
+      },
+    },
+    ...(['GET', 'HEAD'] as const).map(
+      (method): Route => ({
+        id: `blob-${method.toLowerCase()}`,
+        scopes: (c) => [pull(c.repo)],
+        prepare: async (c) => ({
+          method,
+          path: `/v2/${c.repo}/blobs/${images[c.project]?.image.layers[0]?.digest}`,
+          check: async (s) => (s === 200 || s >= 400 ? undefined : `unexpected ${s}`),
+        }),
+      }),
+    ),
+    {
+      id: 'blob-del',
+      scopes: (c) => [del(c.repo)],
+      prepare: async (c) => {
+        const blob = randomBlob(100);
+        assert.equal((await admin.pushBlob(c.repo, blob)).status, 201);
+        const path = `/v2/${c.repo}/blobs/${blob.digest}`;
+        return {
+          method: 'DELETE',
+          path,
+          check: (s) => expectAdmin('HEAD', path, s === 202 ? 404 : 200, 'the blob'),
+        };
+      },
+    },
+    {
+      id: 'upload-start',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => ({ method: 'POST', path: `/v2/${c.repo}/blobs/uploads/` }),
+    },
+    {
+      id: 'upload-mono',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const blob = randomBlob(300);
+        return {
+          method: 'POST',
+          path: `/v2/${c.repo}/blobs/uploads/?digest=${blob.digest}`,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: blob.bytes,
+          check: (s) =>
+            expectAdmin('HEAD', `/v2/${c.repo}/blobs/${blob.digest}`, s === 201 ? 200 : 404, 'the blob'),
+        };
+      },
+    },
+    {
+      id: 'mount',
+      scopes: (c) => [push(c.repo), pull(`${c.project}/base`)],
+      prepare: async (c) => {
+        const blob = randomBlob(200);
+        assert.equal((await admin.pushBlob(`${c.project}/base`, blob)).status, 201);
+        return {
+          method: 'POST',
+          path: `/v2/${c.repo}/blobs/uploads/?mount=${blob.digest}&from=${c.project}/base`,
+          check: (s) =>
+            expectAdmin('HEAD', `/v2/${c.repo}/blobs/${blob.digest}`, s === 201 ? 200 : 404, 'the mount'),
+        };
+      },
+    },
+    {
+      id: 'upload-patch',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const session = await sessionFor(c);
+        const before = session.mine ? undefined : await uploadSize(session.location);
+        return {
+          method: 'PATCH',
+          path: session.location,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: randomBytes(1000),
+          check: async (s) => {
+            if (session.mine) return s === 202 ? undefined : `own session refused: ${s}`;
+            const now = await uploadSize(session.location);
+            return now === before ? undefined : `admin's session changed from ${before} to ${now}`;
+          },
+        };
+      },
+    },
+    {
+      id: 'upload-put',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const session = await sessionFor(c);
+        const blob = randomBlob(500);
+        const sep = session.location.includes('?') ? '&' : '?';
+        return {
+          method: 'PUT',
+          path: `${session.location}${sep}digest=${blob.digest}`,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: blob.bytes,
+          check: (s) =>
+            expectAdmin('HEAD', `/v2/${c.repo}/blobs/${blob.digest}`, s === 201 ? 200 : 404, 'the blob'),
+        };
+      },
+    },
+    {
+      id: 'upload-status',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => ({ method: 'GET', path: (await sessionFor(c)).location }),
+    },
+    {
+      id: 'upload-cancel',
+      scopes: (c) => [push(c.repo)],
+      prepare: async (c) => {
+        const session = await sessionFor(c);
+        return {
+          method: 'DELETE',
+          path: session.location,
+          check: async (s) =>
+            session.mine
+              ? undefined
+              : expectAdmin('GET', session.location, s === 204 ? 404 : 204, "the admin's session"),
+        };
+      },
+    },
+    {
+      id: 'referrers',
+      scopes: (c) => [pull(c.repo)],
+      prepare: async (c) => ({
+        method: 'GET',
+        path: `/v2/${c.repo}/referrers/${images[c.project]?.image.manifest.digest}`,
+        check: async (s) => (s === 200 || s >= 400 ? undefined : `unexpected ${s}`),
+      }),
+    },
+  ];
+
+  test('the tables name every route and every caller', () => {
+    for (const text of [PRIVATE_TEAM, PUBLIC_P]) {
+      assert.deepEqual(
+        Object.keys(parseTable(text)),
+        ROUTES.map((r) => r.id),
+      );
+    }
+  });
+
+  /**
+   * Runs every route for one caller on one project; returns the statuses by route and the problems seen
+   * besides the statuses (wrong error codes, challenges, side effects).
+   */
+  const runCaller = async (
+    mode: 'bearer' | 'basic',
+    project: string,
+    role: Role,
+  ): Promise<{ statuses: Record<string, number>; problems: string[] }> => {
+    const account = accounts[role];
+    const auth = async (scopes: string[]): Promise<Record<string, string>> => {
+      if (mode === 'basic') return account ? { authorization: basic(account) } : {};
+      return { authorization: `Bearer ${await getToken(url, account, scopes)}` };
+    };
+    const statuses: Record<string, number> = {};
+    const problems: string[] = [];
+    for (const route of ROUTES) {
+      const cell: Cell = { project, repo: `${project}/app`, role, n: ++counter, auth };
+      const prepared = await route.prepare(cell);
+      const res = await fetch(`${url}${prepared.path}`, {
+        method: prepared.method,
+        headers: { ...prepared.headers, ...(await auth(route.scopes(cell))) },
+        ...(prepared.body ? { body: prepared.body, duplex: 'half' } : {}),
+      } as RequestInit);
+      const text = await res.text();
+      statuses[route.id] = res.status;
+      const where = `${route.id} (${prepared.method} ${prepared.path})`;
+      if (res.status === 401 || res.status === 403) {
+        if (prepared.method !== 'HEAD') {
+          const code = (JSON.parse(text) as { errors?: { code: string }[] }).errors?.[0]?.code;
+          const want = res.status === 401 ? 'UNAUTHORIZED' : 'DENIED';
+          if (code !== want) problems.push(`${where}: error code ${code}, expected ${want}`);
+        }
+        if (res.status === 401) {
+          const challenge = parseChallenge(res.headers.get('www-authenticate'));
+          const expected = {
+            scheme: 'Bearer',
+            realm: `${url}/token`,
+            service: SERVICE,
+            ...(route.scopes(cell)[0] ? { scope: route.scopes(cell)[0] } : {}),
+          };
+          try {
+            assert.deepEqual(challenge, expected);
+          } catch {
+            problems.push(
+              `${where}: challenge ${JSON.stringify(challenge)}, expected ${JSON.stringify(expected)}`,
+            );
+          }
+        }
+      }
+      const problem = await prepared.check?.(res.status);
+      if (problem) problems.push(`${where}: ${problem}`);
+    }
+    return { statuses, problems };
+  };
+
+  test('_catalog lists only the repositories the caller may pull from, with a token, Basic or nothing', async () => {
+    const problems: string[] = [];
+    for (const role of ROLES) {
+      const account = accounts[role];
+      const ways: [string, Record<string, string>][] = [
+        ['token', { authorization: `Bearer ${await getToken(url, account, ['registry:catalog:*'])}` }],
+        ['basic', account ? { authorization: basic(account) } : {}],
+      ];
+      for (const [way, headers] of ways) {
+        const res = await fetch(`${url}/v2/_catalog`, { headers });
+        const listed =
+          res.status === 200 ? ((await res.json()) as { repositories: string[] }).repositories : [];
+        if (res.status !== 200 || JSON.stringify(listed) !== JSON.stringify(CATALOG[role])) {
+          problems.push(
+            `${role} (${way}): ${res.status} ${JSON.stringify(listed)}, expected ${JSON.stringify(CATALOG[role])}`,
+          );
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  for (const mode of ['bearer', 'basic'] as const) {
+    const title = mode === 'bearer' ? 'with tokens from GET /token' : 'with Basic credentials on /v2/';
+    describe(title, () => {
+      for (const [project, text] of [
+        ['team', PRIVATE_TEAM],
+        ['public-p', PUBLIC_P],
+      ] as const) {
+        for (const role of ROLES) {
+          test(`${project === 'team' ? 'private' : 'public'} ${project}: ${role}`, async () => {
+            const expected: Record<string, number> = {};
+            for (const [route, row] of Object.entries(parseTable(text))) expected[route] = row[role];
+            if (mode === 'basic') {
+              for (const d of BASIC_DIFFERENCES) if (d.role === role) expected[d.route] = d.status;
+            }
+            const { statuses, problems } = await runCaller(mode, project, role);
+            assert.deepEqual(statuses, expected, `statuses of ${role} on ${project}/app (${mode})`);
+            assert.deepEqual(problems, [], `${role} on ${project}/app (${mode})`);
+          });
+        }
+      }
+    });
+  }
+});

@@ -517,6 +517,49 @@ describe('help and other servers', () => {
     }
   });
 
+  test('over HTTPS: --ca-file trusts the CA of --tls self-signed; without it, one line about the certificate', async () => {
+    const secure = await startTestServer({
+      data: join(work, 'secure'),
+      config: { 'auth.mode': 'token', 'tls.selfSigned': true },
+      adminPassword: ADMIN_PASSWORD,
+    });
+    try {
+      assert.match(secure.url, /^https:/);
+      const creds = ['--creds', `admin:${ADMIN_PASSWORD}`];
+      const ok = assertOk(
+        await berth(admin, [
+          'user',
+          'list',
+          '--server',
+          secure.url,
+          '--ca-file',
+          secure.caPath as string,
+          ...creds,
+        ]),
+      );
+      assert.match(ok.stdout, /^admin\s+yes/m);
+      // HOST:PORT is probed over HTTPS first, as berth login does.
+      assertOk(
+        await berth(admin, [
+          'user',
+          'list',
+          '--server',
+          secure.hostPort,
+          '--ca-file',
+          secure.caPath as string,
+          ...creds,
+        ]),
+      );
+      assertOneLineFailure(
+        await berth(admin, ['user', 'list', '--server', secure.url, ...creds]),
+        /certificate/i,
+      );
+      assertOk(await berth(admin, ['user', 'list', '--server', secure.url, '--tls-verify=false', ...creds]));
+    } finally {
+      await secure.close();
+    }
+  });
+
   test('a Berth without auth has no admin API: one line says so', async () => {
     const open = await startTestServer({ data: join(work, 'open') });
     try {

@@ -120,9 +120,7 @@ export class AccessService {
 
   /** Checks a user name or robot name with its password or secret. Rate limited; every outcome audited. */
   async login(name: string, secret: string, source: string): Promise<Principal> {
-    const cacheKey = createHash('sha256').update(name).update('\0').update(secret).digest('hex');
-    const cached = this.verified.get(cacheKey);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    // The limit comes before the cache: during a lockout a right guess must not be told apart from a wrong one.
     if (!this.limiter.allows(name, source)) {
       await this.audit({
         actor: name,
@@ -133,6 +131,9 @@ export class AccessService {
       });
       throw new AuthenticationError('rate_limited', 'too many failed login attempts; try again later');
     }
+    const cacheKey = createHash('sha256').update(name).update('\0').update(secret).digest('hex');
+    const cached = this.verified.get(cacheKey);
+    if (cached && cached.until > Date.now()) return cached.principal;
     const checked = await this.checkSecret(name, secret);
     if (!checked) {
       this.limiter.fail(name, source);

@@ -14,8 +14,10 @@ export interface AuthGate {
   authentication(request: FastifyRequest): Promise<Authentication | undefined>;
   /** Throws the right error unless the action is allowed. */
   require(request: FastifyRequest, repository: string, action: Action): Promise<void>;
-  /** Whether the action is allowed, without an error (mount sources, catalog filtering). */
+  /** Whether the action is allowed, without an error (mount sources: a token must cover the source). */
   may(request: FastifyRequest, repository: string, action: Action): Promise<boolean>;
+  /** Whether the caller's account may pull, whatever repositories its token names (catalog filtering). */
+  accountMayPull(request: FastifyRequest, repository: string): Promise<boolean>;
   /** `GET /v2/`: any authenticated caller. */
   requireLogin(request: FastifyRequest): Promise<void>;
   /** Who to name as an upload's owner. */
@@ -27,6 +29,7 @@ export const OPEN_GATE: AuthGate = {
   authentication: async () => undefined,
   require: async () => {},
   may: async () => true,
+  accountMayPull: async () => true,
   requireLogin: async () => {},
   owner: async () => undefined,
 };
@@ -98,6 +101,10 @@ export function authGate(access: AccessService, options: GateOptions): AuthGate 
     async may(request, repository, action) {
       const auth = await known(request);
       return (await access.decide(auth, repository, action)) === 'allow';
+    },
+    async accountMayPull(request, repository) {
+      const auth = await known(request);
+      return (await access.actionsFor(auth.principal, repository)).has('pull');
     },
     async requireLogin(request) {
       const auth = await known(request);

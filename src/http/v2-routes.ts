@@ -114,7 +114,8 @@ export function registerV2Routes(
     while (visible.length < limit) {
       const batch = await registry.listRepositories({ after: cursor, limit: Math.max(limit * 2, 100) });
       for (const name of batch) {
-        if (visible.length < limit && (await gate.may(request, name, 'pull'))) visible.push(name);
+        // A catalog token (`registry:catalog:*`) names no repository: what counts is what the account may pull.
+        if (visible.length < limit && (await gate.accountMayPull(request, name))) visible.push(name);
       }
       if (batch.length === 0 || visible.length >= limit) break;
       cursor = batch[batch.length - 1];

@@ -348,6 +348,75 @@ describe('path tricks, mounts, upload ownership and refused requests', { concurr
     assert.deepEqual(await adminClient.blobBytes('team/app', blob.digest), blob.bytes);
   });
 
+  test("another project's blob: a manifest naming it is refused, and it reads as absent (404 like a blob that never was)", async () => {
+    const missing = randomBlob(4096).digest;
+    const head = async (digest: string, account: Account) => {
+      const res = await fetch(`${url}/v2/public-p/app/blobs/${digest}`, {
+        method: 'HEAD',
+        headers: auth(account),
+      });
+      return { status: res.status, length: res.headers.get('content-length') };
+    };
+    assert.deepEqual(await head(secret.digest, pubdev), await head(missing, pubdev));
+    assert.equal((await head(secret.digest, pubdev)).status, 404);
+    const config = blobOf(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    );
+    assert.equal(
+      (await new AuthorizedClient(url, basic(pubdev)).pushBlob('public-p/app', config)).status,
+      201,
+    );
+    const manifest = blobOf(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: teamImage.mediaType,
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: config.digest,
+          size: config.bytes.length,
+        },
+        layers: [
+          {
+            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            digest: secret.digest,
+            size: secret.bytes.length,
+          },
+        ],
+      }),
+    );
+    const put = await fetch(`${url}/v2/public-p/app/manifests/stolen`, {
+      method: 'PUT',
+      headers: { ...auth(pubdev), 'content-type': teamImage.mediaType },
+      body: manifest.bytes,
+    });
+    assert.equal(put.status, 400);
+    assert.equal(await errorCodeOf(put), 'MANIFEST_BLOB_UNKNOWN');
+    // Nor through an index naming team's manifest.
+    const index = blobOf(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [
+          {
+            mediaType: teamImage.mediaType,
+            digest: teamImage.manifest.digest,
+            size: teamImage.manifest.bytes.length,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+        ],
+      }),
+    );
+    const putIndex = await fetch(`${url}/v2/public-p/app/manifests/stolen-index`, {
+      method: 'PUT',
+      headers: { ...auth(pubdev), 'content-type': 'application/vnd.oci.image.index.v1+json' },
+      body: index.bytes,
+    });
+    assert.equal(putIndex.status, 400);
+    assert.equal(await errorCodeOf(putIndex), 'MANIFEST_BLOB_UNKNOWN');
+    assert.equal(await adminSees(`/v2/public-p/app/blobs/${secret.digest}`), 404);
+    assert.equal(await adminSees(`/v2/public-p/app/manifests/${teamImage.manifest.digest}`), 404);
+  });
+
   test('refused requests store nothing: no bytes, no upload rows, no repository, manifest or tag rows', async () => {
     const adminSession = await adminClient.startUpload('team/app');
     const aliceStart = await fetch(`${url}/v2/team/app/blobs/uploads/`, {

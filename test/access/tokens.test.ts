@@ -1,13 +1,16 @@
 // Registry tokens end to end: what GET /token returns (shape, JWT header and claims, the grant as the
 // intersection of what was asked and what the account has), tokens that must be refused (tampered claims or
 // signature, another key, `alg: none`, HS256 with our public key, wrong audience or issuer, expired, not yet
-// valid), login rate limiting per user and per source address, and the audit rows of logins and refusals.
+// valid), login rate limiting per user and per source address, the audit rows of logins and refusals, and
+// the guards on a network address (no `auth: none`, no plain HTTP unless asked, the self-signed CA).
 // Forged tokens are signed with the server's own key read from its store, so that each forgery differs from
 // a valid token in exactly one respect (a control token made the same way is accepted).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { RunningServer } from '../../src/main/server.js';
 import {
   type Account,
@@ -484,6 +487,52 @@ describe('registry tokens', { concurrency: 4 }, () => {
       const res = await read();
       assert.equal(res.status, 401);
       assert.equal(parseChallenge(res.headers.get('www-authenticate')).error, 'invalid_token');
+    });
+  });
+
+  describe('on a network address', { concurrency: 1 }, () => {
+    test('auth none and plain HTTP are refused; --insecure-http and --tls self-signed start', async () => {
+      const data = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-listen-');
+      const refusal = async (config: Record<string, unknown>) => {
+        try {
+          const server = await startTestServer({ data, config: { listen: '0.0.0.0:0', ...config } });
+          await server.close();
+        } catch (error) {
+          return { code: (error as { code?: string }).code, message: (error as Error).message };
+        }
+        assert.fail(`${JSON.stringify(config)} started on 0.0.0.0`);
+      };
+      const none = await refusal({ 'auth.mode': 'none' });
+      assert.equal(none.code, 'CONFIG_INVALID');
+      assert.match(none.message, /auth/);
+      const plain = await refusal({ 'auth.mode': 'token' });
+      assert.equal(plain.code, 'CONFIG_INVALID');
+      assert.match(plain.message, /insecure/i);
+
+      const insecure = await start({ listen: '0.0.0.0:0', 'http.insecureHttp': true });
+      const port = insecure.hostPort.slice(insecure.hostPort.lastIndexOf(':') + 1);
+      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+      assert.equal(res.status, 401);
+      assert.equal(
+        parseChallenge(res.headers.get('www-authenticate')).realm,
+        `http://127.0.0.1:${port}/token`,
+      );
+
+      const tls = await start({ listen: '0.0.0.0:0', 'tls.selfSigned': true });
+      assert.ok(tls.caPath);
+      const agent = new Agent({ connect: { ca: await readFile(tls.caPath) } });
+      cleanups.push(() => agent.close());
+      const tlsPort = tls.hostPort.slice(tls.hostPort.lastIndexOf(':') + 1);
+      for (const host of ['127.0.0.1', 'localhost']) {
+        const r = await undiciFetch(`https://${host}:${tlsPort}/v2/`, { dispatcher: agent });
+        assert.equal(r.status, 401, host);
+        assert.equal(
+          parseChallenge(r.headers.get('www-authenticate')).realm,
+          `https://${host}:${tlsPort}/token`,
+        );
+      }
+      // Without the CA the certificate is not trusted.
+      await assert.rejects(fetch(`https://127.0.0.1:${tlsPort}/v2/`));
     });
   });
 

@@ -563,6 +563,31 @@ describe('every /v2 route × every caller × a public and a private project', { 
     assert.deepEqual(problems, []);
   });
 
+  test('_catalog pages (n, last, Link) skip what the caller may not pull and still list all it may', async () => {
+    const problems: string[] = [];
+    for (const role of ROLES) {
+      const account = accounts[role];
+      const headers: Record<string, string> = account ? { authorization: basic(account) } : {};
+      for (const n of [1, 2]) {
+        const listed: string[] = [];
+        let next: string | undefined = `/v2/_catalog?n=${n}`;
+        for (let pages = 0; next && pages < 20; pages++) {
+          const res: Response = await fetch(`${url}${next}`, { headers });
+          const page = ((await res.json()) as { repositories: string[] }).repositories;
+          if (page.length > n) problems.push(`${role} n=${n}: a page of ${page.length}`);
+          listed.push(...page);
+          next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+        }
+        if (JSON.stringify(listed) !== JSON.stringify(CATALOG[role])) {
+          problems.push(
+            `${role} n=${n}: ${JSON.stringify(listed)}, expected ${JSON.stringify(CATALOG[role])}`,
+          );
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
   for (const mode of ['bearer', 'basic'] as const) {
     const title = mode === 'bearer' ? 'with tokens from GET /token' : 'with Basic credentials on /v2/';
     describe(title, () => {

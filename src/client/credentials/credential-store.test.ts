@@ -295,8 +295,12 @@ describe('credential store: helpers', () => {
     const pass = await installTestHelper(join(s.dir, 'fake-pass'), 'pass');
     await writeFile(join(pass.binDir, 'pass'), '#!/bin/sh\nexit 1\n');
     await chmod(join(pass.binDir, 'pass'), 0o755);
+    // A password store that `pass init` set up.
+    const passwordStore = join(s.dir, 'password-store');
+    await mkdir(passwordStore, { recursive: true });
+    await writeFile(join(passwordStore, '.gpg-id'), 'test@example.invalid\n');
     await writeJson(s.config, { auths: {}, psFormat: 'x' });
-    const store = s.open({ env: { ...s.env, PATH: pass.binDir } });
+    const store = s.open({ env: { ...s.env, PATH: pass.binDir, PASSWORD_STORE_DIR: passwordStore } });
     assert.deepEqual(await store.store('registry.example.com', { username: 'alice', password: 'p' }), {
       location: 'docker-credential-pass',
       plaintext: false,

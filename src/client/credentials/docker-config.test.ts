@@ -363,7 +363,7 @@ describe('auth.json keys', () => {
 });
 
 describe("Docker's default credential store", () => {
-  test('pass when `pass` and its helper are installed, else secretservice when its helper is', async (t) => {
+  test('pass once it is set up, else the Secret Service in a desktop session, else none', async (t) => {
     const dir = await tempDir(t);
     const bin = join(dir, 'bin');
     await mkdir(bin);
@@ -371,18 +371,32 @@ describe("Docker's default credential store", () => {
       await writeFile(join(bin, name), '#!/bin/sh\nexit 0\n');
       await chmod(join(bin, name), 0o755);
     };
-    const env = { PATH: bin };
+    const env: NodeJS.ProcessEnv = { PATH: bin, HOME: dir };
     assert.equal(await detectDefaultCredentialsStore(env, 'linux'), undefined);
     await install('docker-credential-secretservice');
-    assert.equal(await detectDefaultCredentialsStore(env, 'linux'), 'secretservice');
-    await install('pass');
     assert.equal(
       await detectDefaultCredentialsStore(env, 'linux'),
       undefined,
-      'with pass installed Docker picks pass, whose helper is missing',
+      'no desktop session: no Secret Service',
     );
+    const desktop = { ...env, DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1000/bus' };
+    assert.equal(await detectDefaultCredentialsStore(desktop, 'linux'), 'secretservice');
+    await install('pass');
     await install('docker-credential-pass');
+    assert.equal(
+      await detectDefaultCredentialsStore(env, 'linux'),
+      undefined,
+      'pass installed but never initialized',
+    );
+    await mkdir(join(dir, '.password-store'));
+    await writeFile(join(dir, '.password-store', '.gpg-id'), 'test@example.invalid\n');
     assert.equal(await detectDefaultCredentialsStore(env, 'linux'), 'pass');
+    assert.equal(await detectDefaultCredentialsStore(desktop, 'linux'), 'pass', 'pass first, as Docker does');
+    const elsewhere = join(dir, 'store');
+    assert.equal(
+      await detectDefaultCredentialsStore({ ...env, PASSWORD_STORE_DIR: elsewhere }, 'linux'),
+      undefined,
+    );
     assert.equal(await detectDefaultCredentialsStore(env, 'darwin'), undefined);
     await install('docker-credential-osxkeychain');
     assert.equal(await detectDefaultCredentialsStore(env, 'darwin'), 'osxkeychain');

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -324,8 +324,14 @@ export async function detectDefaultCredentialsStore(
   platform: NodeJS.Platform = process.platform,
 ): Promise<string | undefined> {
   let name: string;
-  if (platform === 'linux') name = (await onPath('pass', env)) ? 'pass' : 'secretservice';
-  else if (platform === 'darwin') name = 'osxkeychain';
+  if (platform === 'linux') {
+    // Only a store that can work: pass once `pass init` has run, the Secret Service inside a desktop session.
+    // Docker picks pass when it is merely installed, and then every login fails until someone runs pass init.
+    const passStore = env.PASSWORD_STORE_DIR || join(env.HOME || homedir(), '.password-store');
+    if ((await onPath('pass', env)) && existsSync(join(passStore, '.gpg-id'))) name = 'pass';
+    else if (env.DBUS_SESSION_BUS_ADDRESS) name = 'secretservice';
+    else return undefined;
+  } else if (platform === 'darwin') name = 'osxkeychain';
   else if (platform === 'win32') name = 'wincred';
   else return undefined;
   const program = `docker-credential-${name}`;

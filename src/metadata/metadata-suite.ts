@@ -188,6 +188,117 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       assert.equal((await store.listTags(results[0] as number, {})).length, 21);
     });
 
+    test('access: users, robots, projects, members, roles, bindings', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const a = store.access;
+      assert.equal(await a.countUsers(), 0);
+      assert.equal(
+        await a.createUser({ name: 'alice', passwordHash: 'h1', admin: false, createdAt: 1 }),
+        true,
+      );
+      assert.equal(
+        await a.createUser({ name: 'alice', passwordHash: 'h2', admin: true, createdAt: 2 }),
+        false,
+        'names are unique',
+      );
+      assert.equal(await a.updateUser('alice', { admin: true, passwordHash: 'h3' }), true);
+      assert.deepEqual(await a.getUser('alice'), {
+        name: 'alice',
+        passwordHash: 'h3',
+        admin: true,
+        createdAt: 1,
+      });
+      assert.equal(await a.updateUser('nobody', { admin: true }), false);
+      const robot = {
+        name: 'robot$ci',
+        secretHash: 's',
+        permissions: [{ repo: 'team/**', actions: ['pull', 'push'] }],
+        description: 'CI',
+        expiresAt: 5000,
+        createdBy: 'alice',
+        createdAt: 3,
+      };
+      assert.equal(await a.createRobot(robot), true);
+      assert.equal(await a.createRobot(robot), false);
+      assert.deepEqual(await a.getRobot('robot$ci'), robot);
+      assert.equal(await a.createProject({ name: 'team', public: false, createdAt: 4 }), true);
+      assert.equal(await a.createProject({ name: 'team', public: true, createdAt: 5 }), false);
+      assert.equal(await a.updateProject('team', { public: true }), true);
+      assert.equal((await a.getProject('team'))?.public, true);
+      await a.setMember({ project: 'team', subjectKind: 'user', subject: 'alice', role: 'guest' });
+      await a.setMember({ project: 'team', subjectKind: 'user', subject: 'alice', role: 'developer' });
+      await a.setMember({ project: 'team', subjectKind: 'robot', subject: 'robot$ci', role: 'maintainer' });
+      assert.equal(await a.memberRole('team', 'user', 'alice'), 'developer');
+      assert.equal((await a.listMembers('team')).length, 2);
+      await a.putRole('reader', [{ repo: 'team/*', actions: ['pull'] }], 6);
+      await a.putRole('reader', [{ repo: 'other/*', actions: ['pull'] }], 7);
+      await a.putRole('writer', [{ repo: 'team/**', actions: ['push'] }], 8);
+      await a.bindRole('reader', 'user', 'alice');
+      await a.bindRole('reader', 'user', 'alice');
+      await a.bindRole('writer', 'user', 'alice');
+      assert.deepEqual(
+        (await a.policiesFor('user', 'alice')).map((p) => p.repo).sort(),
+        ['other/*', 'team/**'],
+        'putRole replaces policies; bindings stay',
+      );
+      assert.deepEqual((await a.getRole('reader'))?.bindings, [{ subjectKind: 'user', subject: 'alice' }]);
+      assert.equal(await a.unbindRole('writer', 'user', 'alice'), true);
+      assert.equal(await a.deleteUser('alice'), true);
+      assert.equal(
+        await a.memberRole('team', 'user', 'alice'),
+        undefined,
+        'a deleted user leaves no membership',
+      );
+      assert.deepEqual(await a.policiesFor('user', 'alice'), [], 'nor role bindings');
+      assert.equal(await a.deleteRobot('robot$ci'), true);
+      assert.deepEqual(await a.listMembers('team'), []);
+      assert.equal(await a.deleteRole('reader'), true);
+      assert.equal(await a.deleteProject('team'), true);
+      assert.equal(await a.getProject('team'), undefined);
+    });
+
+    test('access: audit log pages newest first; signing keys keep the first one written', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const a = store.access;
+      for (let i = 0; i < 5; i++) {
+        await a.audit({
+          at: 1000 + i,
+          actor: i % 2 ? 'bob' : 'alice',
+          actorKind: 'user',
+          event: 'login.succeeded',
+          source: '127.0.0.1',
+          detail: { i },
+        });
+      }
+      const page = await a.listAudit({ limit: 2 });
+      assert.deepEqual(
+        page.map((e) => e.detail?.i),
+        [4, 3],
+      );
+      const next = await a.listAudit({ limit: 10, before: page[1]?.id });
+      assert.deepEqual(
+        next.map((e) => e.detail?.i),
+        [2, 1, 0],
+      );
+      assert.deepEqual(
+        (await a.listAudit({ limit: 10, actor: 'bob' })).map((e) => e.detail?.i),
+        [3, 1],
+      );
+      assert.equal(
+        await a.addSigningKey({ kid: 'k1', algorithm: 'ES256', privateJwk: '{}', createdAt: 1 }),
+        true,
+      );
+      assert.equal(
+        await a.addSigningKey({ kid: 'k1', algorithm: 'ES256', privateJwk: '{"x":1}', createdAt: 2 }),
+        false,
+      );
+      assert.deepEqual(await a.signingKeys(), [
+        { kid: 'k1', algorithm: 'ES256', privateJwk: '{}', createdAt: 1 },
+      ]);
+    });
+
     test('upload sessions', async (t) => {
       const store = await open();
       t.after(() => store.close());

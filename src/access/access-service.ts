@@ -69,6 +69,8 @@ function toPolicies(records: PolicyRecord[]): Policy[] {
 export class AccessService {
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
   private readonly facts = new Map<string, { facts: AccessFacts; until: number }>();
+  private readonly principals = new Map<string, { principal: Principal; until: number }>();
+  private readonly robotExpiry = new Map<string, number>();
   private readonly limiter: LoginLimiter;
 
   private constructor(
@@ -88,6 +90,8 @@ export class AccessService {
   invalidate(): void {
     this.verified.clear();
     this.facts.clear();
+    this.principals.clear();
+    this.robotExpiry.clear();
   }
 
   /** On first start, an `admin` user: the given password, or a generated one that is returned to be printed once. */
@@ -205,12 +209,35 @@ export class AccessService {
     throw new AuthenticationError('bad_credentials', `unsupported authorization scheme ${scheme}`);
   }
 
-  /** The current principal behind a name in a token (a deleted or expired account is anonymous now). */
+  /**
+   * The current principal behind a name in a token (a deleted or expired account is anonymous now). Cached
+   * for a few seconds like permissions: every bearer request asks, and a database round trip per request
+   * would cost the registry its speed. `invalidate()` forgets it at once on this node.
+   */
   async principalNamed(name: string): Promise<Principal> {
     if (name === 'anonymous') return ANONYMOUS;
+    const cached = this.principals.get(name);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const principal = await this.lookupPrincipal(name);
+    // A robot that expires sooner than the cache would keep it must not outlive its expiry.
+    this.principals.set(name, {
+      principal,
+      until: Math.min(
+        Date.now() + FACTS_TTL_MS,
+        principal.kind === 'robot'
+          ? (this.robotExpiry.get(name) ?? Number.POSITIVE_INFINITY)
+          : Number.POSITIVE_INFINITY,
+      ),
+    });
+    if (this.principals.size > 10_000) this.principals.clear();
+    return principal;
+  }
+
+  private async lookupPrincipal(name: string): Promise<Principal> {
     if (isRobotName(name)) {
       const robot = await this.store.getRobot(name);
       if (!robot || (robot.expiresAt !== null && robot.expiresAt <= Date.now())) return ANONYMOUS;
+      if (robot.expiresAt !== null) this.robotExpiry.set(name, robot.expiresAt);
       return { kind: 'robot', name, permissions: toPolicies(robot.permissions) };
     }
     const user = await this.store.getUser(name);
@@ -239,6 +266,21 @@ export class AccessService {
       if (this.facts.size > 10_000) this.facts.clear();
     }
     return allowedActions(principal, repository, entry.facts);
+  }
+
+  /**
+   * The common case decided without a single await: a bearer token already verified, its account known,
+   * granting the action. False means only "not sure": the full check follows.
+   */
+  allowsAtOnce(authorization: string | undefined, repository: string, action: Action): boolean {
+    if (!authorization?.startsWith('Bearer ')) return false;
+    const claims = this.tokens.cachedClaims(authorization.slice(7).trim());
+    if (!claims) return false;
+    if (claims.subject !== 'anonymous') {
+      const known = this.principals.get(claims.subject);
+      if (!known || known.until <= Date.now() || known.principal.kind === 'anonymous') return false;
+    }
+    return grantedActions(claims, repository).has(action);
   }
 
   /** Whether an authenticated request may do `action` on the repository, and if not, how to answer. */

@@ -86,6 +86,12 @@ export class TokenService {
     return { token, expiresIn: this.settings.expiresIn, issuedAt: new Date(issuedAt * 1000).toISOString() };
   }
 
+  /** The claims of a token already verified and not expired, without any work; undefined when not known. */
+  cachedClaims(token: string, now = Date.now()): TokenClaims | undefined {
+    const cached = this.verified.get(token);
+    return cached && cached.expiresAt * 1000 > now ? cached : undefined;
+  }
+
   /** The claims of a token Berth issued and that is still valid, or undefined. Results are cached until expiry. */
   async verify(token: string, now = Date.now()): Promise<TokenClaims | undefined> {
     const cached = this.verified.get(token);

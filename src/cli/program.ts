@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
+import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerImportCommand } from './import-command.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerImportCommand(program);
   registerRepositoryCommands(program);
   registerInspectCommands(program);
+  registerAnalyzeCommand(program);
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);
@@ -47,7 +49,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // Commands that finish with a verdict (analyze, scan, lint) set the exit code without failing.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     const message =

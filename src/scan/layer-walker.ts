@@ -250,6 +250,8 @@ export async function walkLayer(
   const counter = new ByteCounter();
   const extract = tarExtract();
   let currentPath: string | undefined;
+  // Set while an entry's data is being read: a stream that ends then is truncated.
+  let lastEntryComplete = true;
   try {
     const { kind, stream } = await detectCompression(blob);
     scan.compression = kind;
@@ -274,11 +276,11 @@ export async function walkLayer(
         continue;
       }
       const path = normalized.path;
-      if (normalized.absolute) issue('PATH_ABSOLUTE', `entry "${header.name}" has an absolute name`, path);
       if (path === '/') {
         item.resume();
         continue;
       }
+      if (normalized.absolute) issue('PATH_ABSOLUTE', `entry "${header.name}" has an absolute name`, path);
       const slash = path.lastIndexOf('/');
       const base = path.slice(slash + 1);
       const dir = slash === 0 ? '/' : path.slice(0, slash);
@@ -330,8 +332,11 @@ export async function walkLayer(
         const parts: Buffer[] | undefined = keep && entry.size <= maxContent ? [] : undefined;
         const hash = options.hashContents ? createHash('sha256') : undefined;
         const go = options.findGoBuildInfo && isExecutable(entry.mode) ? new GoBuildInfoFinder() : undefined;
+        lastEntryComplete = false;
+        let received = 0;
         if (parts || hash || go) {
           for await (const chunk of item as AsyncIterable<Buffer>) {
+            received += chunk.length;
             parts?.push(chunk);
             hash?.update(chunk);
             go?.push(chunk);
@@ -341,12 +346,15 @@ export async function walkLayer(
           const info = go?.result();
           if (info) entry.goBuildInfo = info;
         } else {
-          item.resume();
+          item.on('data', (chunk: unknown) => {
+            received += (chunk as Buffer).length;
+          });
           await new Promise<void>((resolve, reject) => {
             item.once('end', resolve);
             item.once('error', reject);
           });
         }
+        lastEntryComplete = received === entry.size;
       } else {
         item.resume();
       }
@@ -355,6 +363,14 @@ export async function walkLayer(
     await feeding;
   } catch (error) {
     if (options.signal?.aborted) throw error;
+    // Go's archive/tar (containerd, umoci) accepts a tar whose last entry lacks its padding and the two
+    // zero blocks; umoci writes layers so. Truncation inside an entry's data is still an error.
+    const missingTrailer =
+      lastEntryComplete && error instanceof Error && error.message === 'Unexpected end of data';
+    if (missingTrailer) {
+      scan.uncompressedSize = counter.bytes;
+      return scan;
+    }
     scan.incomplete = true;
     const reason = error instanceof Error ? error.message : String(error);
     issue(

@@ -149,7 +149,7 @@ describe('labels and annotations', () => {
     assert.equal(label('team', 'payments', ", pattern: '^[a-z]+$'").status, 'pass');
     const bad = label('team', 'Payments!', ", pattern: '^[a-z]+$'");
     assert.equal(bad.status, 'fail');
-    assert.equal(bad.message, 'label team is "Payments!": not matching /^[a-z]+$/');
+    assert.equal(bad.message, 'label team is "Payments!": not a match for /^[a-z]+$/');
     assert.equal(label('tier', 'gold', ', oneOf: [gold, silver]').status, 'pass');
     assert.match(label('tier', 'bronze', ', oneOf: [gold, silver]').message, /not one of "gold", "silver"/);
     assert.equal(label('owner', 'x').status, 'pass');
@@ -253,7 +253,9 @@ describe('naming', () => {
       'pass',
     );
     // The image rule is not overridden, so the base rule still applies in prod.
-    assert.equal(check(naming('registry.example.com/prod/app.x:1.2.0'), 'naming:image').status, 'fail');
+    const image = check(naming('registry.example.com/prod/app.x:1.2.0'), 'naming:image');
+    assert.equal(image.status, 'fail');
+    assert.doesNotMatch(image.message, /rules for project/);
   });
 
   it('skips naming without a destination', () => {
@@ -516,6 +518,13 @@ describe('vulnerabilities', () => {
     assert.deepEqual(check(report, 'vulnerabilities:ignored').items, [
       'HIGH X-1 in openssl 3.0.1, no fix yet: ignored (ignoreUnfixed)',
     ]);
+    const onlyUnfixed = evaluate(policy, {
+      vulnerabilities: [finding('X-1', 'HIGH', { fixedVersion: undefined })],
+    });
+    assert.equal(
+      check(onlyUnfixed, 'vulnerabilities:max-severity').message,
+      '1 finding, none above the limit once 1 ignored (highest allowed LOW)',
+    );
   });
 
   it('skips when the image was not scanned', () => {

@@ -129,7 +129,7 @@ const FORMAT_NAMES: Record<ValueFormat, string> = {
 
 function describeRule(rule: ValueRule): string {
   if (rule.kind === 'format') return FORMAT_NAMES[rule.format];
-  if (rule.kind === 'pattern') return `matching /${rule.pattern.source}/`;
+  if (rule.kind === 'pattern') return `a match for /${rule.pattern.source}/`;
   return `one of ${rule.values.map((v) => JSON.stringify(v)).join(', ')}`;
 }
 
@@ -225,25 +225,28 @@ function checkNaming(policy: AdmissionPolicy, input: AdmissionInput): AdmissionC
   const override =
     project === undefined ? undefined : naming.overrides.find((o) => firstMatch(o.projects, project));
   const rules: TagRules = { ...pickTagRules(naming), ...(override ? pickTagRules(override) : {}) };
-  const from = override ? ` (rules for project ${project})` : '';
+  // Say so only where the override's own rule decided.
+  const from = (field: keyof TagRules) =>
+    override?.[field] !== undefined ? ` (rules for project ${project})` : '';
 
   if (rules.image) {
-    if (rules.image.test(image))
-      add('image', 'pass', `image name ${image} matches /${rules.image.source}/${from}`);
-    else add('image', 'fail', `image name ${image} does not match /${rules.image.source}/${from}`);
+    const pattern = `/${rules.image.source}/${from('image')}`;
+    if (rules.image.test(image)) add('image', 'pass', `image name ${image} matches ${pattern}`);
+    else add('image', 'fail', `image name ${image} does not match ${pattern}`);
   }
   if (rules.tag) {
-    const want = describeRule(rules.tag);
+    const want = `${describeRule(rules.tag)}${from('tag')}`;
     if (dest.tag === undefined)
-      add('tag', 'fail', `${name} has no tag (digest only): the tag must be ${want}${from}`);
-    else if (satisfies(rules.tag, dest.tag)) add('tag', 'pass', `tag ${dest.tag} is ${want}${from}`);
-    else add('tag', 'fail', `tag ${quote(dest.tag)} is not ${want}${from}`);
+      add('tag', 'fail', `${name} has no tag (digest only): the tag must be ${want}`);
+    else if (satisfies(rules.tag, dest.tag)) add('tag', 'pass', `tag ${dest.tag} is ${want}`);
+    else add('tag', 'fail', `tag ${quote(dest.tag)} is not ${want}`);
   }
   if (rules.forbiddenTags && rules.forbiddenTags.length > 0) {
     const hit = dest.tag === undefined ? undefined : firstMatch(rules.forbiddenTags, dest.tag);
-    if (hit) add('forbidden-tag', 'fail', `tag ${dest.tag} is forbidden (matches ${hit.glob})${from}`);
-    else if (dest.tag === undefined) add('forbidden-tag', 'pass', `no tag, so no forbidden tag${from}`);
-    else add('forbidden-tag', 'pass', `tag ${dest.tag} is not a forbidden tag${from}`);
+    const why = from('forbiddenTags');
+    if (hit) add('forbidden-tag', 'fail', `tag ${dest.tag} is forbidden (matches ${hit.glob})${why}`);
+    else if (dest.tag === undefined) add('forbidden-tag', 'pass', `no tag, so no forbidden tag${why}`);
+    else add('forbidden-tag', 'pass', `tag ${dest.tag} is not a forbidden tag${why}`);
   }
   return checks;
 }
@@ -313,7 +316,7 @@ function checkLayers(policy: AdmissionPolicy, input: AdmissionInput): AdmissionC
             id: 'layers:max-layers',
             rule: 'layers',
             status: 'pass',
-            message: `image has ${count} layers, within ${layers.maxLayers}`,
+            message: `image has ${count} layer${count === 1 ? '' : 's'}, within ${layers.maxLayers}`,
           },
     );
   }
@@ -523,7 +526,9 @@ function checkVulnerabilities(policy: AdmissionPolicy, input: AdmissionInput, no
         id: 'vulnerabilities:max-severity',
         rule: 'vulnerabilities',
         status: 'pass',
-        message: `${findings.length} finding${findings.length === 1 ? '' : 's'}, none above the limit (${limit})`,
+        message: `${findings.length} finding${findings.length === 1 ? '' : 's'}, none above the limit${
+          ignored.length > 0 ? ` once ${ignored.length} ignored` : ''
+        } (${limit})`,
       });
     }
     if (ignored.length > 0) {
@@ -609,7 +614,7 @@ export function formatAdmissionReport(report: AdmissionReport): string {
       lines.push(`        ... and ${items.length - MAX_ITEMS_SHOWN} more (see --json)`);
   }
   const { counts } = report;
-  const tally = `${counts.total} checks: ${counts.pass} passed, ${counts.fail} failed, ${counts.warn} warnings, ${counts.skip} skipped`;
+  const tally = `${counts.total} checks: ${counts.pass} passed, ${counts.fail} failed, ${counts.warn} warning${counts.warn === 1 ? '' : 's'}, ${counts.skip} skipped`;
   let verdict: string;
   if (report.passed) verdict = 'passed';
   else if (report.refused) verdict = 'FAILED: image refused';

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { readImageConfig, resolveImage } from '../client/image-resolution.js';
-import { passOverLayers } from '../client/layer-pass.js';
+import { examineImage } from '../client/image-examination.js';
 import { BerthError } from '../oci/errors.js';
-import { type AnalysisReport, analyzeImage } from '../scan/layer-analysis.js';
+import type { AnalysisReport } from '../scan/layer-analysis.js';
 import { formatBytes } from './byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { withImageSource } from './image-source-scope.js';
@@ -197,17 +196,16 @@ Examples:
   addClientOptions(analyze).action(async (raw: string, flags: AnalyzeFlags) => {
     const top = parseTop(flags.top);
     await withImageSource(raw, flags, async (source) => {
-      const { top: topManifest, image, platforms } = await resolveImage(source, flags.platform);
-      const { config, layers, annotations } = await readImageConfig(source, image);
-      const pass = await passOverLayers(source, layers, { hashContents: true });
-      const report = analyzeImage(pass.fs, pass.scans, config, {
+      const exam = await examineImage(source, {
+        analysis: true,
         top,
-        annotations,
+        ...(flags.platform ? { platform: flags.platform } : {}),
       });
-      const platform =
-        config.os && config.architecture
-          ? `${config.os}/${config.architecture}${config.variant ? `/${config.variant}` : ''}`
-          : undefined;
+      const report = { ...(exam.analysis as AnalysisReport), issues: exam.issues };
+      const platform = exam.platform;
+      const topManifest = { digest: exam.digest };
+      const platforms = exam.image.digest !== exam.digest ? [exam.platform] : [];
+      const image = exam.image;
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify(
@@ -231,7 +229,7 @@ Examples:
           }),
         );
       }
-      if (pass.incomplete) process.exitCode = 1;
+      if (exam.incomplete) process.exitCode = 1;
     });
   });
 }

@@ -19,8 +19,10 @@ type TarEntry = {
 async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
   const pack = tarPack();
   const parts: Buffer[] = [];
-  pack.on('data', (c: Buffer) => parts.push(c));
-  const done = new Promise((resolve) => pack.on('end', resolve));
+  pack.on('data', (c: unknown) => {
+    parts.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
   for (const e of entries) {
     const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
     await new Promise<void>((resolve, reject) =>
@@ -32,7 +34,7 @@ async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
           ...(e.linkname ? { linkname: e.linkname } : {}),
           ...(e.type === 'character-device' ? { devmajor: 1, devminor: 3 } : {}),
         },
-        e.type === undefined || e.type === 'file' ? (content ?? Buffer.alloc(0)) : undefined,
+        e.type === undefined || e.type === 'file' ? (content ?? Buffer.alloc(0)) : Buffer.alloc(0),
         (err) => (err ? reject(err) : resolve()),
       ),
     );

@@ -7,6 +7,7 @@ import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
+import { registerLintCommand } from './lint-command.js';
 import { registerLoginCommands } from './login-command.js';
 import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRepositoryCommands(program);
   registerInspectCommands(program);
   registerAnalyzeCommand(program);
+  registerLintCommand(program);
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);

@@ -1,0 +1,31 @@
+import { CommanderError } from 'commander';
+import { BerthError, RegistryError } from '../oci/errors.js';
+import { resolveAdvisoryDbPath } from '../scan/osv/advisory-db.js';
+
+/**
+ * Exit statuses of the quality-gate commands (scan, lint, push --policy), as CI pipelines read them:
+ * 0 the image passed, 1 the gate refused it, 2 it could not be checked (bad input, bad policy, no database).
+ */
+export const GATE_PASSED = 0;
+export const GATE_REFUSED = 1;
+export const GATE_ERROR = 2;
+
+/** Runs a gate command, turning an error into one `berth:` line and exit status 2. */
+export async function runGateCommand(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof CommanderError) throw error;
+    const message =
+      error instanceof BerthError || error instanceof RegistryError || error instanceof Error
+        ? error.message
+        : String(error);
+    process.stderr.write(`berth: ${message}\n`);
+    process.exitCode = GATE_ERROR;
+  }
+}
+
+/** The advisory database: `--db`, else BERTH_ADVISORY_DB, else `advisories/osv.sqlite` in the data folder. */
+export function advisoryDbPath(db: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolveAdvisoryDbPath({ ...(db ? { db } : {}), dataDir: env.BERTH_DATA || './berth-data', env });
+}

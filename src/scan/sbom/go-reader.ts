@@ -24,21 +24,19 @@ export function parseGoBuildInfo(bytes: Buffer): { goVersion: string; modInfo: s
   }
   const flags = bytes[15] as number;
   if ((flags & FLAG_INLINE_STRINGS) === 0) return undefined;
-  const version = readVarintString(bytes, HEADER_SIZE);
-  if (!version || version.value === '') return undefined;
-  const mod = readVarintString(bytes, version.next);
+  const version = readVarintBytes(bytes, HEADER_SIZE);
+  if (!version || version.value.length === 0) return undefined;
+  const mod = readVarintBytes(bytes, version.next);
   if (!mod) return undefined;
-  let modInfo = mod.value;
-  // The module text is framed by sentinels; the end one starts right after the text's final newline.
-  if (modInfo.length >= 2 * SENTINEL_SIZE + 1 && modInfo[modInfo.length - SENTINEL_SIZE - 1] === '\n') {
-    modInfo = modInfo.slice(SENTINEL_SIZE, modInfo.length - SENTINEL_SIZE);
-  } else {
-    modInfo = '';
-  }
-  return { goVersion: version.value, modInfo };
+  // The module text is framed by binary sentinels (cut by byte count before decoding); the end one starts
+  // right after the text's final newline.
+  const raw = mod.value;
+  const framed = raw.length >= 2 * SENTINEL_SIZE + 1 && raw[raw.length - SENTINEL_SIZE - 1] === 0x0a;
+  const modInfo = framed ? raw.toString('utf8', SENTINEL_SIZE, raw.length - SENTINEL_SIZE) : '';
+  return { goVersion: version.value.toString('utf8'), modInfo };
 }
 
-function readVarintString(bytes: Buffer, at: number): { value: string; next: number } | undefined {
+function readVarintBytes(bytes: Buffer, at: number): { value: Buffer; next: number } | undefined {
   let length = 0;
   let shift = 0;
   let pos = at;
@@ -50,7 +48,7 @@ function readVarintString(bytes: Buffer, at: number): { value: string; next: num
     shift += 7;
   }
   if (pos + length > bytes.length) return undefined;
-  return { value: bytes.toString('latin1', pos, pos + length), next: pos + length };
+  return { value: bytes.subarray(pos, pos + length), next: pos + length };
 }
 
 /**

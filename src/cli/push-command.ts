@@ -1,14 +1,21 @@
 import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
+import { runAdmissionGate } from '../client/admission-gate.js';
 import { type CopyOptions, type CopyResult, copyImage } from '../client/copy-image.js';
 import { describeLocation, type ImageLocation, parseImageLocation } from '../client/image-location.js';
-import { parsePlatform } from '../client/platform.js';
+import { formatPlatform, parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
+import type { ImageSource } from '../client/sources/image-source.js';
 import { BerthError } from '../oci/errors.js';
+import { imageIndexSchema } from '../oci/manifest.js';
 import type { ManifestFormat } from '../oci/manifest-format.js';
+import { isIndexMediaType } from '../oci/media-types.js';
+import { formatAdmissionReport } from '../policy/admission-check.js';
+import { type AdmissionPolicy, loadAdmissionPolicy } from '../policy/admission-policy.js';
 import { formatBytes, parseByteSize } from './byte-size.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
 import { copyProgress, type ProgressMode } from './copy-progress.js';
+import { advisoryDbPath } from './gate-command.js';
 
 export interface PushFlags extends ClientFlags {
   all?: boolean;
@@ -23,6 +30,9 @@ export interface PushFlags extends ClientFlags {
   format?: string;
   json?: boolean;
   quiet?: boolean;
+  policy?: string;
+  warnOnly?: boolean;
+  db?: string;
 }
 
 /** The tuning of a copy from the command's flags, checked. */
@@ -73,6 +83,8 @@ export async function runCopy(
   signal?: AbortSignal,
 ): Promise<CopyRun> {
   const settings = copySettings(flags);
+  // A bad policy file is reported before anything is opened.
+  const policy = flags.policy ? await loadAdmissionPolicy(flags.policy) : undefined;
   const from = parseImageLocation(sourceRaw);
   const to = parseImageLocation(destRaw);
   const session = await openSession(
@@ -99,6 +111,7 @@ export async function runCopy(
   let source: Awaited<ReturnType<typeof session.openSource>> | undefined;
   try {
     source = await session.openSource(from, signal);
+    if (policy) await gateBeforePush(source, policy, to, settings, flags, signal);
     const { destination, tags, format } = await session.openDestination(
       to,
       { chunkSize: settings.chunkSize, smallBlobMax: 1024 * 1024 },
@@ -190,6 +203,52 @@ export function addCopyOptions(command: Command): Command {
   );
 }
 
+/**
+ * Runs the admission gate on what the push would send (every platform with --all) and refuses the push
+ * when it fails, unless --warn-only. The report goes to stderr, so stdout stays the push's result.
+ */
+async function gateBeforePush(
+  source: ImageSource,
+  policy: AdmissionPolicy,
+  to: ImageLocation,
+  settings: ReturnType<typeof copySettings>,
+  flags: PushFlags,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const top = await source.topManifest();
+  let platforms: (string | undefined)[] = [settings.platform ? formatPlatform(settings.platform) : undefined];
+  if (settings.all && isIndexMediaType(top.mediaType)) {
+    const index = imageIndexSchema.parse(JSON.parse(top.bytes.toString('utf8')));
+    platforms = index.manifests
+      .filter((m) => m.platform)
+      .map((m) => formatPlatform(m.platform as NonNullable<typeof m.platform>));
+  }
+  const refusals: string[] = [];
+  for (const platform of platforms) {
+    const { report } = await runAdmissionGate(source, {
+      policy,
+      ...(to.transport === 'docker' ? { destination: to.ref } : {}),
+      ...(platform ? { platform } : {}),
+      advisoryDb: advisoryDbPath(flags.db),
+      ...(flags.warnOnly ? { warnOnly: true } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (!flags.quiet || report.refused)
+      process.stderr.write(
+        `${source.description}${platform ? ` (${platform})` : ''}\n${formatAdmissionReport(report)}`,
+      );
+    if (report.refused)
+      refusals.push(
+        `${report.counts.fail} failed check${report.counts.fail === 1 ? '' : 's'}${platform ? ` for ${platform}` : ''}`,
+      );
+  }
+  if (refusals.length > 0)
+    throw new BerthError(
+      'POLICY_REFUSED',
+      `refused by policy ${flags.policy}: ${refusals.join(', ')}; nothing was pushed (--warn-only to push anyway)`,
+    );
+}
+
 export function progressMode(flags: { json?: boolean; quiet?: boolean }): ProgressMode {
   if (flags.json || flags.quiet) return 'none';
   return process.stderr.isTTY ? 'bars' : 'lines';
@@ -219,9 +278,17 @@ Examples:
   $ berth copy --all docker://registry.example.com/team/app:1.4 oci:./mirror:1.4
   $ berth push --platform linux/arm64 oci-archive:multi.tar registry.example.com/team/app:arm64
   $ berth push docker-daemon:team/app:latest registry.example.com/team/app:latest
+  $ berth push --policy policy.yaml docker-archive:app.tar registry.example.com/prod/app:1.4.2
 
 An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly uploaded blobs when run again.`,
     );
+  command
+    .option(
+      '--policy <file>',
+      'check the image against an admission policy first; refuse the push if it fails',
+    )
+    .option('--warn-only', 'with --policy: report failed checks but push anyway')
+    .option('--db <path>', 'with --policy: the advisory database for vulnerability rules');
   addCopyOptions(command).action(async (sourceRaw: string, destRaw: string, flags: PushFlags) => {
     const controller = new AbortController();
     // Every open blob stream listens on this signal; a wide image has more than the default ten.

@@ -11,6 +11,8 @@ export interface ScanResult {
   issues: ScanIssue[];
   /** The advisory database the findings come from. */
   database?: { path: string; records: number; newestModified?: string };
+  /** A layer could not be read: packages it held may be missing. */
+  incomplete?: boolean;
 }
 
 const RANK = new Map<Severity, number>(SEVERITIES.map((s, i) => [s, SEVERITIES.length - i]));

@@ -14,6 +14,7 @@ import { registerPushCommand } from './push-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
 import { registerRobotCommand } from './robot-command.js';
 import { registerRoleCommand } from './role-command.js';
+import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerUserCommand } from './user-command.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommand(program);
   registerLintCommand(program);
   registerScanCommand(program);
+  registerSbomCommand(program);
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);

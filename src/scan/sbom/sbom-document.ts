@@ -139,7 +139,7 @@ export function toSpdxJson(inventory: Inventory, image: SbomImage): object {
       licenseDeclared: 'NOASSERTION',
       copyrightText: 'NOASSERTION',
       supplier: 'NOASSERTION',
-      primaryPackagePurpose: 'OPERATING-SYSTEM',
+      primaryPackagePurpose: 'OPERATING_SYSTEM',
     };
     if (inventory.os.versionId) osPackage.versionInfo = inventory.os.versionId;
     if (inventory.os.prettyName) osPackage.description = inventory.os.prettyName;

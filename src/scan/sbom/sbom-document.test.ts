@@ -35,15 +35,14 @@ function cycloneDxValidator(): ValidateFunction {
 
 /**
  * The published SPDX 2.3 JSON schema (spdx-spec, tag v2.3, schemas/spdx-schema.json). No npm or Debian
- * package ships it, so CI points BERTH_TEST_SPDX_SCHEMA at a copy; with BERTH_TEST_INTEROP=1 it must exist.
+ * package ships it and the project does not vendor other projects' files, so the check runs where
+ * BERTH_TEST_SPDX_SCHEMA names a copy (and fails when it names a missing file); elsewhere it is skipped and
+ * the field checks below still run.
  */
 function spdxValidator(): ValidateFunction | string {
   const path = process.env.BERTH_TEST_SPDX_SCHEMA;
-  if (!path || !existsSync(path)) {
-    const why = `the SPDX 2.3 JSON schema is not available (BERTH_TEST_SPDX_SCHEMA=${path ?? ''})`;
-    if (process.env.BERTH_TEST_INTEROP === '1') throw new Error(why);
-    return why;
-  }
+  if (!path) return 'BERTH_TEST_SPDX_SCHEMA is not set: the SPDX 2.3 JSON schema is not on this machine';
+  if (!existsSync(path)) throw new Error(`BERTH_TEST_SPDX_SCHEMA=${path}: no such file`);
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   return ajv.compile(readJson(path));

@@ -77,6 +77,7 @@ const SCHEMA_VERSION = 1;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS records (
   id TEXT PRIMARY KEY,
+  -- The first affected package's ecosystem: what status counts by (matching uses the affected index).
   ecosystem TEXT NOT NULL,
   modified TEXT NOT NULL,
   withdrawn TEXT,

@@ -15,9 +15,18 @@ const MALFORMED = join(FIXTURES, 'malformed');
 const RECORD_FILES = readdirSync(RECORDS).filter((f) => f.endsWith('.json'));
 const MALFORMED_FILES = readdirSync(MALFORMED).filter((f) => f.endsWith('.json'));
 
-/** A zip made by Python's zipfile (deflated), as osv.dev's all.zip is: flat `ID.json` entries. */
+/** A zip made by Python's zipfile command line (entries stored), as the lead's end-to-end tests make them. */
 function zip(target: string, folder: string, files: string[]): void {
   execFileSync('python3', ['-m', 'zipfile', '-c', target, ...files], { cwd: folder });
+}
+
+/** A deflated zip, as osv.dev's all.zip is: flat `ID.json` entries. */
+function deflatedZip(target: string, folder: string, files: string[]): void {
+  const script =
+    'import sys, zipfile\n' +
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n' +
+    '    for name in sys.argv[2:]: z.write(name)\n';
+  execFileSync('python3', ['-c', script, target, ...files], { cwd: folder });
 }
 
 async function freshDb(t: Parameters<typeof tempDir>[0]) {
@@ -104,6 +113,28 @@ describe('advisory import', () => {
     assert.equal(result.issues[0]?.path, `${archive}!BERTH-TEST-BAD-0002.json`);
     assert.match(result.issues[0]?.message ?? '', /modified/);
     assert.equal(db.find('zod', ['npm']).length, 2);
+  });
+
+  test('a deflated zip; an entry whose data is damaged is reported and the others still go in', async (t) => {
+    const { dir, db } = await freshDb(t);
+    const archive = join(dir, 'all.zip');
+    deflatedZip(archive, RECORDS, RECORD_FILES);
+    const good = await importAdvisories(db, archive);
+    assert.equal(good.imported, RECORD_FILES.length);
+
+    const { db: other } = await freshDb(t);
+    const bytes = readFileSync(archive);
+    const victim = 'BERTH-TEST-DEB-0003.json';
+    // The first occurrence of the name is the local header; its compressed data follows right after.
+    const at = bytes.indexOf(Buffer.from(victim)) + victim.length;
+    for (let i = at + 4; i < at + 40; i++) bytes[i] = 0xff;
+    const damaged = join(dir, 'damaged.zip');
+    writeFileSync(damaged, bytes);
+    const result = await importAdvisories(other, damaged);
+    assert.equal(result.imported, RECORD_FILES.length - 1);
+    assert.equal(result.skipped, 1);
+    assert.equal(result.issues[0]?.path, `${damaged}!${victim}`);
+    assert.match(result.issues[0]?.message ?? '', /cannot be read/);
   });
 
   test('a zip is recognized by its bytes, whatever its name', async (t) => {

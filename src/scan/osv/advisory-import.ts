@@ -1,6 +1,8 @@
+import { close, openSync, readSync } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { BerthError } from '../../oci/errors.js';
 import type { ScanIssue } from '../types.js';
@@ -127,6 +129,72 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
   });
 }
 
+// Zip entries are read in file order, so one window read ahead serves many small records.
+const WINDOW_BYTES = 1024 * 1024;
+// yauzl alternates between the central directory (at the end) and the entries' data (from the start).
+const WINDOWS = 3;
+
+/**
+ * Serves yauzl's reads from a few windows of the file read ahead: an all.zip holds tens of thousands of small
+ * records, and one asynchronous read per header and per record would leave the import waiting on the thread
+ * pool most of the time. Memory stays at a few windows (or one record, when a record is larger).
+ */
+class WindowedFileReader extends yauzl.RandomAccessReader {
+  readonly #fd: number;
+  /** Most recently used first. */
+  #windows: { start: number; bytes: Buffer }[] = [];
+
+  constructor(fd: number) {
+    super();
+    this.#fd = fd;
+  }
+
+  #bytes(start: number, end: number): Buffer {
+    const hit = this.#windows.findIndex((w) => start >= w.start && end - w.start <= w.bytes.length);
+    if (hit >= 0) {
+      const window = this.#windows[hit] as { start: number; bytes: Buffer };
+      if (hit > 0) this.#windows = [window, ...this.#windows.filter((_, i) => i !== hit)];
+      return window.bytes.subarray(start - window.start, end - window.start);
+    }
+    const size = Math.max(end - start, WINDOW_BYTES);
+    // A fresh buffer per window: slices handed out earlier keep their bytes.
+    const buffer = Buffer.allocUnsafe(size);
+    const read = readSync(this.#fd, buffer, 0, size, start);
+    if (read < end - start) throw new Error('unexpected end of file');
+    this.#windows = [{ start, bytes: buffer.subarray(0, read) }, ...this.#windows].slice(0, WINDOWS);
+    return buffer.subarray(0, end - start);
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    try {
+      return Readable.from([this.#bytes(start, end)], { objectMode: false });
+    } catch (error) {
+      const failed = new PassThrough();
+      process.nextTick(() => failed.destroy(error as Error));
+      return failed;
+    }
+  }
+
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null) => void,
+  ): void {
+    try {
+      this.#bytes(position, position + length).copy(buffer, offset);
+      setImmediate(callback, null);
+    } catch (error) {
+      setImmediate(callback, error as Error);
+    }
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    close(this.#fd, (error) => callback(error ?? null));
+  }
+}
+
 function archiveInvalid(path: string, error: unknown): BerthError {
   return new BerthError(
     'ADVISORY_ARCHIVE_INVALID',
@@ -135,11 +203,38 @@ function archiveInvalid(path: string, error: unknown): BerthError {
   );
 }
 
+/**
+ * One entry's bytes, inflated here in one synchronous call: records are small, and an asynchronous inflate
+ * stream per record would cost more in hand-offs than the inflating itself.
+ */
+async function entryBytes(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
+  if (entry.isEncrypted()) throw new Error('encrypted');
+  const raw = await readEntry(
+    await zip.openReadStreamPromise(entry, { decodeFileData: false }),
+    MAX_RECORD_BYTES,
+  );
+  let bytes: Buffer;
+  if (entry.compressionMethod === 0) bytes = raw;
+  else if (entry.compressionMethod === 8) bytes = inflateRawSync(raw, { maxOutputLength: MAX_RECORD_BYTES });
+  else throw new Error(`compression method ${entry.compressionMethod} is not supported`);
+  if (bytes.length !== entry.uncompressedSize)
+    throw new Error(`${bytes.length} bytes where the archive says ${entry.uncompressedSize}`);
+  return bytes;
+}
+
 async function importZip(state: ImportState, path: string): Promise<void> {
   let zip: yauzl.ZipFile;
+  const fd = openSync(path, 'r');
+  const reader = new WindowedFileReader(fd);
   try {
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true });
+    const { size } = await stat(path);
+    zip = await yauzl.fromRandomAccessReaderPromise(reader, size, {
+      lazyEntries: true,
+      autoClose: false,
+      validateEntrySizes: true,
+    });
   } catch (error) {
+    reader.close(() => {});
     throw archiveInvalid(path, error);
   }
   try {
@@ -160,7 +255,7 @@ async function importZip(state: ImportState, path: string): Promise<void> {
       }
       let bytes: Buffer;
       try {
-        bytes = await readEntry(await zip.openReadStreamPromise(entry), MAX_RECORD_BYTES);
+        bytes = await entryBytes(zip, entry);
       } catch (error) {
         invalid(state, where, `cannot be read: ${(error as Error).message}`);
         continue;

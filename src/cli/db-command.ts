@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadConfig, resolvePaths } from '../config/config.js';
 import { BerthError } from '../oci/errors.js';
 import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
 import { formatTable } from './admin-client.js';
+import { advisoryDbPath } from './gate-command.js';
 
 interface DbFlags {
   db?: string;
@@ -24,14 +24,6 @@ function addDbOptions(command: Command): Command {
     .option('-d, --data <dir>', 'the Berth data folder (default ./berth-data, or BERTH_DATA)')
     .option('-c, --config <file>', 'YAML configuration file naming the data folder')
     .option('--json', 'print the result as JSON');
-}
-
-/** The database path: --db, BERTH_ADVISORY_DB, else under the data folder as `berth serve` resolves it. */
-async function databasePath(flags: DbFlags): Promise<string> {
-  const { ADVISORY_DB_ENV, resolveAdvisoryDbPath } = await import('../scan/osv/advisory-db.js');
-  if (flags.db || process.env[ADVISORY_DB_ENV]) return resolveAdvisoryDbPath({ db: flags.db, dataDir: '.' });
-  const config = loadConfig({ file: flags.config, overrides: { data: flags.data } });
-  return resolveAdvisoryDbPath({ dataDir: resolvePaths(config).data });
 }
 
 function summaryLine(r: AdvisoryImportResult): string {
@@ -74,7 +66,7 @@ Examples:
         throw new BerthError('ADVISORY_SOURCE_MISSING', `${path}: no such file or folder`);
       }
     }
-    const file = await databasePath(flags);
+    const file = advisoryDbPath(flags);
     const [{ openAdvisoryDb }, { importAdvisories }] = await Promise.all([
       import('../scan/osv/advisory-db.js'),
       import('../scan/osv/advisory-import.js'),
@@ -120,7 +112,7 @@ Examples:
   $ berth db status --db /var/lib/berth/osv.sqlite --json`,
       ),
   ).action(async (flags: DbFlags) => {
-    const file = await databasePath(flags);
+    const file = advisoryDbPath(flags);
     const { openAdvisoryDb } = await import('../scan/osv/advisory-db.js');
     const exists = await stat(file).then(
       () => true,

@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
+import { loadConfig, resolvePaths } from '../config/config.js';
 import { BerthError, RegistryError } from '../oci/errors.js';
-import { resolveAdvisoryDbPath } from '../scan/osv/advisory-db.js';
+import { ADVISORY_DB_ENV, resolveAdvisoryDbPath } from '../scan/osv/advisory-db.js';
 
 /**
  * Exit statuses of the quality-gate commands (scan, lint, push --policy), as CI pipelines read them:
@@ -25,7 +26,15 @@ export async function runGateCommand(action: () => Promise<void>): Promise<void>
   }
 }
 
-/** The advisory database: `--db`, else BERTH_ADVISORY_DB, else `advisories/osv.sqlite` in the data folder. */
-export function advisoryDbPath(db: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolveAdvisoryDbPath({ ...(db ? { db } : {}), dataDir: env.BERTH_DATA || './berth-data', env });
+/**
+ * The advisory database: `--db`, else BERTH_ADVISORY_DB, else `advisories/osv.sqlite` in the data folder as
+ * `berth serve` resolves it (`--data`, the config file's `data`, BERTH_DATA, `./berth-data`).
+ */
+export function advisoryDbPath(flags: { db?: string; data?: string; config?: string }): string {
+  if (flags.db || process.env[ADVISORY_DB_ENV]) return resolveAdvisoryDbPath({ db: flags.db, dataDir: '.' });
+  const config = loadConfig({
+    ...(flags.config ? { file: flags.config } : {}),
+    ...(flags.data ? { overrides: { data: flags.data } } : {}),
+  });
+  return resolveAdvisoryDbPath({ dataDir: resolvePaths(config).data });
 }

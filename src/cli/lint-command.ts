@@ -63,7 +63,7 @@ Examples:
           policy,
           ...(destination ? { destination } : {}),
           ...(flags.platform ? { platform: flags.platform } : {}),
-          advisoryDb: advisoryDbPath(flags.db),
+          advisoryDb: advisoryDbPath(flags),
           ...(flags.warnOnly ? { warnOnly: true } : {}),
         });
         if (flags.json)

@@ -5,6 +5,7 @@ import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
+import { registerDbCommands } from './db-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerLintCommand } from './lint-command.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerLintCommand(program);
   registerScanCommand(program);
   registerSbomCommand(program);
+  registerDbCommands(program);
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);

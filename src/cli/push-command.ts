@@ -229,7 +229,7 @@ async function gateBeforePush(
       policy,
       ...(to.transport === 'docker' ? { destination: to.ref } : {}),
       ...(platform ? { platform } : {}),
-      advisoryDb: advisoryDbPath(flags.db),
+      advisoryDb: advisoryDbPath(flags),
       ...(flags.warnOnly ? { warnOnly: true } : {}),
       ...(signal ? { signal } : {}),
     });

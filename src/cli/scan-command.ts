@@ -16,6 +16,7 @@ import { matchVulnerabilities } from '../scan/vulnerability-matcher.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { advisoryDbPath, GATE_ERROR, GATE_REFUSED, runGateCommand } from './gate-command.js';
 import { withImageSource } from './image-source-scope.js';
+import { scanWithTrivy } from './trivy-scan.js';
 
 interface ScanFlags extends ClientFlags {
   platform?: string;
@@ -93,9 +94,9 @@ Examples:
         throw new BerthError('USAGE', `--scanner: expected berth or trivy, got "${flags.scanner}"`);
       let result: ScanResult;
       if (flags.scanner === 'trivy') {
-        throw new BerthError('USAGE', 'TRIVY_PENDING');
+        result = await scanWithTrivy(raw);
       } else {
-        const db = openAdvisoryDb(advisoryDbPath(flags.db), { mustExist: true, readonly: true });
+        const db = openAdvisoryDb(advisoryDbPath(flags), { mustExist: true, readonly: true });
         try {
           result = await withImageSource(raw, flags, async (source) => {
             const exam = await examineImage(source, {

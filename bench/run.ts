@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, string> = {
   registry: 'registry-vs-distribution.ts',
   import: 'import-vs-skopeo.ts',
   auth: 'auth-overhead.ts',
+  scan: 'scan-throughput.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

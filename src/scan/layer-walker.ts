@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
@@ -155,25 +155,40 @@ function createZstdDecompress(): Transform {
   return stream;
 }
 
-/** Peeks at the first bytes to pick the decompressor: media types are not always right. */
+/**
+ * Peeks at the first bytes to pick the decompressor: media types are not always right. The chunk is put
+ * back with unshift and the same stream handed on: re-wrapping it in an async generator costs a promise and
+ * a copy hop per chunk for the whole layer.
+ */
 async function detectCompression(
   input: Readable,
 ): Promise<{ kind: LayerScan['compression']; stream: Readable }> {
-  const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await iterator.next();
-  const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
-  async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
+  let head = input.read() as Buffer | null;
+  while (head === null && !input.readableEnded && !input.destroyed) {
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        input.off('readable', done);
+        input.off('end', done);
+        input.off('error', fail);
+        resolve();
+      };
+      const fail = (error: Error) => {
+        input.off('readable', done);
+        input.off('end', done);
+        reject(error);
+      };
+      input.once('readable', done);
+      input.once('end', done);
+      input.once('error', fail);
+    });
+    head = input.read() as Buffer | null;
   }
+  const first = head ?? Buffer.alloc(0);
+  if (first.length > 0) input.unshift(first);
   let kind: LayerScan['compression'] = 'none';
-  if (head[0] === 0x1f && head[1] === 0x8b) kind = 'gzip';
-  else if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) kind = 'zstd';
-  return { kind, stream: Readable.from(replay(), { objectMode: false }) };
+  if (first[0] === 0x1f && first[1] === 0x8b) kind = 'gzip';
+  else if (first[0] === 0x28 && first[1] === 0xb5 && first[2] === 0x2f && first[3] === 0xfd) kind = 'zstd';
+  return { kind, stream: input };
 }
 
 /** Finds the Go build-info magic across chunk boundaries and keeps the bytes after it. */
@@ -256,7 +271,7 @@ export async function walkLayer(
     const { kind, stream } = await detectCompression(blob);
     scan.compression = kind;
     const stages: (Readable | Transform)[] = [stream];
-    if (kind === 'gzip') stages.push(createGunzip({ chunkSize: 256 * 1024 }));
+    if (kind === 'gzip') stages.push(createGunzip({ chunkSize: 1024 * 1024 }));
     else if (kind === 'zstd') stages.push(createZstdDecompress());
     const feeding = pipeline([...stages, counter, extract] as unknown as [Readable, Transform], {
       ...(options.signal ? { signal: options.signal } : {}),

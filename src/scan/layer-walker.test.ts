@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -98,6 +99,25 @@ describe('walkLayer', () => {
       );
       assert.equal(scan.entries[1]?.hash, createHash('sha256').update('127.0.0.1 localhost\n').digest('hex'));
     }
+  });
+
+  it('reads zstd layers (compressed by the zstd tool)', async () => {
+    const tar = await tarBytes([
+      { name: 'usr/share/big.txt', content: 'line of text\n'.repeat(50_000) },
+      { name: 'usr/share/small', content: 'x' },
+    ]);
+    const zst = execFileSync('zstd', ['-q', '-c', '-3'], { input: tar });
+    const scan = await walk(zst, 0, { hashContents: true });
+    assert.equal(scan.compression, 'zstd');
+    assert.equal(scan.incomplete, false);
+    assert.equal(scan.uncompressedSize, tar.length);
+    assert.deepEqual(
+      scan.entries.map((e) => [e.path, e.size]),
+      [
+        ['/usr/share/big.txt', 650_000],
+        ['/usr/share/small', 1],
+      ],
+    );
   });
 
   it('keeps only the contents asked for, and reports files over the limit', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack as tarPack } from 'tar-stream';
 
@@ -55,7 +55,11 @@ export async function writeLayoutImage(
   dir: string,
   tag: string,
   layers: { bytes: Buffer; mediaType?: string; createdBy?: string }[],
-  options: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  options: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    architecture?: string;
+  } = {},
 ): Promise<string> {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   const put = async (bytes: Buffer): Promise<string> => {
@@ -76,7 +80,7 @@ export async function writeLayoutImage(
   }
   const config = Buffer.from(
     JSON.stringify({
-      architecture: 'amd64',
+      architecture: options.architecture ?? 'amd64',
       os: 'linux',
       created: '2026-11-01T10:00:00Z',
       config: { Labels: options.labels ?? {} },
@@ -102,19 +106,32 @@ export async function writeLayoutImage(
   );
   const manifestDigest = await put(manifest);
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: manifestDigest,
-          size: manifest.length,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  );
+  // Several images may share a layout: add this one to the index.
+  let index: { schemaVersion: number; manifests: unknown[] } = { schemaVersion: 2, manifests: [] };
+  try {
+    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  } catch {
+    // a new layout
+  }
+  index.manifests.push({
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: manifestDigest,
+    size: manifest.length,
+    annotations: { 'org.opencontainers.image.ref.name': tag },
+  });
+  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
   return `oci:${dir}:${tag}`;
+}
+
+/** The manifest descriptor a layout's index.json names `tag` with. */
+export async function layoutManifest(
+  dir: string,
+  tag: string,
+): Promise<{ digest: string; size: number; mediaType: string }> {
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as {
+    manifests: { digest: string; size: number; mediaType: string; annotations?: Record<string, string> }[];
+  };
+  const found = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!found) throw new Error(`${dir} has no image tagged ${tag}`);
+  return { digest: found.digest, size: found.size, mediaType: found.mediaType };
 }

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { examineImage } from '../client/image-examination.js';
 import { BerthError } from '../oci/errors.js';
+import { summarizeIssues } from '../scan/issue-summary.js';
 import type { AnalysisReport } from '../scan/layer-analysis.js';
 import { formatBytes } from './byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { withImageSource } from './image-source-scope.js';
+import { layerProgress } from './layer-progress.js';
 
 interface AnalyzeFlags extends ClientFlags {
   platform?: string;
@@ -144,14 +146,7 @@ export function formatAnalysis(
     );
   }
   if (report.issues.length > 0) {
-    out.push(
-      '',
-      'Issues:',
-      ...report.issues.map(
-        (i) =>
-          `  ${i.code}${i.layerIndex !== undefined ? ` layer #${i.layerIndex + 1}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}`,
-      ),
-    );
+    out.push('', 'Issues:', ...summarizeIssues(report.issues).map((line) => `  ${line}`));
   }
   return `${out.join('\n')}\n`;
 }
@@ -196,11 +191,14 @@ Examples:
   addClientOptions(analyze).action(async (raw: string, flags: AnalyzeFlags) => {
     const top = parseTop(flags.top);
     await withImageSource(raw, flags, async (source) => {
+      const progress = layerProgress();
       const exam = await examineImage(source, {
+        onLayer: progress.onLayer,
         analysis: true,
         top,
         ...(flags.platform ? { platform: flags.platform } : {}),
       });
+      progress.done();
       const report = { ...(exam.analysis as AnalysisReport), issues: exam.issues };
       const platform = exam.platform;
       const topManifest = { digest: exam.digest };

@@ -2,10 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { examineImage } from '../client/image-examination.js';
 import { BerthError } from '../oci/errors.js';
+import { summarizeIssues } from '../scan/issue-summary.js';
 import { formatInventoryTable, toCycloneDxJson, toSpdxJson } from '../scan/sbom/sbom-document.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { GATE_ERROR, runGateCommand } from './gate-command.js';
 import { withImageSource } from './image-source-scope.js';
+import { layerProgress } from './layer-progress.js';
 import { BERTH_VERSION } from './scan-command.js';
 
 interface SbomFlags extends ClientFlags {
@@ -49,10 +51,13 @@ Examples:
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
       await withImageSource(raw, flags, async (source) => {
+        const progress = layerProgress();
         const exam = await examineImage(source, {
+          onLayer: progress.onLayer,
           inventory: true,
           ...(flags.platform ? { platform: flags.platform } : {}),
         });
+        progress.done();
         const inventory = exam.inventory ?? { packages: [], issues: [] };
         inventory.issues = exam.issues;
         const created = exam.config.created ? new Date(exam.config.created) : undefined;
@@ -71,12 +76,7 @@ Examples:
         else text = formatInventoryTable(inventory);
         if (flags.output) await writeFile(flags.output, text);
         else process.stdout.write(text);
-        if (exam.issues.length > 0) {
-          for (const i of exam.issues)
-            process.stderr.write(
-              `berth: ${i.code}${i.layerIndex !== undefined ? ` layer #${i.layerIndex + 1}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}\n`,
-            );
-        }
+        for (const line of summarizeIssues(exam.issues)) process.stderr.write(`berth: ${line}\n`);
         if (exam.incomplete) process.exitCode = GATE_ERROR;
       });
     });

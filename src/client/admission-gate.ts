@@ -25,6 +25,7 @@ export interface GateOptions {
   warnOnly?: boolean;
   now?: Date;
   signal?: AbortSignal;
+  onLayer?: (scan: { index: number; digest: string; uncompressedSize: number }) => void;
 }
 
 export interface GateResult {
@@ -67,6 +68,7 @@ export async function runAdmissionGate(source: ImageSource, options: GateOptions
       inventory: needsVulnerabilities,
       ...(options.platform ? { platform: options.platform } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onLayer ? { onLayer: options.onLayer } : {}),
     });
     const issues = [...examination.issues];
     let findings: Finding[] | undefined;

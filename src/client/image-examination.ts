@@ -19,7 +19,7 @@ export interface ExaminationOptions {
   /** Read the layers at all (policy checks on metadata alone do not need them). Default true. */
   layers?: boolean;
   signal?: AbortSignal;
-  onLayer?: (scan: { index: number; digest: string }) => void;
+  onLayer?: (scan: { index: number; digest: string; uncompressedSize: number }) => void;
 }
 
 /** What one pass over an image found: the quality gate's raw material. */

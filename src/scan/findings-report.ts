@@ -1,3 +1,4 @@
+import { summarizeIssues } from './issue-summary.js';
 import type { Finding, ScanIssue, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -92,14 +93,7 @@ export function formatFindingsTable(result: ScanResult, findings: Finding[]): st
     lines.push('', render(header), ...rows.map(render));
   }
   if (result.issues.length > 0) {
-    lines.push(
-      '',
-      'Issues:',
-      ...result.issues.map(
-        (i) =>
-          `  ${i.code}${i.layerIndex !== undefined ? ` layer #${i.layerIndex + 1}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}`,
-      ),
-    );
+    lines.push('', 'Issues:', ...summarizeIssues(result.issues).map((line) => `  ${line}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,3 +1,4 @@
+import type { ReportingDescriptor, Log as SarifLog } from 'sarif';
 import { summarizeIssues } from './issue-summary.js';
 import type { Finding, ScanIssue, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
@@ -119,9 +120,9 @@ const SECURITY_SEVERITY: Record<Severity, string> = {
  * SARIF 2.1.0 for CI code-scanning pages: one rule per advisory, one result per affected package, located
  * at the package database inside the image (there is no source file to point at).
  */
-export function toSarif(result: ScanResult, findings: Finding[]): object {
+export function toSarif(result: ScanResult, findings: Finding[]): SarifLog {
   const ruleIndex = new Map<string, number>();
-  const rules: object[] = [];
+  const rules: ReportingDescriptor[] = [];
   for (const f of findings) {
     if (ruleIndex.has(f.id)) continue;
     ruleIndex.set(f.id, rules.length);

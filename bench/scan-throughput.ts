@@ -425,31 +425,14 @@ async function debianImage(): Promise<BuiltImage> {
   );
 }
 
-/** The OSV fixtures in an advisory database: through `berth db import` when the CLI has it, else the library. */
+/** The OSV fixtures in a fresh advisory database, loaded with `berth db import`. */
 async function advisoryDatabase(): Promise<string> {
   const path = join(INPUTS, 'osv.sqlite');
   for (const suffix of ['', '-wal', '-shm']) await rm(`${path}${suffix}`, { force: true });
-  const help = spawnSync(process.execPath, [BERTH_BIN, 'db', '--help'], { encoding: 'utf8' });
-  // An unknown command name prints the program's help, which lists `import` too: ask for `db`'s own usage.
-  if (help.status === 0 && /^Usage: berth db\b/m.test(help.stdout) && /\bimport\b/.test(help.stdout)) {
-    await runCommand(process.execPath, [BERTH_BIN, 'db', 'import', OSV_RECORDS], {
-      env: { ...process.env, BERTH_ADVISORY_DB: path },
-      timeoutMs: COMMAND_TIMEOUT_MS,
-    });
-    log(`advisory database: ${path} (berth db import)`);
-  } else {
-    const { openAdvisoryDb } = await import('../src/scan/osv/advisory-db.js');
-    const { importAdvisories } = await import('../src/scan/osv/advisory-import.js');
-    const db = openAdvisoryDb(path);
-    try {
-      const result = await importAdvisories(db, OSV_RECORDS);
-      log(
-        `advisory database: ${path} (library import: ${result.imported} records, ${result.skipped} skipped)`,
-      );
-    } finally {
-      db.close();
-    }
-  }
+  await runCommand(process.execPath, [BERTH_BIN, 'db', 'import', '--db', path, OSV_RECORDS], {
+    timeoutMs: COMMAND_TIMEOUT_MS,
+  });
+  log(`advisory database: ${path} (berth db import)`);
   return path;
 }
 

@@ -6,7 +6,7 @@ import type { AnalysisReport } from '../scan/layer-analysis.js';
 import { formatBytes } from './byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { withImageSource } from './image-source-scope.js';
-import { layerProgress } from './layer-progress.js';
+import { withLayerProgress } from './layer-progress.js';
 
 interface AnalyzeFlags extends ClientFlags {
   platform?: string;
@@ -191,14 +191,14 @@ Examples:
   addClientOptions(analyze).action(async (raw: string, flags: AnalyzeFlags) => {
     const top = parseTop(flags.top);
     await withImageSource(raw, flags, async (source) => {
-      const progress = layerProgress();
-      const exam = await examineImage(source, {
-        onLayer: progress.onLayer,
-        analysis: true,
-        top,
-        ...(flags.platform ? { platform: flags.platform } : {}),
-      });
-      progress.done();
+      const exam = await withLayerProgress((onLayer) =>
+        examineImage(source, {
+          onLayer,
+          analysis: true,
+          top,
+          ...(flags.platform ? { platform: flags.platform } : {}),
+        }),
+      );
       const report = { ...(exam.analysis as AnalysisReport), issues: exam.issues };
       const platform = exam.platform;
       const topManifest = { digest: exam.digest };

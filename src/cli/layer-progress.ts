@@ -24,3 +24,15 @@ export function layerProgress(stream: NodeJS.WriteStream = process.stderr): {
     },
   };
 }
+
+/** Runs `work` with a layer counter that is cleared however it ends, so an error line starts clean. */
+export async function withLayerProgress<T>(
+  work: (onLayer: (scan: { index: number; uncompressedSize: number }) => void) => Promise<T>,
+): Promise<T> {
+  const progress = layerProgress();
+  try {
+    return await work(progress.onLayer);
+  } finally {
+    progress.done();
+  }
+}

@@ -8,7 +8,7 @@ import type { ClientFlags } from './client-options.js';
 import { addClientOptions } from './client-options.js';
 import { advisoryDbPath, GATE_REFUSED, runGateCommand } from './gate-command.js';
 import { withImageSource } from './image-source-scope.js';
-import { layerProgress } from './layer-progress.js';
+import { withLayerProgress } from './layer-progress.js';
 
 interface LintFlags extends ClientFlags {
   policy: string;
@@ -60,16 +60,16 @@ Examples:
       const policy = await loadAdmissionPolicy(flags.policy);
       const destination = destRaw ? destinationReference(destRaw) : undefined;
       await withImageSource(raw, flags, async (source) => {
-        const progress = layerProgress();
-        const { report } = await runAdmissionGate(source, {
-          policy,
-          onLayer: progress.onLayer,
-          ...(destination ? { destination } : {}),
-          ...(flags.platform ? { platform: flags.platform } : {}),
-          advisoryDb: advisoryDbPath(flags),
-          ...(flags.warnOnly ? { warnOnly: true } : {}),
-        });
-        progress.done();
+        const { report } = await withLayerProgress((onLayer) =>
+          runAdmissionGate(source, {
+            policy,
+            onLayer,
+            ...(destination ? { destination } : {}),
+            ...(flags.platform ? { platform: flags.platform } : {}),
+            advisoryDb: advisoryDbPath(flags),
+            ...(flags.warnOnly ? { warnOnly: true } : {}),
+          }),
+        );
         if (flags.json)
           process.stdout.write(`${JSON.stringify({ image: source.description, ...report }, null, 2)}\n`);
         else process.stdout.write(`${source.description}\n${formatAdmissionReport(report)}`);

@@ -7,7 +7,7 @@ import { formatInventoryTable, toCycloneDxJson, toSpdxJson } from '../scan/sbom/
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { GATE_ERROR, runGateCommand } from './gate-command.js';
 import { withImageSource } from './image-source-scope.js';
-import { layerProgress } from './layer-progress.js';
+import { withLayerProgress } from './layer-progress.js';
 import { BERTH_VERSION } from './scan-command.js';
 
 interface SbomFlags extends ClientFlags {
@@ -51,13 +51,13 @@ Examples:
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
       await withImageSource(raw, flags, async (source) => {
-        const progress = layerProgress();
-        const exam = await examineImage(source, {
-          onLayer: progress.onLayer,
-          inventory: true,
-          ...(flags.platform ? { platform: flags.platform } : {}),
-        });
-        progress.done();
+        const exam = await withLayerProgress((onLayer) =>
+          examineImage(source, {
+            onLayer,
+            inventory: true,
+            ...(flags.platform ? { platform: flags.platform } : {}),
+          }),
+        );
         const inventory = exam.inventory ?? { packages: [], issues: [] };
         inventory.issues = exam.issues;
         const created = exam.config.created ? new Date(exam.config.created) : undefined;

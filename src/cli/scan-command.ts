@@ -16,7 +16,7 @@ import { matchVulnerabilities } from '../scan/vulnerability-matcher.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { advisoryDbPath, GATE_ERROR, GATE_REFUSED, runGateCommand } from './gate-command.js';
 import { withImageSource } from './image-source-scope.js';
-import { layerProgress } from './layer-progress.js';
+import { withLayerProgress } from './layer-progress.js';
 import { scanWithTrivy } from './trivy-scan.js';
 
 interface ScanFlags extends ClientFlags {
@@ -100,13 +100,13 @@ Examples:
         const db = openAdvisoryDb(advisoryDbPath(flags), { mustExist: true, readonly: true });
         try {
           result = await withImageSource(raw, flags, async (source) => {
-            const progress = layerProgress();
-            const exam = await examineImage(source, {
-              onLayer: progress.onLayer,
-              inventory: true,
-              ...(flags.platform ? { platform: flags.platform } : {}),
-            });
-            progress.done();
+            const exam = await withLayerProgress((onLayer) =>
+              examineImage(source, {
+                onLayer,
+                inventory: true,
+                ...(flags.platform ? { platform: flags.platform } : {}),
+              }),
+            );
             const inventory = exam.inventory ?? { packages: [], issues: [] };
             const matched = matchVulnerabilities(inventory.packages, inventory.os, db);
             const status = db.status();

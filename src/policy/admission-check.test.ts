@@ -272,6 +272,16 @@ describe('naming', () => {
 describe('layers', () => {
   const LAYERS = 'layers:\n  maxImageSize: 1KiB\n  maxLayers: 2\n  maxLayerSize: 500\n';
 
+  it('a layer that could not be read fails the image, whatever the rules say', () => {
+    const report = evaluate('labels: {required: []}\n', {
+      unreadableLayers: ['layer 2 (sha256:…): unexpected end'],
+    });
+    assert.equal(report.passed, false);
+    assert.equal(report.refused, true);
+    assert.deepEqual(check(report, 'layers.readable').items, ['layer 2 (sha256:…): unexpected end']);
+    assert.equal(evaluate('labels: {required: []}\n', { unreadableLayers: [] }).passed, true);
+  });
+
   it('passes within the limits and fails over them', () => {
     const within = evaluate(LAYERS, {
       imageSize: 1024,

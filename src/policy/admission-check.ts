@@ -55,6 +55,11 @@ export interface AdmissionInput {
   files?: Iterable<AdmissionFile>;
   /** Undefined when the image was not scanned, and then vulnerability rules are skipped. */
   vulnerabilities?: AdmissionFinding[];
+  /**
+   * Layers that could not be read to their end, with why. Their files and packages were not checked, so
+   * the image fails whatever the rules say.
+   */
+  unreadableLayers?: string[];
 }
 
 export type AdmissionRule = 'labels' | 'annotations' | 'naming' | 'layers' | 'files' | 'vulnerabilities';
@@ -555,6 +560,19 @@ function checkVulnerabilities(policy: AdmissionPolicy, input: AdmissionInput, no
 // ---- the decision ----
 
 /** Applies the policy; checks come in a fixed order: labels, annotations, naming, layers, files, vulnerabilities. */
+function checkReadable(input: AdmissionInput): AdmissionCheck[] {
+  if (!input.unreadableLayers || input.unreadableLayers.length === 0) return [];
+  return [
+    {
+      id: 'layers.readable',
+      rule: 'layers',
+      status: 'fail',
+      message: 'a layer could not be read to its end: its files and packages were not checked',
+      items: input.unreadableLayers,
+    },
+  ];
+}
+
 export function evaluateAdmission(
   policy: AdmissionPolicy,
   input: AdmissionInput,
@@ -567,6 +585,7 @@ export function evaluateAdmission(
     ...checkLayers(policy, input),
     ...checkFiles(policy, input),
     ...checkVulnerabilities(policy, input, now),
+    ...checkReadable(input),
   ];
   const counts = { pass: 0, fail: 0, warn: 0, skip: 0, total: checks.length };
   for (const check of checks) counts[check.status]++;

@@ -199,18 +199,15 @@ Examples:
           ...(flags.platform ? { platform: flags.platform } : {}),
         }),
       );
-      const report = { ...(exam.analysis as AnalysisReport), issues: exam.issues };
+      const report = exam.analysis as AnalysisReport;
       const platform = exam.platform;
-      const topManifest = { digest: exam.digest };
-      const platforms = exam.image.digest !== exam.digest ? [exam.platform] : [];
-      const image = exam.image;
       if (flags.json) {
         process.stdout.write(
           `${JSON.stringify(
             {
               name: source.description,
-              digest: topManifest.digest,
-              ...(platforms.length > 0 ? { platformDigest: image.digest } : {}),
+              digest: exam.digest,
+              ...(exam.image.digest !== exam.digest ? { platformDigest: exam.image.digest } : {}),
               ...(platform ? { platform } : {}),
               ...report,
             },
@@ -222,7 +219,7 @@ Examples:
         process.stdout.write(
           formatAnalysis(report, {
             name: source.description,
-            digest: topManifest.digest,
+            digest: exam.digest,
             ...(platform ? { platform } : {}),
           }),
         );

@@ -2,7 +2,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { inventoryInputFrom } from '../scan/inventory-input.js';
 import { type AnalysisReport, analyzeImage } from '../scan/layer-analysis.js';
 import { isInventoryFile, MAX_INVENTORY_FILE_SIZE } from '../scan/sbom/inventory-files.js';
-import { readInventory } from '../scan/sbom/read-inventory.js';
+import { detectOs, readInventory } from '../scan/sbom/read-inventory.js';
 import type { Inventory, ScanIssue } from '../scan/types.js';
 import { type ImageConfig, readImageConfig, resolveImage } from './image-resolution.js';
 import { type LayerPassResult, passOverLayers } from './layer-pass.js';
@@ -84,16 +84,18 @@ export async function examineImage(
   result.incomplete = pass.incomplete;
   result.issues.push(...pass.issues);
   const { input, issues } = inventoryInputFrom(pass.fs);
-  const inventory = readInventory(input);
+  let os = detectOs(input.files);
   if (wantInventory) {
+    const inventory = readInventory(input);
     result.inventory = inventory;
     result.issues.push(...issues, ...inventory.issues);
+    os = inventory.os;
   }
   if (options.analysis) {
     result.analysis = analyzeImage(pass.fs, pass.scans, config, {
       annotations,
       ...(options.top !== undefined ? { top: options.top } : {}),
-      ...(inventory.os ? { os: inventory.os } : {}),
+      ...(os ? { os } : {}),
     });
   }
   return result;

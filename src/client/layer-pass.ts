@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import pLimit from 'p-limit';
 import type { Descriptor } from '../oci/manifest.js';
 import { ImageFilesystem } from '../scan/image-filesystem.js';
-import { type LayerScan, type WalkOptions, walkLayer } from '../scan/layer-walker.js';
+import { emptyLayerScan, type LayerScan, type WalkOptions, walkLayer } from '../scan/layer-walker.js';
 import type { ScanIssue } from '../scan/types.js';
 import type { ImageSource } from './sources/image-source.js';
 
@@ -43,13 +43,7 @@ export async function passOverLayers(
       } catch (error) {
         if (options.signal?.aborted) throw error;
         return {
-          ...meta,
-          compressedSize: layer.size,
-          uncompressedSize: 0,
-          compression: 'none',
-          entries: [],
-          whiteouts: [],
-          opaqueDirs: [],
+          ...emptyLayerScan(meta),
           incomplete: true,
           issues: [
             {

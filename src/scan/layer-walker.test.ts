@@ -4,46 +4,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { pack as tarPack } from 'tar-stream';
+import { tarBytes } from '../../test/support/scan-images.js';
 import { ImageFilesystem } from './image-filesystem.js';
 import { analyzeImage } from './layer-analysis.js';
 import { type LayerScan, normalizeEntryPath, symlinkEscapesRoot, walkLayer } from './layer-walker.js';
-
-type TarEntry = {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device' | 'block-device' | 'fifo';
-  content?: string | Buffer;
-  mode?: number;
-  linkname?: string;
-};
-
-async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
-  const pack = tarPack();
-  const parts: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    parts.push(c as Buffer);
-  });
-  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const e of entries) {
-    const content = typeof e.content === 'string' ? Buffer.from(e.content) : e.content;
-    await new Promise<void>((resolve, reject) =>
-      pack.entry(
-        {
-          name: e.name,
-          type: e.type ?? 'file',
-          mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
-          ...(e.linkname ? { linkname: e.linkname } : {}),
-          ...(e.type === 'character-device' ? { devmajor: 1, devminor: 3 } : {}),
-        },
-        e.type === undefined || e.type === 'file' ? (content ?? Buffer.alloc(0)) : Buffer.alloc(0),
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(parts);
-}
 
 async function walk(bytes: Buffer, index = 0, options = {}): Promise<LayerScan> {
   return walkLayer(

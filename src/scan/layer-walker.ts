@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { extract as tarExtract } from 'tar-stream';
+import { GO_BUILDINFO_MAGIC } from './sbom/go-reader.js';
 import type { ScanIssue } from './types.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'other';
@@ -59,7 +60,6 @@ export interface WalkOptions {
   signal?: AbortSignal;
 }
 
-const GO_BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const GO_BUILDINFO_KEEP = 64 * 1024;
 const DEFAULT_MAX_CONTENT = 128 * 1024 * 1024;
 
@@ -228,18 +228,14 @@ function isExecutable(mode: number): boolean {
   return (mode & 0o111) !== 0;
 }
 
-/**
- * Streams one layer blob once: decompresses it (gzip, zstd or none, by its magic bytes), reads the tar
- * entries, and records what each declares. Nothing is written anywhere: paths are only strings here, so
- * a hostile layer (absolute names, `..`, links out of the root, devices) cannot touch the host; such
- * entries are reported as issues. A corrupt stream ends the layer with an issue, never an exception.
- */
-export async function walkLayer(
-  blob: Readable,
-  layer: { index: number; digest: string; mediaType: string; size: number },
-  options: WalkOptions = {},
-): Promise<LayerScan> {
-  const scan: LayerScan = {
+/** A layer's scan before anything is read (and what stays of a layer that cannot be opened). */
+export function emptyLayerScan(layer: {
+  index: number;
+  digest: string;
+  mediaType: string;
+  size: number;
+}): LayerScan {
+  return {
     index: layer.index,
     digest: layer.digest,
     mediaType: layer.mediaType,
@@ -252,6 +248,20 @@ export async function walkLayer(
     issues: [],
     incomplete: false,
   };
+}
+
+/**
+ * Streams one layer blob once: decompresses it (gzip, zstd or none, by its magic bytes), reads the tar
+ * entries, and records what each declares. Nothing is written anywhere: paths are only strings here, so
+ * a hostile layer (absolute names, `..`, links out of the root, devices) cannot touch the host; such
+ * entries are reported as issues. A corrupt stream ends the layer with an issue, never an exception.
+ */
+export async function walkLayer(
+  blob: Readable,
+  layer: { index: number; digest: string; mediaType: string; size: number },
+  options: WalkOptions = {},
+): Promise<LayerScan> {
+  const scan = emptyLayerScan(layer);
   const issue = (code: string, message: string, path?: string) => {
     scan.issues.push({
       code,

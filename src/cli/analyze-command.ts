@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { examineImage } from '../client/image-examination.js';
+import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import { summarizeIssues } from '../scan/issue-summary.js';
 import type { AnalysisReport } from '../scan/layer-analysis.js';
-import { formatBytes } from './byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { withImageSource } from './image-source-scope.js';
 import { withLayerProgress } from './layer-progress.js';

@@ -22,15 +22,3 @@ export function parseByteSize(raw: string, option: string): number {
     throw new BerthError('USAGE', `${option}: "${raw}" is not a size (examples: 64MiB, 16M, 1048576)`);
   return Math.round(Number(m[1]) * unit);
 }
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
-import { formatBytes } from './byte-size.js';
 import {
   addCopyOptions,
   type CopyRun,

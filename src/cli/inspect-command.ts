@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readImageConfig as readConfig, resolveImage } from '../client/image-resolution.js';
-import { formatBytes } from './byte-size.js';
+import { formatBytes } from '../oci/byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
 import { withImageSource } from './image-source-scope.js';
 

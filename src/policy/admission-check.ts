@@ -4,6 +4,7 @@
  * an argument, and the same input always gives the same report in the same order.
  */
 import semver from 'semver';
+import { formatBytes } from '../oci/byte-size.js';
 import {
   ADMISSION_SEVERITIES,
   type AdmissionPolicy,
@@ -266,19 +267,6 @@ function pickTagRules(source: TagRules): TagRules {
 
 // ---- layers ----
 
-/** Bytes for people: `612.3 MiB`. */
-export function describeBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-
 function shortDigest(digest: string): string {
   const colon = digest.indexOf(':');
   return colon >= 0 ? digest.slice(0, colon + 13) : digest.slice(0, 12);
@@ -290,20 +278,20 @@ function checkLayers(policy: AdmissionPolicy, input: AdmissionInput): AdmissionC
   const checks: AdmissionCheck[] = [];
   if (layers.maxImageSize !== undefined) {
     const limit = layers.maxImageSize;
-    const size = `${describeBytes(input.imageSize)} (${input.imageSize} bytes)`;
+    const size = `${formatBytes(input.imageSize)} (${input.imageSize} bytes)`;
     checks.push(
       input.imageSize > limit
         ? {
             id: 'layers:max-image-size',
             rule: 'layers',
             status: 'fail',
-            message: `image is ${size}: over the ${describeBytes(limit)} limit`,
+            message: `image is ${size}: over the ${formatBytes(limit)} limit`,
           }
         : {
             id: 'layers:max-image-size',
             rule: 'layers',
             status: 'pass',
-            message: `image is ${size}, within ${describeBytes(limit)}`,
+            message: `image is ${size}, within ${formatBytes(limit)}`,
           },
     );
   }
@@ -334,17 +322,16 @@ function checkLayers(policy: AdmissionPolicy, input: AdmissionInput): AdmissionC
             id: 'layers:max-layer-size',
             rule: 'layers',
             status: 'fail',
-            message: `${over.length} layer${over.length === 1 ? ' is' : 's are'} over the ${describeBytes(limit)} layer limit`,
+            message: `${over.length} layer${over.length === 1 ? ' is' : 's are'} over the ${formatBytes(limit)} layer limit`,
             items: over.map(
-              (l) =>
-                `layer ${l.index} ${shortDigest(l.digest)} is ${describeBytes(l.size)} (${l.size} bytes)`,
+              (l) => `layer ${l.index} ${shortDigest(l.digest)} is ${formatBytes(l.size)} (${l.size} bytes)`,
             ),
           }
         : {
             id: 'layers:max-layer-size',
             rule: 'layers',
             status: 'pass',
-            message: `every layer is within ${describeBytes(limit)}`,
+            message: `every layer is within ${formatBytes(limit)}`,
           },
     );
   }

@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envNumber } from './bench-settings.js';
 import { CountingProxy } from './counting-proxy.js';
 import { type ProfileSummary, renderProfile, summarizeCpuProfile } from './cpu-profile.js';
 import { buildDockerArchive, type DockerArchiveImage } from './docker-archive-image.js';
@@ -26,15 +27,6 @@ const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.oci.image.manifest.v1+json',
 ].join(', ');
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const quick = process.env.BENCH_QUICK === '1';
 const profileChoice = process.env.BENCH_PROFILE ?? '';

@@ -1,14 +1,15 @@
 import { createHash, type Hash, randomFillSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { type Blob, writeImageFiles } from './oci-layout-writer.js';
 
-export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+export type { Blob } from './oci-layout-writer.js';
+export { OCI_MANIFEST } from './oci-layout-writer.js';
+
 const CHUNK = 1024 * 1024;
 const TAR_BLOCK = 512;
 
@@ -18,11 +19,6 @@ export interface ImageSpec {
   layers: number;
   /** Random payload bytes per layer (the one file inside each layer's tar). */
   layerBytes: number;
-}
-
-export interface Blob {
-  digest: string;
-  size: number;
 }
 
 export interface RandomImage {
@@ -91,12 +87,6 @@ class HashTap extends Transform {
   }
 }
 
-async function writeBlob(layout: string, bytes: Buffer): Promise<Blob> {
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(join(layout, 'blobs', 'sha256', hex), bytes);
-  return { digest: `sha256:${hex}`, size: bytes.length };
-}
-
 /**
  * Writes a layer as a gzip stream at level 0 (stored blocks): a real gzip, so skopeo sees a compressed layer
  * and pushes it byte for byte instead of compressing it, yet building it costs no deflate CPU.
@@ -126,43 +116,8 @@ export async function buildRandomImage(layout: string, spec: ImageSpec): Promise
   await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
   const layers: Array<Blob & { diffId: string }> = [];
   for (let i = 0; i < spec.layers; i++) layers.push(await writeLayer(layout, i, spec.layerBytes));
-  const config = await writeBlob(
-    layout,
-    Buffer.from(
-      JSON.stringify({
-        architecture: 'amd64',
-        os: 'linux',
-        config: { Labels: { 'berth.bench.image': spec.label } },
-        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-      }),
-    ),
-  );
-  const manifestBytes = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
-      layers: layers.map((l) => ({ mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size })),
-    }),
-  );
-  const manifest = await writeBlob(layout, manifestBytes);
   const tag = 'v1';
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: OCI_MANIFEST,
-          digest: manifest.digest,
-          size: manifest.size,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  );
+  const { config, manifest } = await writeImageFiles(layout, { label: spec.label, tag, layers });
   const blobs = layers.map(({ digest, size }) => ({ digest, size }));
   return {
     spec,

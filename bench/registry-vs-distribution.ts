@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envNumber } from './bench-settings.js';
 import { curlGet, wrkGet } from './http-load.js';
 import { buildRandomImage, type ImageSpec, OCI_MANIFEST, type RandomImage } from './random-oci-image.js';
 import {
@@ -22,15 +23,6 @@ import { Skopeo } from './skopeo.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const KiB = 1024;
 const MEMORY_LIMIT = 200 * MiB;
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const quick = process.env.BENCH_QUICK === '1';
 const settings = {

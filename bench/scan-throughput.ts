@@ -11,7 +11,9 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import { scanFixtures } from '../test/support/scan-fixtures.js';
+import { envNumber } from './bench-settings.js';
 import { renderProfile, summarizeCpuProfile } from './cpu-profile.js';
+import { writeImageFiles } from './oci-layout-writer.js';
 import { MiB, median, renderColumns } from './report.js';
 import { killTracked, runCommand, startCommand, track } from './run-command.js';
 import { exitedChildrenCpuSeconds } from './server-meter.js';
@@ -30,19 +32,6 @@ const INPUT_VERSION = 1;
 const THROUGHPUT_TARGET = 0.8;
 /** "Memory flat as the image grows": peak RSS over the large image over peak RSS over the small one. */
 const MEMORY_GROWTH_TARGET = 1.25;
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
 
 const quick = process.env.BENCH_QUICK === '1';
 const settings = {
@@ -291,45 +280,16 @@ async function writeGzipLayer(
   };
 }
 
-async function writeJsonBlob(layout: string, value: unknown): Promise<{ digest: string; size: number }> {
-  const bytes = Buffer.from(JSON.stringify(value));
-  const hex = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(join(layout, 'blobs', 'sha256', hex), bytes);
-  return { digest: `sha256:${hex}`, size: bytes.length };
-}
-
 /** config, manifest, index.json and oci-layout around layers already in the layout's blobs. */
 async function finishLayout(layout: string, label: string, layers: LayerFile[], createdBy: string[]) {
-  const config = await writeJsonBlob(layout, {
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2024-05-17T08:00:00Z',
-    config: { Labels: { 'berth.bench.image': label } },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: createdBy.map((line) => ({ created: '2024-05-17T08:00:00Z', created_by: line })),
+  const created = '2024-05-17T08:00:00Z';
+  await writeImageFiles(layout, {
+    label,
+    tag: TAG,
+    layers,
+    created,
+    history: createdBy.map((line) => ({ created, created_by: line })),
   });
-  const manifest = await writeJsonBlob(layout, {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
-    layers: layers.map((l) => ({ mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size })),
-  });
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(layout, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        {
-          mediaType: OCI_MANIFEST,
-          digest: manifest.digest,
-          size: manifest.size,
-          annotations: { 'org.opencontainers.image.ref.name': TAG },
-        },
-      ],
-    }),
-  );
 }
 
 /** A cached image when its description matches, else a fresh build in a temporary folder renamed into place. */
@@ -812,61 +772,64 @@ async function main(): Promise<void> {
   // Fixed costs (Node.js startup, config, the report) cancel out between the two image sizes.
   const marginal =
     (large.tarBytes - small.tarBytes) / MB / (at('analyze-large').seconds - at('analyze-small').seconds);
+  // One row of the ratio table: "a / b" as measured, then a ÷ b.
+  const ratioRow = (
+    label: string,
+    a: number,
+    b: number,
+    digits: number,
+    unit = '',
+    target = '',
+  ): string[] => [label, `${a.toFixed(digits)} / ${b.toFixed(digits)}${unit}`, (a / b).toFixed(2), target];
+  const analyzeRate = rateOf('analyze-large');
+  const analyzeCpu = at('analyze-large').cpu;
+  const scanLargeRss = at('scan-large').peakRss ?? 0;
+  const scanDebianRss = at('scan-debian').peakRss ?? 0;
   const ratioRows: string[][] = [
-    [
+    ratioRow(
       'analyze MB/s / gzip -dc MB/s (same parallelism)',
-      `${rateOf('analyze-large').toFixed(1)} / ${rateOf('gunzip-par-large').toFixed(1)}`,
-      throughputRatio.toFixed(2),
+      analyzeRate,
+      rateOf('gunzip-par-large'),
+      1,
+      '',
       `${throughputRatio >= THROUGHPUT_TARGET ? 'MET   ' : 'MISSED'} >= ${THROUGHPUT_TARGET.toFixed(2)} (bounded by gunzip speed)`,
-    ],
-    [
-      'analyze MB/s / gzip -dc MB/s (one at a time)',
-      `${rateOf('analyze-large').toFixed(1)} / ${rateOf('gunzip-seq-large').toFixed(1)}`,
-      (rateOf('analyze-large') / rateOf('gunzip-seq-large')).toFixed(2),
-      '',
-    ],
-    [
+    ),
+    ratioRow('analyze MB/s / gzip -dc MB/s (one at a time)', analyzeRate, rateOf('gunzip-seq-large'), 1),
+    ratioRow(
       'analyze CPU s / gzip -dc CPU s (cost per byte, less noisy)',
-      `${at('analyze-large').cpu.toFixed(2)} / ${at('gunzip-par-large').cpu.toFixed(2)}`,
-      (at('analyze-large').cpu / at('gunzip-par-large').cpu).toFixed(2),
-      '',
-    ],
-    [
+      analyzeCpu,
+      at('gunzip-par-large').cpu,
+      2,
+    ),
+    ratioRow(
       'analyze MB/s / node zlib gunzip MB/s (same parallelism)',
-      `${rateOf('analyze-large').toFixed(1)} / ${rateOf('node-gunzip-large').toFixed(1)}`,
-      (rateOf('analyze-large') / rateOf('node-gunzip-large')).toFixed(2),
-      '',
-    ],
-    [
-      'analyze CPU s / node zlib gunzip CPU s',
-      `${at('analyze-large').cpu.toFixed(2)} / ${at('node-gunzip-large').cpu.toFixed(2)}`,
-      (at('analyze-large').cpu / at('node-gunzip-large').cpu).toFixed(2),
-      '',
-    ],
-    [
-      'analyze MB/s / tar -tzf MB/s',
-      `${rateOf('analyze-large').toFixed(1)} / ${rateOf('tar-large').toFixed(1)}`,
-      (rateOf('analyze-large') / rateOf('tar-large')).toFixed(2),
-      '',
-    ],
-    [
+      analyzeRate,
+      rateOf('node-gunzip-large'),
+      1,
+    ),
+    ratioRow('analyze CPU s / node zlib gunzip CPU s', analyzeCpu, at('node-gunzip-large').cpu, 2),
+    ratioRow('analyze MB/s / tar -tzf MB/s', analyzeRate, rateOf('tar-large'), 1),
+    ratioRow(
       `analyze marginal MB/s (${small.label} -> ${large.label}) / gzip -dc`,
-      `${marginal.toFixed(1)} / ${rateOf('gunzip-par-large').toFixed(1)}`,
-      (marginal / rateOf('gunzip-par-large')).toFixed(2),
-      '',
-    ],
-    [
+      marginal,
+      rateOf('gunzip-par-large'),
+      1,
+    ),
+    ratioRow(
       `analyze peak RSS ${large.label} / ${small.label}`,
-      `${(largeRss / MiB).toFixed(1)} / ${(smallRss / MiB).toFixed(1)} MiB`,
-      memoryGrowth.toFixed(2),
+      largeRss / MiB,
+      smallRss / MiB,
+      1,
+      ' MiB',
       `${memoryGrowth <= MEMORY_GROWTH_TARGET ? 'MET   ' : 'MISSED'} <= ${MEMORY_GROWTH_TARGET.toFixed(2)} (memory flat as the image grows)`,
-    ],
-    [
+    ),
+    ratioRow(
       `scan peak RSS ${large.label} / ${debian.label}`,
-      `${((at('scan-large').peakRss ?? 0) / MiB).toFixed(1)} / ${((at('scan-debian').peakRss ?? 0) / MiB).toFixed(1)} MiB`,
-      ((at('scan-large').peakRss ?? 0) / (at('scan-debian').peakRss ?? 1)).toFixed(2),
-      '',
-    ],
+      scanLargeRss / MiB,
+      (scanDebianRss || 1) / MiB,
+      1,
+      ' MiB',
+    ),
   ];
   const ratios = renderColumns(['ratio', 'values', 'ratio', 'target'], ratioRows, [0, 3]);
 

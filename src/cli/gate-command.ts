@@ -1,28 +1,24 @@
 import { CommanderError } from 'commander';
 import { loadConfig, resolvePaths } from '../config/config.js';
-import { BerthError, RegistryError } from '../oci/errors.js';
 import { ADVISORY_DB_ENV, resolveAdvisoryDbPath } from '../scan/osv/advisory-db.js';
 
 /**
- * Exit statuses of the quality-gate commands (scan, lint, push --policy), as CI pipelines read them:
+ * Exit statuses of the quality-gate commands (scan, sbom, lint), as CI pipelines read them:
  * 0 the image passed, 1 the gate refused it, 2 it could not be checked (bad input, bad policy, no database).
  */
-export const GATE_PASSED = 0;
 export const GATE_REFUSED = 1;
 export const GATE_ERROR = 2;
 
-/** Runs a gate command, turning an error into one `berth:` line and exit status 2. */
+/**
+ * Runs a gate command so that an error ends it with exit status 2 ("could not check"); `main()` prints the
+ * error's one line as for any command.
+ */
 export async function runGateCommand(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
-    if (error instanceof CommanderError) throw error;
-    const message =
-      error instanceof BerthError || error instanceof RegistryError || error instanceof Error
-        ? error.message
-        : String(error);
-    process.stderr.write(`berth: ${message}\n`);
-    process.exitCode = GATE_ERROR;
+    if (!(error instanceof CommanderError)) process.exitCode = GATE_ERROR;
+    throw error;
   }
 }
 

@@ -68,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
           ? `${error.message}`
           : String(error);
     process.stderr.write(`berth: ${message}\n`);
-    return 1;
+    // A gate command marks its errors "could not check" (2); every other failure is 1.
+    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1;
   }
 }

@@ -229,11 +229,6 @@ export class ImageFilesystem {
     }
   }
 
-  /** The visible record at a path, if any. */
-  get(path: string): FileRecord | undefined {
-    return this.find(path)?.record;
-  }
-
   /** Folder sizes of the final filesystem: bytes of visible regular files below each folder. */
   folderSizes(): Map<string, { bytes: number; files: number }> {
     const sizes = new Map<string, { bytes: number; files: number }>();

@@ -1,13 +1,11 @@
 import type { ImageReference } from '../oci/reference.js';
 import {
-  type AdmissionFile,
   type AdmissionReport,
   evaluateAdmission,
   policyNeedsFiles,
   policyNeedsVulnerabilities,
 } from '../policy/admission-check.js';
 import type { AdmissionPolicy } from '../policy/admission-policy.js';
-import type { ImageFilesystem } from '../scan/image-filesystem.js';
 import { openAdvisoryDb } from '../scan/osv/advisory-db.js';
 import type { Finding, ScanIssue } from '../scan/types.js';
 import { matchVulnerabilities } from '../scan/vulnerability-matcher.js';
@@ -33,20 +31,6 @@ export interface GateResult {
   examination: ImageExamination;
   findings?: Finding[];
   issues: ScanIssue[];
-}
-
-function* admissionFiles(fs: ImageFilesystem): Generator<AdmissionFile> {
-  for (const r of fs.records) {
-    yield {
-      path: r.path,
-      layerIndex: r.layerIndex,
-      layerDigest: r.layerDigest,
-      mode: r.mode,
-      size: r.size,
-      type: r.type,
-      removedLater: r.removedLater,
-    };
-  }
 }
 
 /**
@@ -102,7 +86,8 @@ export async function runAdmissionGate(source: ImageSource, options: GateOptions
             ...(scan ? { uncompressedSize: scan.uncompressedSize } : {}),
           };
         }),
-        ...(examination.pass ? { files: admissionFiles(examination.pass.fs) } : {}),
+        // Each layer entry's record already has the fields the file rules read.
+        ...(examination.pass ? { files: examination.pass.fs.records } : {}),
         ...(findings ? { vulnerabilities: findings } : {}),
         ...(examination.incomplete
           ? {

@@ -160,6 +160,36 @@ describe('the quality gate on hostile and broken input', () => {
     assert.equal(existsSync(join(dir, 'nothing-here.sqlite')), false, 'a scan never creates the database');
   });
 
+  it('bad flags are one-line usage errors, before any layer is read', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [['analyze', '--top', 'many', hostile], /--top: "many" is not a whole number/, 1],
+      [['scan', '--format', 'xml', hostile], /--format: expected table, json, sarif, got "xml"/, 2],
+      [['scan', '--severity', 'BAD', hostile], /--severity: "BAD" is not a severity/, 2],
+      [['scan', '--fail-on', 'HIGH,LOW', hostile], /--fail-on: give one severity/, 2],
+      [['scan', '--scanner', 'grype', hostile], /--scanner: expected berth or trivy, got "grype"/, 2],
+      [
+        ['scan', '--scanner', 'trivy', '127.0.0.1:1/team/app:v1'],
+        /--scanner trivy reads docker-archive:, oci-archive: and oci: images/,
+        2,
+      ],
+      [
+        ['sbom', '--format', 'spdx-xml', hostile],
+        /--format: expected table, spdx-json, cyclonedx-json, json, got "spdx-xml"/,
+        2,
+      ],
+      [
+        ['lint', '--policy', join(dir, 'files-policy.yaml'), hostile, `oci:${dir}/x:v1`],
+        /naming rules apply to registry references/,
+        2,
+      ],
+    ];
+    for (const [args, pattern, code] of cases) {
+      const r = await berth(be, args);
+      assert.equal(r.code, code, describeRun(r));
+      assertOneLineFailure(r, pattern);
+    }
+  });
+
   it('a malformed OSV record is skipped and reported; the good ones are imported', async () => {
     const records = join(dir, 'records');
     await mkdir(records);

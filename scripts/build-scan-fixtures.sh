@@ -3,7 +3,7 @@
 #   debian-rootfs/  a Debian bookworm minbase root made by debootstrap (dpkg status, os-release, python3)
 #   rpm-root/       a SQLite rpmdb made by Debian's rpm from tiny packages built here (an Epoch, a `~` version)
 #   python-site/    distributions installed by pip, plus this machine's pip and setuptools dist-info
-#   npm-tree/       an npm tree (package.json files and package-lock.json v3) installed by npm from its cache
+#   npm-tree/       an npm tree (package.json files and package-lock.json v3) installed by npm ci from its cache
 # Idempotent: a part that exists is kept; a missing one is built in a temporary folder and renamed into place.
 # Needs root (debootstrap), debootstrap, rpm (rpmbuild), python3 with pip, npm, and Debian's mirror.
 set -euo pipefail
@@ -182,22 +182,55 @@ EOF
 }
 
 build_npm() {
-  local t app deps
+  local t app
   new_temp npm
   t=$T
-  echo "building npm-tree (npm install --offline from the local cache)" >&2
+  echo "building npm-tree (npm ci --offline from a lock file cut out of the repository's)" >&2
   app="$t/root/app"
   mkdir -p "$app"
-  deps=$(cd "$repo" && node -e '
+  # npm install --offline needs the registry's package documents, which npm ci never caches; npm ci with a
+  # lock file needs only the tarballs, found in the cache by their integrity. So the fixture's lock file is
+  # the repository's own, cut down to these packages and everything they depend on.
+  (cd "$repo" && node -e '
+    const lock = require("./package-lock.json");
     const names = ["zod", "semver", "commander", "@peculiar/x509"];
-    const deps = {};
-    for (const n of names) deps[n] = require(`./node_modules/${n}/package.json`).version;
-    process.stdout.write(JSON.stringify(deps));
-  ')
-  printf '{"name":"berth-fixture-app","version":"1.0.0","private":true,"dependencies":%s}\n' "$deps" >"$app/package.json"
-  (cd "$app" && npm install --offline --ignore-scripts --no-audit --no-fund >"$t/npm.log" 2>&1) || {
+    const packages = {};
+    const dependencies = {};
+    // Where Node finds `name` for the package installed at `from`: the nearest node_modules going up.
+    const locate = (from, name) => {
+      let base = from;
+      for (;;) {
+        const path = `${base ? `${base}/` : ""}node_modules/${name}`;
+        if (lock.packages[path]) return path;
+        if (!base) throw new Error(`${name} (needed by ${from || "the root"}) is not in package-lock.json`);
+        const cut = base.lastIndexOf("/node_modules/");
+        base = cut < 0 ? "" : base.slice(0, cut);
+      }
+    };
+    const add = (path) => {
+      if (packages[path]) return;
+      const { dev, devOptional, peer, ...entry } = lock.packages[path];
+      packages[path] = entry;
+      for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
+        try { add(locate(path, dep)); } catch (err) { if (!entry.optionalDependencies?.[dep]) throw err; }
+      }
+    };
+    for (const name of names) {
+      const path = locate("", name);
+      dependencies[name] = lock.packages[path].version;
+      add(path);
+    }
+    const root = { name: "berth-fixture-app", version: "1.0.0", dependencies };
+    const out = process.argv[1];
+    require("node:fs").writeFileSync(`${out}/package.json`, JSON.stringify({ ...root, private: true }) + "\n");
+    require("node:fs").writeFileSync(
+      `${out}/package-lock.json`,
+      JSON.stringify({ ...root, lockfileVersion: 3, requires: true, packages: { "": root, ...packages } }, null, 2) + "\n",
+    );
+  ' "$app")
+  (cd "$app" && npm ci --offline --ignore-scripts --no-audit --no-fund >"$t/npm.log" 2>&1) || {
     cat "$t/npm.log" >&2
-    echo "npm install --offline failed: the npm cache lacks these packages (run npm ci in the repository first)" >&2
+    echo "npm ci --offline failed: the npm cache lacks these packages (run npm ci in the repository first)" >&2
     exit 1
   }
   # Only the metadata matters to the tests: drop code, keep every package.json and npm's hidden lock file.

@@ -56,6 +56,8 @@ interface HashState {
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Bound on remembered running hashes; an abandoned upload falls out and is re-hashed if it ever commits.
 const MAX_HASH_STATES = 10_000;
+// How long a request for an upload waits for another request writing to it to end (a cut one flushing).
+const SETTLE_WAIT_MS = 5_000;
 
 export function blobPath(d: Digest): string {
   const hex = digestHex(d);
@@ -73,9 +75,13 @@ export function isUploadId(id: string): boolean {
 /** The one blob store: content-addressed bytes shared by every repository, on any `ObjectDriver`. */
 export class DriverBlobStore implements BlobStore {
   private readonly hashes = new Map<string, HashState>();
-  private readonly busy = new Set<string>();
+  // Upload id → settles when the request writing to it ends (a broken connection is still flushing).
+  private readonly busy = new Map<string, Promise<void>>();
 
-  constructor(readonly driver: ObjectDriver) {}
+  constructor(
+    readonly driver: ObjectDriver,
+    private readonly settleWaitMs = SETTLE_WAIT_MS,
+  ) {}
 
   async stat(d: Digest): Promise<BlobInfo | undefined> {
     const info = await this.driver.stat(blobPath(d));
@@ -129,6 +135,8 @@ export class DriverBlobStore implements BlobStore {
 
   async resumeUpload(id: string): Promise<UploadWriter> {
     if (!isUploadId(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    // A status asked while a cut request is still flushing must count the bytes that request got.
+    await this.settled(id);
     const info = await this.driver.stat(uploadPath(id));
     if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
     return new DriverUpload(this, id, info.size);
@@ -154,19 +162,48 @@ export class DriverBlobStore implements BlobStore {
     this.hashes.delete(id);
   }
 
-  /** @internal One request at a time per upload in this process; a second one is a client error. */
-  lock(id: string, size: number): () => void {
+  /**
+   * @internal One request at a time per upload in this process. A second one first waits a little for the
+   * first to end: after a cut connection the client asks again at once, while this process may still be
+   * flushing the bytes that arrived. A writer still busy after that is a second live writer: a client error.
+   */
+  async lock(id: string, size: () => number): Promise<() => void> {
+    // Checked and taken without a pause when free, so that a request that came first holds it first.
+    if (this.busy.has(id)) await this.settled(id);
     if (this.busy.has(id)) {
       throw new RegistryError(
         'RANGE_INVALID',
         { upload: id, reason: 'another request is writing to this upload' },
-        {
-          Range: rangeHeader(size),
-        },
+        { Range: rangeHeader(size()) },
       );
     }
-    this.busy.add(id);
-    return () => this.busy.delete(id);
+    let release = (): void => {};
+    this.busy.set(
+      id,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
+    return () => {
+      this.busy.delete(id);
+      release();
+    };
+  }
+
+  /** @internal Waits (a bounded while) until no request of this process is writing to the upload. */
+  async settled(id: string): Promise<void> {
+    if (!this.busy.has(id)) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.settleWaitMs);
+    });
+    try {
+      for (let pending = this.busy.get(id); pending; pending = this.busy.get(id)) {
+        if (!(await Promise.race([pending.then(() => true), deadline]))) return;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** @internal Hashes the stored bytes of an upload from the start. */
@@ -197,7 +234,7 @@ class DriverUpload implements UploadWriter {
   async append(body: Readable, options: AppendOptions = {}): Promise<number> {
     const { offset: expectedOffset, length: expectedLength, signal } = options;
     const path = uploadPath(this.id);
-    const unlock = this.store.lock(this.id, this.stored);
+    const unlock = await this.store.lock(this.id, () => this.stored);
     try {
       const current = (await this.store.driver.stat(path))?.size;
       if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
@@ -261,7 +298,7 @@ class DriverUpload implements UploadWriter {
   }
 
   async commit(expected: Digest): Promise<BlobInfo> {
-    const unlock = this.store.lock(this.id, this.stored);
+    const unlock = await this.store.lock(this.id, () => this.stored);
     try {
       const path = uploadPath(this.id);
       const info = await this.store.driver.stat(path);

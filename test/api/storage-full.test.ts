@@ -62,6 +62,9 @@ test('a full disk: new content gets 507 STORAGE_FULL and leaves nothing behind; 
   await client.pushImage('full/app', 'kept', kept);
   await client.pushImage('full/app', 'gone', gone);
 
+  // A chunked upload started before the disk fills up.
+  const session = await client.startUpload('full/chunked');
+
   // Fill the disk with 1 MiB blobs, one request each (`POST /v2/full/fill/blobs/uploads/?digest=…`).
   const pushed: Blob[] = [];
   let refused: Response | undefined;
@@ -91,6 +94,15 @@ test('a full disk: new content gets 507 STORAGE_FULL and leaves nothing behind; 
   });
   assert.equal((await fullError(again)).code, 'STORAGE_FULL');
   await assert.rejects(stat(join(data, 'storage-reserve')), { code: 'ENOENT' });
+  const chunk = await client.request('PATCH', session, {
+    body: randomBlob(MiB).bytes,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
+  assert.equal((await fullError(chunk)).code, 'STORAGE_FULL');
+  const status = await client.request('GET', session);
+  assert.equal(status.status, 204);
+  assert.equal(status.headers.get('range'), '0-0', 'nothing of the refused chunk is kept');
+  assert.equal((await client.request('DELETE', session)).status, 204);
 
   // Nothing half-written: no upload bytes, and every blob file holds the bytes its name says.
   assert.deepEqual(await filesUnder(join(data, 'storage', 'uploads')), []);

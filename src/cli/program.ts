@@ -6,6 +6,7 @@ import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-command.js';
+import { registerFsckCommand } from './fsck-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerLintCommand } from './lint-command.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerProjectCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
+  registerFsckCommand(program);
   return program;
 }
 

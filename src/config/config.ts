@@ -10,6 +10,11 @@ const listenAddress = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, for example 127.0.0.1:5000')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
+// Room kept on the data folder's disk so deletes can still be recorded when it fills up.
+const DEFAULT_STORAGE_RESERVE = 16 * 1024 * 1024;
+// The background blob check reads at most this much per second, so serving keeps the disk.
+const DEFAULT_BLOB_CHECK_RATE = 32 * 1024 * 1024;
+
 export const configSchema = z
   .object({
     listen: listenAddress.default('127.0.0.1:5000'),
@@ -26,9 +31,22 @@ export const configSchema = z
           .object({ root: z.string().default('') })
           .strict()
           .default({ root: '' }),
+        reserve: z.number().int().min(0).default(DEFAULT_STORAGE_RESERVE),
+        blobCheck: z
+          .object({
+            interval: z.number().int().min(0).default(0),
+            bytesPerSecond: z.number().int().min(0).default(DEFAULT_BLOB_CHECK_RATE),
+            repair: z.boolean().default(false),
+          })
+          .strict()
+          .default({ interval: 0, bytesPerSecond: DEFAULT_BLOB_CHECK_RATE, repair: false }),
       })
       .strict()
-      .default({ filesystem: { root: '' } }),
+      .default({
+        filesystem: { root: '' },
+        reserve: DEFAULT_STORAGE_RESERVE,
+        blobCheck: { interval: 0, bytesPerSecond: DEFAULT_BLOB_CHECK_RATE, repair: false },
+      }),
     metadata: z
       .object({
         sqlite: z

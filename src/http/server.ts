@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import { RegistryError } from '../oci/errors.js';
 import type { Registry } from '../registry/registry.js';
+import { isStorageFullError } from '../storage/storage-reserve.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authGate, OPEN_GATE } from './auth-gate.js';
 import { registerTokenRoute } from './token-route.js';
@@ -23,6 +24,8 @@ export interface HttpOptions {
   realm?: string | undefined;
   /** Serve HTTPS with this certificate and key. */
   https?: { cert: string; key: string } | undefined;
+  /** Told when the metadata store or the disk reports that it is full (the storage reserve is released). */
+  onStorageFull?: (() => Promise<void>) | undefined;
 }
 
 /** Fastify error codes a client causes, mapped into the registry's error table. */
@@ -82,9 +85,16 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     });
   }
 
-  app.setErrorHandler((error: FastifyError | RegistryError, request, reply) => {
-    const registryError =
+  app.setErrorHandler(async (error: FastifyError | RegistryError, request, reply) => {
+    // A body the handler stopped reading (the disk filled up, the body ran past its length) is read to its
+    // end and dropped, so the client gets this answer instead of a broken pipe.
+    if (!request.raw.complete && !request.raw.destroyed) request.raw.resume();
+    let registryError =
       error instanceof RegistryError ? error : (fromFastifyError(error as FastifyError) ?? undefined);
+    if (!registryError && isStorageFullError(error)) {
+      await options.onStorageFull?.();
+      registryError = new RegistryError('STORAGE_FULL');
+    }
     if (!registryError) {
       if (request.raw.destroyed || request.raw.socket?.destroyed) {
         request.log.info({ method: request.method, url: request.url }, 'client disconnected during request');

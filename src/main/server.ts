@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessService } from '../access/access-service.js';
 import { loadRolesFile } from '../access/roles-file.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
+import { checkBlobs, scheduleBlobCheck, systemPaceClock } from '../jobs/blob-check.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openPostgresMetadata } from '../metadata/postgres.js';
@@ -14,6 +15,7 @@ import { BerthError } from '../oci/errors.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
+import { StorageReserve } from '../storage/storage-reserve.js';
 import { createLogger } from './logger.js';
 import { ensureSelfSignedTls, loadTlsFiles, type TlsMaterial } from './tls-certificates.js';
 
@@ -87,7 +89,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'serving plain http on a network address: credentials travel in clear text',
     );
   }
-  const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot));
+  // Room for deletes once the disk fills up (see StorageReserve).
+  const reserve = new StorageReserve(join(paths.data, 'storage-reserve'), config.storage.reserve, log);
+  await reserve.ensure();
+  const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot), { reserve });
   const metadata = openMetadata(config, options.cwd);
   await metadata.migrate();
   const registry = new Registry(
@@ -125,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     access,
     realm: config.auth.token.realm,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
+    onStorageFull: () => reserve.release('metadata store'),
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -132,9 +138,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     purge.interval * 1000,
     log,
   );
+  const blobCheck = config.storage.blobCheck;
+  const blobCheckJob =
+    blobCheck.interval > 0
+      ? scheduleBlobCheck(
+          (signal) =>
+            checkBlobs(blobs, metadata, {
+              repair: blobCheck.repair,
+              bytesPerSecond: blobCheck.bytesPerSecond,
+              clock: systemPaceClock,
+              log,
+              signal,
+            }),
+          blobCheck.interval * 1000,
+          log,
+        )
+      : undefined;
   try {
     await app.listen({ host, port });
   } catch (error) {
+    await blobCheckJob?.stop();
     await purgeJob.stop();
     await metadata.close();
     throw error;
@@ -154,6 +177,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await app.close();
       } finally {
         clearTimeout(grace);
+        await blobCheckJob?.stop();
         await purgeJob.stop();
         await metadata.close();
       }

@@ -4,6 +4,7 @@ import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import type {
+  BlobDependents,
   ManifestLookup,
   ManifestRecord,
   ManifestWithContent,
@@ -351,5 +352,83 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
 
   close(): Promise<void> {
     return this.kysely.destroy();
+  }
+
+  async linkedBlobDigests(page: Page): Promise<Digest[]> {
+    let q = this.kysely.selectFrom('repository_blobs').select('digest').distinct().orderBy('digest');
+    if (page.after !== undefined) q = q.where('digest', '>', page.after);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map((r) => r.digest as Digest);
+  }
+
+  async blobDependents(digest: Digest): Promise<BlobDependents[]> {
+    const db = this.kysely;
+    const byRepository = new Map<number, BlobDependents>();
+    const entry = (repositoryId: number): BlobDependents => {
+      let found = byRepository.get(repositoryId);
+      if (!found) {
+        found = { repository: '' as RepoName, linked: false, manifests: [], tags: [] };
+        byRepository.set(repositoryId, found);
+      }
+      return found;
+    };
+    const links = await db
+      .selectFrom('repository_blobs')
+      .select('repository_id')
+      .where('digest', '=', digest)
+      .execute();
+    for (const link of links) entry(Number(link.repository_id)).linked = true;
+    // Manifests that list the blob, then the indexes (of the same repository) that list those, and so on.
+    let frontier = await db
+      .selectFrom('manifests')
+      .innerJoin('manifest_references', 'manifest_references.manifest_id', 'manifests.id')
+      .select(['manifests.id', 'manifests.repository_id', 'manifests.digest'])
+      .where('manifest_references.digest', '=', digest)
+      .where('manifest_references.kind', '=', 'blob')
+      .execute();
+    const seen = new Set<number>();
+    while (frontier.length > 0) {
+      const fresh = frontier.filter((m) => !seen.has(Number(m.id)));
+      for (const m of fresh) {
+        seen.add(Number(m.id));
+        entry(Number(m.repository_id)).manifests.push(m.digest as Digest);
+      }
+      frontier = [];
+      for (const part of chunks(fresh.map((m) => Number(m.id)))) {
+        frontier.push(
+          ...(await db
+            .selectFrom('manifests as parent')
+            .innerJoin('manifest_references', 'manifest_references.manifest_id', 'parent.id')
+            .innerJoin('manifests as child', (join) =>
+              join
+                .onRef('child.digest', '=', 'manifest_references.digest')
+                .onRef('child.repository_id', '=', 'parent.repository_id'),
+            )
+            .select(['parent.id', 'parent.repository_id', 'parent.digest'])
+            .where('manifest_references.kind', '=', 'manifest')
+            .where('child.id', 'in', part)
+            .execute()),
+        );
+      }
+    }
+    for (const part of chunks([...seen])) {
+      const tags = await db
+        .selectFrom('tags')
+        .select(['repository_id', 'name'])
+        .where('manifest_id', 'in', part)
+        .orderBy('name')
+        .execute();
+      for (const tag of tags) entry(Number(tag.repository_id)).tags.push(tag.name);
+    }
+    const ids = [...byRepository.keys()];
+    for (const part of chunks(ids)) {
+      const rows = await db
+        .selectFrom('repositories')
+        .select(['id', 'name'])
+        .where('id', 'in', part)
+        .execute();
+      for (const row of rows) entry(Number(row.id)).repository = row.name as RepoName;
+    }
+    return [...byRepository.values()].sort((a, b) => a.repository.localeCompare(b.repository));
   }
 }

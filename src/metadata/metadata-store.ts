@@ -99,4 +99,19 @@ export interface MetadataStore extends MetadataQueries {
   /** Applies pending migrations. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Digests linked to at least one repository, in order, a page at a time (the blob check walks them). */
+  linkedBlobDigests(page: Page): Promise<Digest[]>;
+  /** Per repository, what bad bytes of this blob break: its link, the manifests that need it, their tags. */
+  blobDependents(digest: Digest): Promise<BlobDependents[]>;
+}
+
+/** What one repository loses when a blob's bytes are corrupt or missing. */
+export interface BlobDependents {
+  repository: RepoName;
+  /** Whether the repository links the blob (a pull of the blob itself fails). */
+  linked: boolean;
+  /** Manifests that reference the blob, directly or through the manifests an index lists. */
+  manifests: Digest[];
+  /** Tags pointing at one of those manifests. */
+  tags: string[];
 }

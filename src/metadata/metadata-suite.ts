@@ -319,5 +319,42 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       await store.deleteUpload('u1');
       assert.equal(await store.getUpload('u1'), undefined);
     });
+
+    test('blob check queries: linked digests paged, and what a bad blob breaks per repository', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const layer = digest('shared layer');
+      const other = digest('other layer');
+      const app = await store.ensureRepository(repo('dep/app'));
+      const multi = await store.ensureRepository(repo('dep/multi'));
+      const loose = await store.ensureRepository(repo('dep/loose'));
+      for (const id of [app, multi]) {
+        await store.linkBlob(id, layer, 10);
+        await store.linkBlob(id, other, 20);
+      }
+      await store.linkBlob(loose, layer, 10);
+      const image = manifest({ blobs: [layer, other] });
+      const unrelated = manifest({ blobs: [other] });
+      await store.setTags(app, await store.putManifest(app, image), ['v1', 'latest']);
+      await store.setTags(app, await store.putManifest(app, unrelated), ['other']);
+      await store.putManifest(multi, image);
+      const index = manifest({
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [image.digest],
+      });
+      await store.setTags(multi, await store.putManifest(multi, index), ['multi']);
+
+      assert.deepEqual(await store.blobDependents(layer), [
+        { repository: 'dep/app', linked: true, manifests: [image.digest], tags: ['latest', 'v1'] },
+        { repository: 'dep/loose', linked: true, manifests: [], tags: [] },
+        { repository: 'dep/multi', linked: true, manifests: [image.digest, index.digest], tags: ['multi'] },
+      ]);
+      assert.deepEqual(await store.blobDependents(digest('nobody uses this')), []);
+
+      const sorted = [layer, other].sort();
+      assert.deepEqual(await store.linkedBlobDigests({}), sorted);
+      assert.deepEqual(await store.linkedBlobDigests({ limit: 1 }), sorted.slice(0, 1));
+      assert.deepEqual(await store.linkedBlobDigests({ after: sorted[0] }), sorted.slice(1));
+    });
   });
 }

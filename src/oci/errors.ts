@@ -43,6 +43,12 @@ export const REGISTRY_ERRORS = {
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such endpoint' },
   METHOD_UNKNOWN: { code: 'UNSUPPORTED', status: 405, message: 'method not allowed on this endpoint' },
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },
+  // The disk under the blobs or the database has no room: the write is refused whole, deletes and reads go on.
+  STORAGE_FULL: {
+    code: 'STORAGE_FULL',
+    status: 507,
+    message: 'storage is full: no room for new content until space is freed',
+  },
   UNKNOWN: { code: 'UNKNOWN', status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { code: string; status: number; message: string }>;
 

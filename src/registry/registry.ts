@@ -187,7 +187,12 @@ export class Registry {
     const resolved = range ? resolveRange(range, size) : undefined;
     const result: BlobRead = { size };
     if (resolved) result.range = resolved;
-    if (!withContent) return result;
+    if (!withContent) {
+      // Bytes moved aside as corrupt (`berth fsck --repair`) read as missing, so that clients push them again.
+      if (digest !== EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest)))
+        throw new RegistryError('BLOB_UNKNOWN', { digest });
+      return result;
+    }
     if (digest === EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest))) {
       const bytes = resolved ? EMPTY_JSON_BYTES.subarray(resolved.start, resolved.end + 1) : EMPTY_JSON_BYTES;
       result.stream = Readable.from([bytes]);

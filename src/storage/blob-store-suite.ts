@@ -199,7 +199,7 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
     test('two writers on one upload at once: the second is refused', async () => {
       const { driver } = await open();
       // The second writer waits this long for the first to end before it is refused.
-      const store = new DriverBlobStore(driver(), 50);
+      const store = new DriverBlobStore(driver(), { settleWaitMs: 50 });
       const upload = await store.createUpload();
       let release: () => void = () => {};
       const slow = new Readable({ read() {} });

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, digestHex } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteRange, ObjectDriver } from './object-driver.js';
+import { isStorageFullError, type StorageReserve } from './storage-reserve.js';
 
 export interface BlobInfo {
   digest: Digest;
@@ -45,6 +46,19 @@ export interface BlobStore {
   listUploads(): AsyncIterable<{ id: string; modified: Date }>;
   /** Size and last write of an upload's bytes, or undefined when storage has none. */
   statUpload(id: string): Promise<{ size: number; modified: Date } | undefined>;
+  /**
+   * Moves a blob's bytes aside (under `quarantine/`), so that it reads as missing and a push or mount stores
+   * it again. Returns where the bytes went, or undefined when there was no blob, or when the bytes found
+   * there match the digest after all (a push repaired it meanwhile: they stay in place).
+   */
+  quarantine(d: Digest, now: number): Promise<string | undefined>;
+}
+
+export interface BlobStoreOptions {
+  /** Room kept for deletes on a full disk; new uploads are refused while it is released. */
+  reserve?: StorageReserve | undefined;
+  /** How long a request for an upload waits for another request writing to it to end (a cut one flushing). */
+  settleWaitMs?: number | undefined;
 }
 
 /** The running hash of an upload, valid while `offset` equals the stored size. Lives only in this process. */
@@ -80,7 +94,7 @@ export class DriverBlobStore implements BlobStore {
 
   constructor(
     readonly driver: ObjectDriver,
-    private readonly settleWaitMs = SETTLE_WAIT_MS,
+    private readonly options: BlobStoreOptions = {},
   ) {}
 
   async stat(d: Digest): Promise<BlobInfo | undefined> {
@@ -127,8 +141,15 @@ export class DriverBlobStore implements BlobStore {
   }
 
   async createUpload(): Promise<UploadWriter> {
+    await this.admitWrite();
     const id = randomUUID();
-    await this.driver.create(uploadPath(id));
+    try {
+      await this.driver.create(uploadPath(id));
+    } catch (error) {
+      if (!isStorageFullError(error)) throw error;
+      await this.driver.delete(`uploads/${id}/`);
+      throw await this.storageFull();
+    }
     this.remember(id, { hash: createHash('sha256'), offset: 0 });
     return new DriverUpload(this, id, 0);
   }
@@ -140,6 +161,44 @@ export class DriverBlobStore implements BlobStore {
     const info = await this.driver.stat(uploadPath(id));
     if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
     return new DriverUpload(this, id, info.size);
+  }
+
+  async quarantine(d: Digest, now: number): Promise<string | undefined> {
+    const aside = `quarantine/${digestAlgorithm(d)}/${digestHex(d)}.${now}`;
+    try {
+      await this.driver.publish(blobPath(d), aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    // A push may have published good bytes between the caller's check and the move: those go back.
+    if ((await this.hashObject(aside, digestAlgorithm(d))) === d) {
+      await this.driver.publish(aside, blobPath(d));
+      return undefined;
+    }
+    return aside;
+  }
+
+  private async hashObject(path: string, algorithm: DigestAlgorithm): Promise<Digest> {
+    const hash = createHash(algorithm);
+    for await (const chunk of await this.driver.read(path)) hash.update(chunk as Buffer);
+    return `${algorithm}:${hash.digest('hex')}` as Digest;
+  }
+
+  /** @internal Throws `STORAGE_FULL` while the disk is full and no space came back. */
+  async admitWrite(): Promise<void> {
+    await this.options.reserve?.admitWrite();
+  }
+
+  /** @internal Whether writes in flight should stop: the disk filled up under another request. */
+  get refusingWrites(): boolean {
+    return this.options.reserve?.isFull ?? false;
+  }
+
+  /** @internal A write hit a full disk: frees the reserve for deletes and gives the error to answer with. */
+  async storageFull(): Promise<RegistryError> {
+    await this.options.reserve?.release('blob store');
+    return new RegistryError('STORAGE_FULL');
   }
 
   /** @internal */
@@ -195,7 +254,7 @@ export class DriverBlobStore implements BlobStore {
     if (!this.busy.has(id)) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.settleWaitMs);
+      timer = setTimeout(() => resolve(false), this.options.settleWaitMs ?? SETTLE_WAIT_MS);
     });
     try {
       for (let pending = this.busy.get(id); pending; pending = this.busy.get(id)) {
@@ -236,6 +295,7 @@ class DriverUpload implements UploadWriter {
     const path = uploadPath(this.id);
     const unlock = await this.store.lock(this.id, () => this.stored);
     try {
+      await this.store.admitWrite();
       const current = (await this.store.driver.stat(path))?.size;
       if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
       this.stored = current;
@@ -255,10 +315,18 @@ class DriverUpload implements UploadWriter {
         // A request body that breaks (the client went away) ends the copy cleanly instead of destroying it,
         // so every byte that arrived is flushed to storage before the error is reported.
         let broken: unknown;
+        let refused = false;
+        const store = this.store;
         const guarded = async function* (): AsyncGenerator<Buffer> {
           try {
-            for await (const chunk of body) {
+            // The body is not destroyed when storage stops the copy, so the client can still read the answer.
+            for await (const chunk of body.iterator({ destroyOnReturn: false })) {
               if (signal?.aborted) throw signal.reason;
+              // Another request found the disk full: stop here rather than eat the room kept for deletes.
+              if (store.refusingWrites) {
+                refused = true;
+                return;
+              }
               yield chunk as Buffer;
             }
           } catch (error) {
@@ -266,6 +334,7 @@ class DriverUpload implements UploadWriter {
           }
         };
         await pipeline(guarded, meter, out);
+        if (refused) throw new RegistryError('STORAGE_FULL');
         if (broken) throw broken;
         if (expectedLength !== undefined && meter.count !== expectedLength) {
           throw new RegistryError('SIZE_INVALID', {
@@ -277,7 +346,8 @@ class DriverUpload implements UploadWriter {
         this.stored = current + meter.count;
         if (running) this.store.remember(this.id, { hash: running.hash, offset: this.stored });
         return this.stored;
-      } catch (error) {
+      } catch (caught) {
+        const error = isStorageFullError(caught) ? await this.store.storageFull() : caught;
         const after = (await this.store.driver.stat(path))?.size ?? current;
         if (error instanceof RegistryError) {
           // The client broke the contract of this request: take back every byte of it.
@@ -314,13 +384,15 @@ class DriverUpload implements UploadWriter {
         await this.remove();
         throw new RegistryError('DIGEST_INVALID', { expected, actual, size: info.size });
       }
-      const target = blobPath(expected);
-      const existing = await this.store.driver.stat(target);
-      if (existing && existing.size === info.size) await this.remove();
-      else {
-        await this.store.driver.publish(path, target);
-        await this.remove();
+      // Published even when the blob exists: these bytes were just verified, the stored ones may have rotted
+      // on disk, and the atomic replace is how a push repairs them.
+      try {
+        await this.store.driver.publish(path, blobPath(expected));
+      } catch (error) {
+        if (isStorageFullError(error)) throw await this.store.storageFull();
+        throw error;
       }
+      await this.remove();
       return { digest: expected, size: info.size };
     } finally {
       unlock();

@@ -1,0 +1,53 @@
+import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { type Config, resolvePaths } from '../config/config.js';
+import { type BlobCheckReport, checkBlobs, systemPaceClock } from '../jobs/blob-check.js';
+import { BerthError } from '../oci/errors.js';
+import { DriverBlobStore } from '../storage/blob-store.js';
+import { FsDriver } from '../storage/fs-driver.js';
+import { openMetadata } from './server.js';
+
+export interface BlobCheckRunOptions {
+  repair: boolean;
+  log: Logger;
+  cwd?: string | undefined;
+}
+
+/**
+ * `berth fsck`: the blob check once, on the stores the config names. It may run beside a serving Berth
+ * (SQLite in WAL mode takes a second reader). It never creates a database or a storage folder: a wrong
+ * `--data` is an error, not an empty report.
+ */
+export async function runBlobCheck(config: Config, options: BlobCheckRunOptions): Promise<BlobCheckReport> {
+  const paths = resolvePaths(config, options.cwd);
+  if (!(await isDirectory(paths.storageRoot)))
+    throw new BerthError(
+      'DATA_MISSING',
+      `no blob storage at ${paths.storageRoot} (check --data or --config)`,
+    );
+  if (!config.metadata.postgres && !(await isFile(paths.sqlite)))
+    throw new BerthError(
+      'DATA_MISSING',
+      `no metadata database at ${paths.sqlite} (check --data or --config)`,
+    );
+  const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot));
+  const metadata = openMetadata(config, options.cwd);
+  try {
+    return await checkBlobs(blobs, metadata, {
+      repair: options.repair,
+      bytesPerSecond: 0,
+      clock: systemPaceClock,
+      log: options.log,
+    });
+  } finally {
+    await metadata.close();
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}

@@ -9,7 +9,7 @@ import { verifySecret } from '../../src/access/password-hash.js';
 import type { RunningServer } from '../../src/main/server.js';
 import { randomBlob } from '../support/images.js';
 import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { fileScope, tempDir } from '../support/temp.js';
 
 const ADMIN = { name: 'admin', password: 'admin-password-1' };
 const SERVICE = 'berth-registry';
@@ -108,8 +108,10 @@ async function createUser(name: string, password: string, admin = false): Promis
   return { name, password };
 }
 
+const scope = fileScope();
+
 before(async () => {
-  const data = await tempDir({ after }, 'berth-admin-api-');
+  const data = await tempDir(scope, 'berth-admin-api-');
   server = await startTestServer({
     data,
     config: { 'auth.mode': 'token', 'auth.loginAttempts': 5 },

@@ -16,7 +16,7 @@ import {
   describeRun,
 } from '../importer/importer-fixtures.js';
 import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { fileScope, tempDir } from '../support/temp.js';
 
 const ADMIN_PASSWORD = 'admin-password-1';
 
@@ -53,8 +53,10 @@ async function logsIn(name: string, password: string): Promise<boolean> {
   return res.status === 200;
 }
 
+const scope = fileScope();
+
 before(async () => {
-  work = await tempDir({ after }, 'berth-admin-cli-');
+  work = await tempDir(scope, 'berth-admin-cli-');
   server = await startTestServer({
     data: join(work, 'data'),
     config: { 'auth.mode': 'token' },

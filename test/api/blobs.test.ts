@@ -5,13 +5,15 @@ import type { RunningServer } from '../../src/main/server.js';
 import { blobOf, randomBlob } from '../support/images.js';
 import { errorCode, TestClient } from '../support/oci-client.js';
 import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { fileScope, tempDir } from '../support/temp.js';
 
 let server: RunningServer;
 let client: TestClient;
 
+const scope = fileScope();
+
 before(async () => {
-  const dir = await tempDir({ after });
+  const dir = await tempDir(scope);
   server = await startTestServer({ data: dir });
   client = new TestClient(server.url);
 });

@@ -5,13 +5,15 @@ import { makeImage } from '../support/images.js';
 import { errorCode, TestClient } from '../support/oci-client.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { fileScope, tempDir } from '../support/temp.js';
 
 let server: RunningServer;
 let client: TestClient;
 
+const scope = fileScope();
+
 before(async () => {
-  server = await startTestServer({ data: await tempDir({ after }) });
+  server = await startTestServer({ data: await tempDir(scope) });
   client = new TestClient(server.url);
 });
 after(() => server.close());

@@ -7,7 +7,7 @@ import { randomBlob } from '../support/images.js';
 import { errorCode, TestClient } from '../support/oci-client.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { fileScope, tempDir } from '../support/temp.js';
 
 let server: RunningServer;
 let client: TestClient;
@@ -18,8 +18,10 @@ async function storedUploads(): Promise<string[]> {
   return readdir(join(data, 'storage', 'uploads')).catch(() => []);
 }
 
+const scope = fileScope();
+
 before(async () => {
-  data = await tempDir({ after });
+  data = await tempDir(scope);
   server = await startTestServer({ data });
   client = new TestClient(server.url);
 });

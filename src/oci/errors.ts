@@ -67,10 +67,18 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** Extra response headers the error needs (the current `Range` on a 416 for an upload, for example). */
   readonly headers: Record<string, string>;
+  /** A message that says more than the table's, for the client to show (which manifest, which tag). */
+  private readonly specificMessage: string | undefined;
 
-  constructor(kind: RegistryErrorKind, detail?: unknown, headers: Record<string, string> = {}) {
+  constructor(
+    kind: RegistryErrorKind,
+    detail?: unknown,
+    headers: Record<string, string> = {},
+    message?: string,
+  ) {
     const entry = REGISTRY_ERRORS[kind];
-    super(typeof detail === 'string' ? `${entry.message}: ${detail}` : entry.message);
+    super(message ?? (typeof detail === 'string' ? `${entry.message}: ${detail}` : entry.message));
+    this.specificMessage = message;
     this.name = 'RegistryError';
     this.kind = kind;
     this.code = entry.code;
@@ -84,7 +92,7 @@ export class RegistryError extends Error {
     const entry = REGISTRY_ERRORS[this.kind];
     const error: { code: string; message: string; detail?: unknown } = {
       code: this.code,
-      message: entry.message,
+      message: this.specificMessage ?? entry.message,
     };
     if (this.detail !== undefined) error.detail = this.detail;
     return { errors: [error] };

@@ -58,7 +58,11 @@ function chunks<T>(values: T[]): T[][] {
 
 /** The registry's queries, written once in Kysely for both SQLite and PostgreSQL. */
 class KyselyQueries implements MetadataQueries {
-  constructor(protected readonly db: Db) {}
+  constructor(
+    protected readonly db: Db,
+    /** PostgreSQL takes row locks (`FOR SHARE`); SQLite has none and runs one write transaction at a time. */
+    private readonly rowLocks = false,
+  ) {}
 
   async repositoryId(name: RepoName): Promise<number | undefined> {
     const row = await this.db
@@ -321,13 +325,15 @@ class KyselyQueries implements MetadataQueries {
   async linkedBlobSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>> {
     const sizes = new Map<Digest, number>();
     for (const part of chunks([...new Set(digests)])) {
-      const rows = await this.db
+      let q = this.db
         .selectFrom('repository_blobs')
         .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
         .select(['blobs.digest', 'blobs.size'])
         .where('repository_blobs.repository_id', '=', repositoryId)
-        .where('repository_blobs.digest', 'in', part)
-        .execute();
+        .where('repository_blobs.digest', 'in', part);
+      // Held until the manifest that needs these links commits: a concurrent unlink waits, then sees the tag.
+      if (this.rowLocks) q = q.forShare();
+      const rows = await q.execute();
       for (const r of rows) sizes.set(r.digest as Digest, Number(r.size));
     }
     return sizes;
@@ -336,12 +342,13 @@ class KyselyQueries implements MetadataQueries {
   async manifestSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>> {
     const sizes = new Map<Digest, number>();
     for (const part of chunks([...new Set(digests)])) {
-      const rows = await this.db
+      let q = this.db
         .selectFrom('manifests')
         .select(['digest', 'size'])
         .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', part)
-        .execute();
+        .where('digest', 'in', part);
+      if (this.rowLocks) q = q.forShare();
+      const rows = await q.execute();
       for (const r of rows) sizes.set(r.digest as Digest, Number(r.size));
     }
     return sizes;
@@ -396,12 +403,14 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     private readonly kysely: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
-    super(kysely);
+    super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
   }
 
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
-    return this.kysely.transaction().execute((trx) => fn(new KyselyQueries(trx)));
+    return this.kysely
+      .transaction()
+      .execute((trx) => fn(new KyselyQueries(trx, this.dialect === 'postgres')));
   }
 
   async migrate(): Promise<void> {

@@ -180,8 +180,11 @@ export class Registry {
         : await this.meta.tx(async (tx) => {
             const repositoryId = await tx.repositoryId(repo);
             if (repositoryId === undefined) return false;
-            if (!options.force) await refuseIfTagged(tx, repositoryId, ref.digest, 'manifest');
-            return tx.deleteManifest(repo, ref.digest);
+            // Delete, then check, in one transaction: the delete's row locks make a concurrent push that
+            // needs the manifest either finish first (and be seen here) or find it gone.
+            const removed = await tx.deleteManifest(repo, ref.digest);
+            if (removed && !options.force) await refuseIfTagged(tx, repositoryId, ref.digest, 'manifest');
+            return removed;
           });
     if (!deleted) throw await this.manifestMissing(repo, ref);
     this.log.info(
@@ -233,8 +236,10 @@ export class Registry {
     const unlinked = await this.meta.tx(async (tx) => {
       const repositoryId = await tx.repositoryId(repo);
       if (repositoryId === undefined) return false;
-      if (!options.force) await refuseIfTagged(tx, repositoryId, digest, 'blob');
-      return tx.unlinkBlob(repo, digest);
+      // Unlink, then check (see deleteManifest): a refusal rolls the unlink back.
+      const removed = await tx.unlinkBlob(repo, digest);
+      if (removed && !options.force) await refuseIfTagged(tx, repositoryId, digest, 'blob');
+      return removed;
     });
     if (!unlinked) throw new RegistryError('BLOB_UNKNOWN', { digest });
     // The bytes stay until garbage collection finds no repository linking them.

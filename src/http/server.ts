@@ -1,12 +1,17 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import { RegistryError } from '../oci/errors.js';
+import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
 import { isStorageFullError } from '../storage/storage-reserve.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -36,13 +41,62 @@ function fromFastifyError(error: FastifyError): RegistryError | undefined {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new RegistryError('SIZE_INVALID', { reason: error.message });
     case 'FST_ERR_BAD_URL':
+      return new RegistryError('REQUEST_INVALID', { reason: 'the path is not valid percent-encoding' });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new RegistryError('REQUEST_INVALID', { reason: 'the path is too long' });
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new RegistryError('NOT_FOUND', { reason: error.message });
-    default:
-      return error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500
-        ? new RegistryError('UNSUPPORTED', { reason: error.message })
-        : undefined;
   }
+  const status = error.statusCode;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  switch (status) {
+    case 404:
+      return new RegistryError('NOT_FOUND', { reason: error.message });
+    case 405:
+      return new RegistryError('METHOD_UNKNOWN', { reason: error.message });
+    case 413:
+      return new RegistryError('SIZE_INVALID', { reason: error.message });
+    case 415:
+      return new RegistryError('MEDIA_TYPE_UNSUPPORTED', { reason: error.message });
+    default:
+      return new RegistryError('REQUEST_INVALID', { reason: error.message });
+  }
+}
+
+/**
+ * Every error goes out as OCI error JSON with its length; a HEAD gets the same status and headers, with the
+ * Content-Length of the body a GET would have had and no body.
+ */
+function sendRegistryError(request: FastifyRequest, reply: FastifyReply, error: RegistryError): FastifyReply {
+  const body = Buffer.from(JSON.stringify(error.toJSON()));
+  reply
+    .code(error.status)
+    .headers(error.headers)
+    .header('Content-Type', 'application/json')
+    .header('Content-Length', String(body.length))
+    .header('Docker-Distribution-API-Version', 'registry/2.0');
+  // A Buffer, so that the type is the same with and without a body (Fastify adds a charset to strings).
+  return reply.send(request.method === 'HEAD' ? undefined : body);
+}
+
+/** Errors Node's HTTP parser finds before there is a request (broken headers, unknown methods, oversize heads). */
+function clientErrorResponse(error: NodeJS.ErrnoException): string {
+  const registryError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new RegistryError('HEADERS_TOO_LARGE')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new RegistryError('REQUEST_TIMEOUT')
+        : new RegistryError('REQUEST_INVALID', { reason: 'malformed HTTP request' });
+  const body = JSON.stringify(registryError.toJSON());
+  return [
+    `HTTP/1.1 ${registryError.status} ${STATUS_CODES[registryError.status] ?? ''}`,
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Docker-Distribution-API-Version: registry/2.0',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }
 
 export function buildHttpServer(registry: Registry, log: Logger, options: HttpOptions): FastifyInstance {
@@ -58,6 +112,18 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
+    // Errors Fastify meets before routing (a path that is not valid percent-encoding) take the same road.
+    frameworkErrors: (error, request, reply) =>
+      sendRegistryError(
+        request,
+        reply,
+        fromFastifyError(error) ?? new RegistryError('REQUEST_INVALID', { reason: error.message }),
+      ),
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(error));
+      socket.destroy(error);
+    },
   });
 
   // Bodies are streamed by the handlers themselves (blobs) or read with a limit (manifests): no parsing here.
@@ -101,24 +167,23 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       } else {
         request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
       }
-      const internal = new RegistryError('UNKNOWN');
-      return reply.code(internal.status).header('Content-Type', 'application/json').send(internal.toJSON());
+      return sendRegistryError(request, reply, new RegistryError('UNKNOWN'));
     }
     request.log.debug(
       { method: request.method, url: request.url, code: registryError.code, status: registryError.status },
       'request refused',
     );
-    reply
-      .code(registryError.status)
-      .headers(registryError.headers)
-      .header('Content-Type', 'application/json');
-    if (request.method === 'HEAD') return reply.send();
-    return reply.send(JSON.stringify(registryError.toJSON()));
+    return sendRegistryError(request, reply, registryError);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const error = new RegistryError('NOT_FOUND', { path: request.url });
-    reply.code(error.status).header('Content-Type', 'application/json').send(JSON.stringify(error.toJSON()));
+    const query = request.url.indexOf('?');
+    const path = query < 0 ? request.url : request.url.slice(0, query);
+    // An API path asked with a method no route takes (OPTIONS, TRACE, PROPFIND...) is a 405, not a 404.
+    const error = parseV2Path(path)
+      ? new RegistryError('METHOD_UNKNOWN', { method: request.method, path })
+      : new RegistryError('NOT_FOUND', { path });
+    return sendRegistryError(request, reply, error);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -123,6 +123,26 @@ export function registerV2Routes(
     return visible;
   };
 
+  /**
+   * `DELETE …/blobs/<digest>?force=true` and `DELETE …/manifests/<digest>?force=true` delete what a tag still
+   * needs (which leaves that tag unpullable). Only a system administrator may: an admin user by Basic auth or
+   * by a token with delete on the repository; with `auth: none`, whoever reaches the port is the operator.
+   * Anyone else asking to force is refused with DENIED, so that a script never mistakes the parameter for
+   * having worked.
+   */
+  const forcedDelete = async (request: FastifyRequest, query: URLSearchParams): Promise<boolean> => {
+    if (query.get('force') !== 'true') return false;
+    if (!gate.enabled) return true;
+    const auth = await gate.authentication(request);
+    if (auth?.principal.kind === 'user' && auth.principal.admin) return true;
+    throw new RegistryError(
+      'DENIED',
+      { reason: 'only a system administrator may force a delete' },
+      {},
+      'only a system administrator may force a delete (force=true)',
+    );
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const { path, query } = splitUrl(request.url);
     const route = parseV2Path(path);
@@ -207,7 +227,7 @@ export function registerV2Routes(
           return reply.send();
         }
         if (method === 'DELETE') {
-          await registry.deleteManifest(name, ref);
+          await registry.deleteManifest(name, ref, { force: await forcedDelete(request, query) });
           return reply.code(202).header('Content-Length', '0').send();
         }
         return methodNotAllowed(request);
@@ -243,7 +263,7 @@ export function registerV2Routes(
           return reply.send(blob.stream);
         }
         if (method === 'DELETE') {
-          await registry.deleteBlob(name, digest);
+          await registry.deleteBlob(name, digest, { force: await forcedDelete(request, query) });
           return reply.code(202).header('Content-Length', '0').send();
         }
         return methodNotAllowed(request);

@@ -73,7 +73,8 @@ export function parsePage(query: URLSearchParams, defaultLimit?: number): Page &
   let limit = defaultLimit;
   if (n !== null) {
     if (!/^\d+$/.test(n))
-      throw new RegistryError('UNSUPPORTED', { reason: 'n must be a non-negative integer', n });
+      throw new RegistryError('PAGINATION_NUMBER_INVALID', { reason: 'n must be a non-negative integer', n });
+    // A larger n is served as the largest page, with a Link to the next one: at most n results, as asked.
     limit = Math.min(Number(n), MAX_PAGE);
   }
   const page: Page = {};

@@ -12,6 +12,7 @@ import type {
   MetadataStore,
   NewManifest,
   Page,
+  TaggedUser,
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
@@ -58,7 +59,11 @@ function chunks<T>(values: T[]): T[][] {
 
 /** The registry's queries, written once in Kysely for both SQLite and PostgreSQL. */
 class KyselyQueries implements MetadataQueries {
-  constructor(protected readonly db: Db) {}
+  constructor(
+    protected readonly db: Db,
+    /** PostgreSQL takes row locks (`FOR SHARE`); SQLite has none and runs one write transaction at a time. */
+    private readonly rowLocks = false,
+  ) {}
 
   async repositoryId(name: RepoName): Promise<number | undefined> {
     const row = await this.db
@@ -317,6 +322,79 @@ class KyselyQueries implements MetadataQueries {
       .execute();
     return rows.map((r) => r.id);
   }
+
+  async linkedBlobSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>> {
+    const sizes = new Map<Digest, number>();
+    for (const part of chunks([...new Set(digests)])) {
+      let q = this.db
+        .selectFrom('repository_blobs')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select(['blobs.digest', 'blobs.size'])
+        .where('repository_blobs.repository_id', '=', repositoryId)
+        .where('repository_blobs.digest', 'in', part);
+      // Held until the manifest that needs these links commits: a concurrent unlink waits, then sees the tag.
+      if (this.rowLocks) q = q.forShare();
+      const rows = await q.execute();
+      for (const r of rows) sizes.set(r.digest as Digest, Number(r.size));
+    }
+    return sizes;
+  }
+
+  async manifestSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>> {
+    const sizes = new Map<Digest, number>();
+    for (const part of chunks([...new Set(digests)])) {
+      let q = this.db
+        .selectFrom('manifests')
+        .select(['digest', 'size'])
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', part);
+      if (this.rowLocks) q = q.forShare();
+      const rows = await q.execute();
+      for (const r of rows) sizes.set(r.digest as Digest, Number(r.size));
+    }
+    return sizes;
+  }
+
+  async taggedUserOf(
+    repositoryId: number,
+    digest: Digest,
+    kind: 'blob' | 'manifest',
+  ): Promise<TaggedUser | undefined> {
+    // Every manifest reached from a tag, directly or through index children, with one tag it is reached from.
+    // UNION (not UNION ALL) ends the walk: a (manifest, tag) pair is visited once.
+    const row = await this.db
+      .withRecursive('reached(manifest_id, tag)', (db) =>
+        db
+          .selectFrom('tags')
+          .select(['tags.manifest_id', 'tags.name as tag'])
+          .where('tags.repository_id', '=', repositoryId)
+          .union((qb) =>
+            qb
+              .selectFrom('reached')
+              .innerJoin('manifest_references as child_ref', (join) =>
+                join
+                  .onRef('child_ref.manifest_id', '=', 'reached.manifest_id')
+                  .on('child_ref.kind', '=', 'manifest'),
+              )
+              .innerJoin('manifests as child', (join) =>
+                join
+                  .onRef('child.digest', '=', 'child_ref.digest')
+                  .on('child.repository_id', '=', repositoryId),
+              )
+              .select(['child.id as manifest_id', 'reached.tag']),
+          ),
+      )
+      .selectFrom('reached')
+      .innerJoin('manifest_references', 'manifest_references.manifest_id', 'reached.manifest_id')
+      .innerJoin('manifests', 'manifests.id', 'reached.manifest_id')
+      .select(['manifests.digest', 'reached.tag'])
+      .where('manifest_references.digest', '=', digest)
+      .where('manifest_references.kind', '=', kind)
+      .orderBy('reached.tag')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? { manifest: row.digest as Digest, tag: row.tag } : undefined;
+  }
 }
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
@@ -326,12 +404,14 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     private readonly kysely: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
-    super(kysely);
+    super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
   }
 
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
-    return this.kysely.transaction().execute((trx) => fn(new KyselyQueries(trx)));
+    return this.kysely
+      .transaction()
+      .execute((trx) => fn(new KyselyQueries(trx, this.dialect === 'postgres')));
   }
 
   async migrate(): Promise<void> {

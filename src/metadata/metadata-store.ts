@@ -88,6 +88,27 @@ export interface MetadataQueries {
   deleteUpload(id: string): Promise<void>;
   /** Ids of upload sessions last written before `before` (milliseconds since the epoch). */
   staleUploads(before: number, limit: number): Promise<string[]>;
+
+  /** Sizes of the given blobs that are linked to the repository; the others are absent from the map. */
+  linkedBlobSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>>;
+  /** Sizes of the given manifests that the repository has; the others are absent from the map. */
+  manifestSizes(repositoryId: number, digests: Digest[]): Promise<Map<Digest, number>>;
+  /**
+   * A tagged manifest of the repository that still needs the blob or child manifest: one that references it
+   * and carries a tag, or is reached from a tag through indexes. `subject` is no reference: a referrer does
+   * not need its subject. Undefined when no tag needs it.
+   */
+  taggedUserOf(
+    repositoryId: number,
+    digest: Digest,
+    kind: 'blob' | 'manifest',
+  ): Promise<TaggedUser | undefined>;
+}
+
+/** Who needs a digest: the manifest that references it, and a tag from which that manifest is reached. */
+export interface TaggedUser {
+  manifest: Digest;
+  tag: string;
 }
 
 export interface MetadataStore extends MetadataQueries {

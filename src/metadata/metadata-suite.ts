@@ -356,5 +356,64 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       assert.deepEqual(await store.linkedBlobDigests({ limit: 1 }), sorted.slice(0, 1));
       assert.deepEqual(await store.linkedBlobDigests({ after: sorted[0] }), sorted.slice(1));
     });
+
+    test('sizes of linked blobs and manifests; which tag still needs a blob or child manifest', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const id = await store.ensureRepository(repo('team/app'));
+      const other = await store.ensureRepository(repo('team/other'));
+      const [layer, loose, elsewhere] = [digest('layer'), digest('loose'), digest('elsewhere')];
+      await store.linkBlob(id, layer, 10);
+      await store.linkBlob(id, loose, 20);
+      await store.linkBlob(other, elsewhere, 30);
+      assert.deepEqual(
+        await store.linkedBlobSizes(id, [layer, loose, elsewhere, layer]),
+        new Map([
+          [layer, 10],
+          [loose, 20],
+        ]),
+      );
+      const image = manifest({ blobs: [layer] });
+      const imageId = await store.putManifest(id, image);
+      const inner = manifest({
+        manifests: [image.digest],
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+      });
+      await store.putManifest(id, inner);
+      const outer = manifest({
+        manifests: [inner.digest],
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+      });
+      const outerId = await store.putManifest(id, outer);
+      assert.deepEqual(
+        await store.manifestSizes(id, [image.digest, inner.digest, digest('none')]),
+        new Map([
+          [image.digest, image.content.length],
+          [inner.digest, inner.content.length],
+        ]),
+      );
+      // Nothing tagged: nothing needed.
+      assert.equal(await store.taggedUserOf(id, layer, 'blob'), undefined);
+      // A tag on the outer index reaches the image through two indexes.
+      await store.setTags(id, outerId, ['top']);
+      assert.deepEqual(await store.taggedUserOf(id, layer, 'blob'), { manifest: image.digest, tag: 'top' });
+      assert.deepEqual(await store.taggedUserOf(id, image.digest, 'manifest'), {
+        manifest: inner.digest,
+        tag: 'top',
+      });
+      assert.equal(await store.taggedUserOf(id, loose, 'blob'), undefined);
+      assert.equal(await store.taggedUserOf(id, layer, 'manifest'), undefined, 'kinds are not mixed');
+      assert.equal(await store.taggedUserOf(other, layer, 'blob'), undefined, 'another repository');
+      // A tag straight on the image; the first tag in byte order is named.
+      await store.setTags(id, imageId, ['b-image', 'a-image']);
+      assert.deepEqual(await store.taggedUserOf(id, layer, 'blob'), {
+        manifest: image.digest,
+        tag: 'a-image',
+      });
+      await store.deleteTag(repo('team/app'), 'top');
+      await store.deleteTag(repo('team/app'), 'a-image');
+      await store.deleteTag(repo('team/app'), 'b-image');
+      assert.equal(await store.taggedUserOf(id, image.digest, 'manifest'), undefined);
+    });
   });
 }

@@ -39,6 +39,18 @@ export const REGISTRY_ERRORS = {
   UNAUTHORIZED: { code: 'UNAUTHORIZED', status: 401, message: 'authentication required' },
   DENIED: { code: 'DENIED', status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { code: 'UNSUPPORTED', status: 405, message: 'the operation is unsupported' },
+  // The OCI table has no code for a malformed request (bad URL encoding, broken headers); UNSUPPORTED is the
+  // spec's "invalid set of parameters", and the status tells clients what happened.
+  REQUEST_INVALID: { code: 'UNSUPPORTED', status: 400, message: 'malformed request' },
+  MEDIA_TYPE_UNSUPPORTED: { code: 'UNSUPPORTED', status: 415, message: 'unsupported media type' },
+  REQUEST_TIMEOUT: { code: 'UNSUPPORTED', status: 408, message: 'request timed out' },
+  HEADERS_TOO_LARGE: { code: 'UNSUPPORTED', status: 431, message: 'request header fields too large' },
+  // CNCF Distribution's code for a bad `n` on tag and catalog listings.
+  PAGINATION_NUMBER_INVALID: {
+    code: 'PAGINATION_NUMBER_INVALID',
+    status: 400,
+    message: 'invalid number of results requested',
+  },
   TOOMANYREQUESTS: { code: 'TOOMANYREQUESTS', status: 429, message: 'too many requests' },
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such endpoint' },
   METHOD_UNKNOWN: { code: 'UNSUPPORTED', status: 405, message: 'method not allowed on this endpoint' },
@@ -61,10 +73,18 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** Extra response headers the error needs (the current `Range` on a 416 for an upload, for example). */
   readonly headers: Record<string, string>;
+  /** A message that says more than the table's, for the client to show (which manifest, which tag). */
+  private readonly specificMessage: string | undefined;
 
-  constructor(kind: RegistryErrorKind, detail?: unknown, headers: Record<string, string> = {}) {
+  constructor(
+    kind: RegistryErrorKind,
+    detail?: unknown,
+    headers: Record<string, string> = {},
+    message?: string,
+  ) {
     const entry = REGISTRY_ERRORS[kind];
-    super(typeof detail === 'string' ? `${entry.message}: ${detail}` : entry.message);
+    super(message ?? (typeof detail === 'string' ? `${entry.message}: ${detail}` : entry.message));
+    this.specificMessage = message;
     this.name = 'RegistryError';
     this.kind = kind;
     this.code = entry.code;
@@ -78,7 +98,7 @@ export class RegistryError extends Error {
     const entry = REGISTRY_ERRORS[this.kind];
     const error: { code: string; message: string; detail?: unknown } = {
       code: this.code,
-      message: entry.message,
+      message: this.specificMessage ?? entry.message,
     };
     if (this.detail !== undefined) error.detail = this.detail;
     return { errors: [error] };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Digest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
+import { findDuplicateKey } from './manifest-duplicate-keys.js';
 import {
   bareMediaType,
   isImageManifestMediaType,
@@ -70,6 +71,8 @@ export interface ParsedManifest {
   mediaType: string;
   /** Blobs the manifest references (config and layers) that must be present in the repository. */
   blobs: Digest[];
+  /** The descriptors of those blobs, whose sizes must match the stored ones. */
+  blobDescriptors: Descriptor[];
   /** Child manifests (an index's entries) that must be present in the repository. */
   manifests: Digest[];
   subject?: Descriptor;
@@ -82,6 +85,10 @@ export interface ParsedManifest {
   layers?: Descriptor[];
   children?: Descriptor[];
 }
+
+// Invalid UTF-8 would be replaced here and refused or read otherwise elsewhere; a byte order mark is kept, so
+// that JSON.parse refuses it as Go's parser does.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function invalid(reason: string, extra: Record<string, unknown> = {}): RegistryError {
   return new RegistryError('MANIFEST_INVALID', { reason, ...extra });
@@ -99,12 +106,21 @@ function describeZodError(error: z.ZodError): string {
  * field is absent (umoci and podman leave it out), from the Content-Type the client sent.
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): ParsedManifest {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(bytes);
+  } catch {
+    throw invalid('manifest is not valid UTF-8');
+  }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw invalid('manifest is not valid JSON');
   }
+  // Two parsers must not read two different manifests from the same bytes.
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) throw invalid('manifest has a duplicate key', { key: duplicate });
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw invalid('manifest is not a JSON object');
   const record = json as Record<string, unknown>;
@@ -140,6 +156,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     return {
       mediaType,
       blobs: unique(required.map((d) => d.digest)),
+      blobDescriptors: required,
       manifests: [],
       ...(m.subject ? { subject: m.subject } : {}),
       ...(m.artifactType ? { artifactType: m.artifactType } : {}),
@@ -156,6 +173,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     return {
       mediaType,
       blobs: [],
+      blobDescriptors: [],
       manifests: unique(m.manifests.map((d) => d.digest)),
       ...(m.subject ? { subject: m.subject } : {}),
       ...(m.artifactType ? { artifactType: m.artifactType, referrerArtifactType: m.artifactType } : {}),

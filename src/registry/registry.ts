@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { MetadataStore, Page } from '../metadata/metadata-store.js';
+import type { MetadataQueries, MetadataStore, Page } from '../metadata/metadata-store.js';
 import {
   type Digest,
   digestAlgorithm,
@@ -128,10 +128,28 @@ export class Registry {
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
     await this.meta.tx(async (tx) => {
       const repositoryId = await tx.ensureRepository(repo);
-      const missingBlobs = await tx.unlinkedBlobs(repositoryId, requiredBlobs);
-      const missingManifests = await tx.missingManifests(repositoryId, parsed.manifests);
-      const missing = [...missingBlobs, ...missingManifests];
+      const blobSizes = await tx.linkedBlobSizes(repositoryId, requiredBlobs);
+      const manifestSizes = await tx.manifestSizes(repositoryId, parsed.manifests);
+      const missing = [
+        ...requiredBlobs.filter((d) => !blobSizes.has(d)),
+        ...parsed.manifests.filter((d) => !manifestSizes.has(d)),
+      ];
       if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { missing });
+      if (!blobSizes.has(EMPTY_JSON_DIGEST)) blobSizes.set(EMPTY_JSON_DIGEST, EMPTY_JSON_BYTES.length);
+      // The spec keeps SIZE_INVALID for an upload whose bytes do not match its length; here the bytes are
+      // fine and the manifest describes them wrongly, which is a check of the manifest: MANIFEST_INVALID.
+      const wrongSizes = [
+        ...parsed.blobDescriptors.map((d) => ({ d, stored: blobSizes.get(d.digest) })),
+        ...(parsed.children ?? []).map((d) => ({ d, stored: manifestSizes.get(d.digest) })),
+      ]
+        .filter(({ d, stored }) => stored !== undefined && stored !== d.size)
+        .map(({ d, stored }) => ({ digest: d.digest, size: d.size, stored }));
+      if (wrongSizes.length > 0) {
+        throw new RegistryError('MANIFEST_INVALID', {
+          reason: 'a descriptor size differs from the stored content',
+          descriptors: wrongSizes,
+        });
+      }
       const id = await tx.putManifest(repositoryId, {
         digest,
         mediaType: parsed.mediaType,
@@ -150,14 +168,29 @@ export class Registry {
     return result;
   }
 
-  async deleteManifest(repo: RepoName, ref: ManifestRef): Promise<void> {
+  /**
+   * Deletes a tag, or a manifest with its tags. A manifest that a tag still needs (an index's child reached
+   * from a tag) is refused with DENIED unless `force` (a system administrator's decision, made by the caller).
+   */
+  async deleteManifest(repo: RepoName, ref: ManifestRef, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
     const deleted =
       'tag' in ref
         ? await this.meta.deleteTag(repo, ref.tag)
-        : await this.meta.deleteManifest(repo, ref.digest);
+        : await this.meta.tx(async (tx) => {
+            const repositoryId = await tx.repositoryId(repo);
+            if (repositoryId === undefined) return false;
+            // Delete, then check, in one transaction: the delete's row locks make a concurrent push that
+            // needs the manifest either finish first (and be seen here) or find it gone.
+            const removed = await tx.deleteManifest(repo, ref.digest);
+            if (removed && !options.force) await refuseIfTagged(tx, repositoryId, ref.digest, 'manifest');
+            return removed;
+          });
     if (!deleted) throw await this.manifestMissing(repo, ref);
-    this.log.info({ repo, ...ref }, 'tag' in ref ? 'tag deleted' : 'manifest deleted');
+    this.log.info(
+      { repo, ...ref, forced: options.force === true },
+      'tag' in ref ? 'tag deleted' : 'manifest deleted',
+    );
   }
 
   private async manifestMissing(repo: RepoName, ref: ManifestRef): Promise<RegistryError> {
@@ -202,11 +235,20 @@ export class Registry {
     return result;
   }
 
-  async deleteBlob(repo: RepoName, digest: Digest): Promise<void> {
+  /** Unlinks a blob from the repository; refused with DENIED while a tag needs it, unless `force`. */
+  async deleteBlob(repo: RepoName, digest: Digest, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
-    if (!(await this.meta.unlinkBlob(repo, digest))) throw new RegistryError('BLOB_UNKNOWN', { digest });
+    const unlinked = await this.meta.tx(async (tx) => {
+      const repositoryId = await tx.repositoryId(repo);
+      if (repositoryId === undefined) return false;
+      // Unlink, then check (see deleteManifest): a refusal rolls the unlink back.
+      const removed = await tx.unlinkBlob(repo, digest);
+      if (removed && !options.force) await refuseIfTagged(tx, repositoryId, digest, 'blob');
+      return removed;
+    });
+    if (!unlinked) throw new RegistryError('BLOB_UNKNOWN', { digest });
     // The bytes stay until garbage collection finds no repository linking them.
-    this.log.info({ repo, digest }, 'blob unlinked');
+    this.log.info({ repo, digest, forced: options.force === true }, 'blob unlinked');
   }
 
   // ---- uploads ----
@@ -343,6 +385,29 @@ export class Registry {
 }
 
 export const REFERRERS_MEDIA_TYPE = MediaType.ociIndex;
+
+export interface DeleteOptions {
+  /** Delete even what a tag still needs, leaving that tag unpullable: for system administrators only. */
+  force?: boolean | undefined;
+}
+
+/** DENIED, naming a manifest and tag, when a tag still needs the blob or child manifest. */
+async function refuseIfTagged(
+  tx: MetadataQueries,
+  repositoryId: number,
+  digest: Digest,
+  kind: 'blob' | 'manifest',
+): Promise<void> {
+  const user = await tx.taggedUserOf(repositoryId, digest, kind);
+  if (!user) return;
+  throw new RegistryError(
+    'DENIED',
+    { reason: 'still referenced by a tagged manifest', digest, manifest: user.manifest, tag: user.tag },
+    {},
+    `${kind} ${digest} is referenced by manifest ${user.manifest} (tag ${user.tag}); ` +
+      'delete or move that tag first, or have a system administrator force the delete',
+  );
+}
 
 /** A `Range: bytes=` request: `start-end`, `start-` or the suffix form `-length`. */
 export type RangeRequest = { start: number; end?: number } | { suffix: number };

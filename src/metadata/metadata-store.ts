@@ -98,5 +98,9 @@ export interface MetadataStore extends MetadataQueries {
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */
   migrate(): Promise<void>;
+  /** Whether this database was set up by Berth before (a migration has run), as opposed to new and empty. */
+  initialized(): Promise<boolean>;
+  /** Why the store cannot take writes now (its file was deleted, the server does not answer); undefined when it can. */
+  readiness(): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -99,15 +99,14 @@ password: berth admin reset-password (on this machine, against the same data fol
         adminPassword: process.env.BERTH_ADMIN_PASSWORD || undefined,
         init: opts.init === true,
         announce: (ready) => {
-          // Written synchronously (terminal, file or pipe): the password counts only once this returns.
-          human.write(`berth registry ready at ${ready.url}\ndata in ${ready.data}\n`);
+          // One synchronous write (terminal, file or pipe): the password counts only once this returns.
+          let text = `berth registry ready at ${ready.url}\ndata in ${ready.data}\n`;
           if (ready.adminPassword)
-            human.write(
-              `created user "admin" with password ${ready.adminPassword}\n(shown once; to choose it, set BERTH_ADMIN_PASSWORD while no admin exists; lost: berth admin reset-password)\n`,
-            );
-          if (ready.caPath) human.write(`clients trust this CA to reach it: ${ready.caPath}\n`);
+            text += `created user "admin" with password ${ready.adminPassword}\n(shown once; to choose it, set BERTH_ADMIN_PASSWORD while no admin exists; lost: berth admin reset-password)\n`;
+          if (ready.caPath) text += `clients trust this CA to reach it: ${ready.caPath}\n`;
           if (config.auth.mode === 'none')
-            human.write('auth is off (--auth none): anyone on this machine may push and delete\n');
+            text += 'auth is off (--auth none): anyone on this machine may push and delete\n';
+          human.write(text);
         },
       });
       let signals = 0;

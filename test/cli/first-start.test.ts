@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { ensureFirstAdmin } from '../../src/access/admin-account.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/main/logger.js';
@@ -165,6 +168,53 @@ describe('berth admin reset-password', () => {
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /^berth: no Berth database at .*not-here.*--data.*--config.*\n$/);
     assert.equal(existsSync(join(elsewhere, 'metadata.sqlite')), false, 'no empty database was made');
+  });
+});
+
+// CI sets BERTH_TEST_POSTGRES_URL to a throwaway cluster.
+const postgresUrl = process.env.BERTH_TEST_POSTGRES_URL;
+
+describe('berth admin reset-password on PostgreSQL', () => {
+  test('against the PostgreSQL of the config, while the server runs', {
+    skip: postgresUrl ? false : 'BERTH_TEST_POSTGRES_URL is not set',
+  }, async (t) => {
+    const url = postgresUrl as string;
+    const name = `berth_test_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    // The server's pool first: dropping the database ends its connections.
+    t.after(async () => {
+      await server?.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    });
+    const dbUrl = new URL(url);
+    dbUrl.pathname = `/${name}`;
+    const data = await tempDir(t);
+    const configFile = join(data, 'berth.yaml');
+    await writeFile(configFile, `data: ${data}\nmetadata:\n  postgres:\n    url: ${dbUrl.href}\n`);
+
+    // A database Berth never set up is not taken for the server's.
+    const empty = await berth(['admin', 'reset-password', '--config', configFile]);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /^berth: no Berth database at the PostgreSQL database of the config/);
+
+    const config = loadConfig({
+      env: {},
+      file: configFile,
+      overrides: { listen: '127.0.0.1:0', 'auth.mode': 'token' },
+    });
+    server = await startServer(config, {
+      log: createLogger('silent'),
+      adminPassword: 'admin-password-1',
+    });
+    const reset = await berth(['admin', 'reset-password', '--config', configFile]);
+    assert.equal(reset.code, 0, reset.stderr);
+    const password = /new password for user "admin": (\S+)/.exec(reset.stdout)?.[1];
+    assert.ok(password, reset.stdout);
+    assert.equal(await status(server.url, 'admin', password), 200);
   });
 });
 

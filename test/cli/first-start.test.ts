@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -254,5 +254,54 @@ describe('logs', () => {
     assert.ok(lines.length > 0);
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
     assert.match(stderr, /^berth registry ready at http:\/\/127\.0\.0\.1:\d+\ndata in /);
+  });
+
+  const hasScript = ((): boolean => {
+    try {
+      return statSync('/usr/bin/script').isFile();
+    } catch {
+      return false;
+    }
+  })();
+
+  test('on a terminal (a real pty from script(1)) logs are readable lines, no JSON, the password after the ready line', {
+    skip: hasScript ? false : 'script (util-linux) is not installed',
+  }, async (t) => {
+    const data = await tempDir(t);
+    const command = [
+      process.execPath,
+      '--import',
+      'tsx',
+      CLI,
+      'serve',
+      '--auth',
+      'token',
+      '--listen',
+      '127.0.0.1:0',
+      '--data',
+      data,
+    ]
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const child = spawn('/usr/bin/script', ['-qfec', `timeout 120 ${command}`, '/dev/null'], {
+      env: { ...process.env, BERTH_LOG_LEVEL: 'info', NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('admin password generated and shown')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited early:\n${out}`)));
+    });
+    child.kill('SIGTERM');
+    assert.doesNotMatch(out, /\{"level"/);
+    assert.match(out, /INFO {2}registry listening {2}url=http:\/\/127\.0\.0\.1:\d+/);
+    assert.ok(
+      out.indexOf('berth registry ready at') < out.indexOf('created user "admin" with password'),
+      out,
+    );
   });
 });

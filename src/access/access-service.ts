@@ -4,7 +4,7 @@ import type { AccessStore, AuditEvent, PolicyRecord } from '../metadata/access-s
 import { isRepoName } from '../oci/names.js';
 import { type AccessFacts, allowedActions } from './authorizer.js';
 import { LoginLimiter } from './login-limiter.js';
-import { generateSecret, hashSecret, verifySecret } from './password-hash.js';
+import { verifySecret } from './password-hash.js';
 import {
   ACTIONS,
   type Action,
@@ -92,26 +92,6 @@ export class AccessService {
     this.facts.clear();
     this.principals.clear();
     this.robotExpiry.clear();
-  }
-
-  /** On first start, an `admin` user: the given password, or a generated one that is returned to be printed once. */
-  async bootstrapAdmin(password: string | undefined): Promise<{ created: boolean; password?: string }> {
-    if ((await this.store.countUsers()) > 0) return { created: false };
-    const secret = password || generateSecret();
-    const created = await this.store.createUser({
-      name: 'admin',
-      passwordHash: await hashSecret(secret),
-      admin: true,
-      createdAt: Date.now(),
-    });
-    if (!created) return { created: false };
-    await this.audit({
-      actor: 'berth',
-      actorKind: 'system',
-      event: 'user.created',
-      detail: { user: 'admin', admin: true },
-    });
-    return password ? { created: true } : { created: true, password: secret };
   }
 
   async audit(event: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {

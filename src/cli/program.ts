@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
+import { registerAdminCommand } from './admin-command.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerFsckCommand(program);
+  registerAdminCommand(program);
   return program;
 }
 

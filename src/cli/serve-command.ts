@@ -11,6 +11,8 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   insecureHttp?: boolean;
+  logFormat?: string;
+  init?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -34,6 +36,14 @@ export function registerServeCommand(program: Command): void {
       '--insecure-http',
       'allow plain HTTP on an address other than loopback (credentials in clear text)',
     )
+    .option(
+      '--log-format <format>',
+      'auto (readable on a terminal, JSON otherwise), text or json; with json, stdout carries only log lines',
+    )
+    .option(
+      '--init',
+      'start an empty metadata database even though the blob store already holds blobs (after a lost database)',
+    )
     .addHelpText(
       'after',
       `
@@ -44,6 +54,11 @@ Examples:
   $ berth serve
   $ berth serve --listen 0.0.0.0:5000 --tls self-signed --data /var/lib/berth
   $ BERTH_ADMIN_PASSWORD=… berth serve --tls-cert /etc/berth/tls.crt --tls-key /etc/berth/tls.key
+  $ berth serve --log-format json > berth.log
+
+While no usable admin exists (first start, or a generated password that was never shown), the user
+"admin" gets BERTH_ADMIN_PASSWORD, or a generated password printed once the server is up. A lost
+password: berth admin reset-password (on this machine, against the same data folder or config).
   $ berth serve --auth none          # local experiments: no users, no checks
   $ BERTH_METADATA_POSTGRES_URL=postgres://berth@db/berth berth serve --config /etc/berth/berth.yaml`,
     )
@@ -64,24 +79,36 @@ Examples:
           'tls.cert': opts.tlsCert,
           'tls.key': opts.tlsKey,
           'http.insecureHttp': opts.insecureHttp ? true : undefined,
+          'log.format': opts.logFormat,
         },
       });
       // Loaded here, not at the top: the server stack (Fastify, Kysely, drivers) would slow every other command.
-      const [{ createLogger }, { startServer }] = await Promise.all([
+      const [{ createLogger, resolveLogFormat }, { startServer }] = await Promise.all([
         import('../main/logger.js'),
         import('../main/server.js'),
       ]);
-      const log = createLogger(config.log.level);
-      const server = await startServer(config, { log, adminPassword: process.env.BERTH_ADMIN_PASSWORD });
-      process.stdout.write(`berth registry ready at ${server.url}\n`);
-      if (server.adminPassword) {
-        process.stdout.write(
-          `first start: created user "admin" with password ${server.adminPassword}\n(shown once; set BERTH_ADMIN_PASSWORD on the first start to choose it)\n`,
-        );
-      }
-      if (server.caPath) process.stdout.write(`clients trust this CA to reach it: ${server.caPath}\n`);
-      if (config.auth.mode === 'none')
-        process.stdout.write('auth is off (--auth none): anyone on this machine may push and delete\n');
+      const format = resolveLogFormat(config.log.format, process.stdout.isTTY === true);
+      const log = createLogger(config.log.level, {
+        format,
+        color: format === 'text' && process.stdout.isTTY === true && !process.env.NO_COLOR,
+      });
+      // Readable logs share stdout with these lines; JSON logs keep stdout to themselves.
+      const human = format === 'text' ? process.stdout : process.stderr;
+      const server = await startServer(config, {
+        log,
+        adminPassword: process.env.BERTH_ADMIN_PASSWORD || undefined,
+        init: opts.init === true,
+        announce: (ready) => {
+          // One synchronous write (terminal, file or pipe): the password counts only once this returns.
+          let text = `berth registry ready at ${ready.url}\ndata in ${ready.data}\n`;
+          if (ready.adminPassword)
+            text += `created user "admin" with password ${ready.adminPassword}\n(shown once; to choose it, set BERTH_ADMIN_PASSWORD while no admin exists; lost: berth admin reset-password)\n`;
+          if (ready.caPath) text += `clients trust this CA to reach it: ${ready.caPath}\n`;
+          if (config.auth.mode === 'none')
+            text += 'auth is off (--auth none): anyone on this machine may push and delete\n';
+          human.write(text);
+        },
+      });
       let signals = 0;
       const stop = (signal: NodeJS.Signals): void => {
         signals += 1;

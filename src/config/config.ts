@@ -22,9 +22,11 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        // auto: readable lines on a terminal, JSON lines otherwise.
+        format: z.enum(['auto', 'text', 'json']).default('auto'),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', format: 'auto' }),
     storage: z
       .object({
         filesystem: z

@@ -11,6 +11,7 @@ export const ADMIN_ERRORS = {
   CONFLICT: 409,
   TOOMANYREQUESTS: 429,
   UNKNOWN: 500,
+  UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
 export type AdminErrorKind = keyof typeof ADMIN_ERRORS;

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AuditRecord } from '../metadata/access-store.js';
+import { RegistryError } from '../oci/errors.js';
 import { AdminError } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import {
@@ -37,6 +38,11 @@ function auditJson(record: AuditRecord) {
   };
 }
 
+/** The metadata store refusing writes (its file was deleted) throws this; it is not the caller's fault. */
+function unavailable(error: unknown): error is RegistryError {
+  return error instanceof RegistryError && error.kind === 'UNAVAILABLE';
+}
+
 /**
  * The admin API, `/api/v1`: users, robots, projects and their members, policy roles, the audit log. JSON
  * in and out, every route behind a login. Only registered when access checks are on: with `auth: none`
@@ -60,6 +66,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService)
       api.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
         let failure: AdminError;
         if (error instanceof AdminError) failure = error;
+        else if (unavailable(error)) failure = new AdminError('UNAVAILABLE', error.message);
         else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
           failure = new AdminError('INVALID', error.message);
         } else {

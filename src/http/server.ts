@@ -31,6 +31,8 @@ export interface HttpOptions {
   https?: { cert: string; key: string } | undefined;
   /** Told when the metadata store or the disk reports that it is full (the storage reserve is released). */
   onStorageFull?: (() => Promise<void>) | undefined;
+  /** Why the server cannot take writes now (for `/readyz`); undefined when it can. */
+  readiness?: (() => Promise<string | undefined>) | undefined;
 }
 
 /** Fastify error codes a client causes, mapped into the registry's error table. */
@@ -187,6 +189,12 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Alive is not ready: a server whose metadata file was deleted still answers, but must not take writes.
+  app.get('/readyz', async (_request, reply) => {
+    const reason = await options.readiness?.();
+    if (reason === undefined) return { status: 'ready' };
+    return reply.code(503).send({ status: 'unavailable', reason });
+  });
   let gate = OPEN_GATE;
   if (options.access) {
     gate = authGate(options.access, {

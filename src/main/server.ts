@@ -1,8 +1,10 @@
+import { existsSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessService } from '../access/access-service.js';
+import { ensureFirstAdmin, FIRST_ADMIN } from '../access/admin-account.js';
 import { loadRolesFile } from '../access/roles-file.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
@@ -29,7 +31,7 @@ export interface RunningServer {
   metadata: MetadataStore;
   /** Absent with `auth: none`. */
   access?: AccessService | undefined;
-  /** The generated password of the `admin` user, on the first start only (print it once). */
+  /** The generated password of the `admin` user, when this start made one (print it once). */
   adminPassword?: string | undefined;
   /** The CA clients should trust, when Berth made its own (`--tls self-signed`). */
   caPath?: string | undefined;
@@ -38,23 +40,66 @@ export interface RunningServer {
 }
 
 /** Builds the metadata store the config names. The only place that picks a dialect. */
-export function openMetadata(config: Config, cwd = process.cwd()): MetadataStore {
+export function openMetadata(
+  config: Config,
+  cwd = process.cwd(),
+  onLost?: (reason: string) => void,
+): MetadataStore {
   const pg = config.metadata.postgres;
   if (pg) return openPostgresMetadata(pg.url, pg.poolSize);
-  return openSqliteMetadata(resolvePaths(config, cwd).sqlite);
+  return openSqliteMetadata(resolvePaths(config, cwd).sqlite, onLost ? { onLost } : {});
 }
 
-/** The composition root: config in, a listening registry out. */
+/** Where the server keeps its data, in words for the start-up line: `/srv/berth-data (blobs, metadata.sqlite)`. */
+export function describeDataLocation(config: Config, cwd = process.cwd()): string {
+  const paths = resolvePaths(config, cwd);
+  const inData = (path: string): string | undefined =>
+    dirname(path) === paths.data ? basename(path) : undefined;
+  const blobs =
+    paths.storageRoot === resolve(paths.data, 'storage') ? 'blobs' : `blobs in ${paths.storageRoot}`;
+  const pg = config.metadata.postgres;
+  if (pg) {
+    // Host, port and database only: the URL may carry a password.
+    const url = new URL(pg.url);
+    return `${paths.data} (${blobs}); metadata in PostgreSQL at ${url.host}${url.pathname}`;
+  }
+  const sqlite = inData(paths.sqlite) ?? `metadata in ${paths.sqlite}`;
+  return `${paths.data} (${blobs}, ${sqlite})`;
+}
+
+/** Whether the blob store holds at least one blob. */
+async function holdsBlobs(blobs: DriverBlobStore): Promise<boolean> {
+  for await (const _blob of blobs.list()) return true;
+  return false;
+}
+
 /** Whether a listen host only takes connections from this machine. */
 function isLoopbackAddress(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** What the server tells its operator once it is up (`berth serve` prints it; logs are not the place). */
+export interface Announcement {
+  url: string;
+  /** Where the data lives, in words. */
+  data: string;
+  /** A generated password for the `admin` user: valid only once `announce` has returned. */
+  adminPassword?: string | undefined;
+  caPath?: string | undefined;
+}
+
 export interface StartOptions {
   log?: Logger;
   cwd?: string;
-  /** The first `admin` password (BERTH_ADMIN_PASSWORD); generated when absent. */
+  /** The `admin` password (BERTH_ADMIN_PASSWORD) while no usable admin exists; generated when absent. */
   adminPassword?: string | undefined;
+  /**
+   * Called once the server listens, before a generated admin password becomes valid: it must have shown the
+   * password when it returns. Without it, the password is valid at once and returned in `adminPassword`.
+   */
+  announce?: (announcement: Announcement) => void;
+  /** Start an empty database even though the blob store already holds blobs (`berth serve --init`). */
+  init?: boolean;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -93,8 +138,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const reserve = new StorageReserve(join(paths.data, 'storage-reserve'), config.storage.reserve, log);
   await reserve.ensure();
   const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot), { reserve });
-  const metadata = openMetadata(config, options.cwd);
-  await metadata.migrate();
+  const sqliteExisted = !config.metadata.postgres && existsSync(paths.sqlite);
+  const metadata = openMetadata(config, options.cwd, (reason) =>
+    log.error({ path: paths.sqlite, reason }, 'metadata database lost: refusing writes until restart'),
+  );
+  try {
+    // A lost or mis-pointed database beside stored blobs must not quietly become an empty registry.
+    if (!options.init && !(await metadata.initialized()) && (await holdsBlobs(blobs))) {
+      const where = config.metadata.postgres ? 'the PostgreSQL database' : paths.sqlite;
+      throw new BerthError(
+        'METADATA_MISSING',
+        `the blob store ${paths.storageRoot} holds blobs but the metadata database (${where}) is new: restore the database or point the config at it; to start an empty registry beside these blobs anyway, run berth serve --init`,
+      );
+    }
+    await metadata.migrate();
+  } catch (error) {
+    await metadata.close();
+    // Leave no empty database behind: the next start must refuse in the same way.
+    if (!config.metadata.postgres && !sqliteExisted)
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.sqlite}${suffix}`, { force: true });
+    throw error;
+  }
   const registry = new Registry(
     blobs,
     metadata,
@@ -113,9 +177,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       },
       log,
     );
-    const admin = await access.bootstrapAdmin(options.adminPassword);
-    adminPassword = admin.password;
-    if (admin.created) log.info({ user: 'admin' }, 'first start: admin user created');
     if (config.auth.rolesFile) {
       const count = await loadRolesFile(
         resolve(options.cwd ?? process.cwd(), config.auth.rolesFile),
@@ -131,6 +192,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     realm: config.auth.token.realm,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
     onStorageFull: () => reserve.release('metadata store'),
+    readiness: () => metadata.readiness(),
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -154,14 +216,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           log,
         )
       : undefined;
+  // The port and the database first: a start that fails there must not have touched the admin account.
+  let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
+    if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, Date.now());
   } catch (error) {
+    await app.close();
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await metadata.close();
     throw error;
   }
+  if (firstAdmin?.kind === 'set')
+    log.info(
+      { user: FIRST_ADMIN, created: firstAdmin.created },
+      'admin password set from BERTH_ADMIN_PASSWORD',
+    );
+  if (firstAdmin?.kind === 'blocked')
+    log.warn(
+      { user: FIRST_ADMIN },
+      'no usable admin: the user admin is not a system admin; berth admin reset-password sets a password',
+    );
   const address = app.server.address() as AddressInfo;
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const hostPort = `${hostPart}:${address.port}`;
@@ -185,9 +261,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     return closing;
   };
   const url = `${tls ? 'https' : 'http'}://${hostPort}`;
+  const data = describeDataLocation(config, options.cwd);
   log.info(
-    { url, storage: paths.storageRoot, metadata: metadata.dialect, auth: config.auth.mode, ca: tls?.caPath },
+    { url, data, metadata: metadata.dialect, auth: config.auth.mode, ca: tls?.caPath },
     'registry listening',
   );
+  const generated = firstAdmin?.kind === 'generated' ? firstAdmin : undefined;
+  options.announce?.({ url, data, adminPassword: generated?.password, caPath: tls?.caPath });
+  if (generated) {
+    // Shown (or handed to the caller): only now does the password open the account.
+    if (await generated.confirm()) {
+      adminPassword = generated.password;
+      log.info({ user: FIRST_ADMIN, created: generated.created }, 'admin password generated and shown');
+    } else
+      log.warn({ user: FIRST_ADMIN }, 'admin password replaced by another node starting at the same time');
+  }
   return { url, hostPort, app, registry, metadata, access, adminPassword, caPath: tls?.caPath, close };
 }

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, type Selectable, type Transaction } from 'kysely';
+import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
@@ -403,9 +403,27 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   constructor(
     private readonly kysely: Kysely<Database>,
     readonly dialect: Dialect,
+    /** Why the store cannot take writes now (SQLite: its file was deleted); undefined when it can. */
+    private readonly probe: () => Promise<string | undefined> = async () => undefined,
   ) {
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
+  }
+
+  async readiness(): Promise<string | undefined> {
+    const reason = await this.probe();
+    if (reason !== undefined) return reason;
+    try {
+      await sql`select 1`.execute(this.kysely);
+      return undefined;
+    } catch (error) {
+      return `the metadata database does not answer: ${(error as Error).message}`;
+    }
+  }
+
+  async initialized(): Promise<boolean> {
+    const applied = await this.migrator().getMigrations();
+    return applied.some((migration) => migration.executedAt !== undefined);
   }
 
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T> {
@@ -414,14 +432,17 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
       .execute((trx) => fn(new KyselyQueries(trx, this.dialect === 'postgres')));
   }
 
-  async migrate(): Promise<void> {
-    const migrator = new Migrator({
+  private migrator(): Migrator {
+    return new Migrator({
       db: this.kysely,
       provider: migrations(this.dialect),
       migrationTableName: 'berth_migrations',
       migrationLockTableName: 'berth_migrations_lock',
     });
-    const { error, results } = await migrator.migrateToLatest();
+  }
+
+  async migrate(): Promise<void> {
+    const { error, results } = await this.migrator().migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
       throw new Error(`metadata migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, {

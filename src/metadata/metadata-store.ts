@@ -119,6 +119,10 @@ export interface MetadataStore extends MetadataQueries {
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */
   migrate(): Promise<void>;
+  /** Whether this database was set up by Berth before (a migration has run), as opposed to new and empty. */
+  initialized(): Promise<boolean>;
+  /** Why the store cannot take writes now (its file was deleted, the server does not answer); undefined when it can. */
+  readiness(): Promise<string | undefined>;
   close(): Promise<void>;
   /** Digests linked to at least one repository, in order, a page at a time (the blob check walks them). */
   linkedBlobDigests(page: Page): Promise<Digest[]>;

@@ -38,7 +38,9 @@ export async function spawnBerth(args: string[], env: NodeJS.ProcessEnv = {}): P
         resolve(m[1] as string);
       }
     };
+    // With JSON logs (not a terminal) the ready line goes to stderr, beside the JSON on stdout.
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`berth exited with ${code} before it was ready:\n${output}`));

@@ -15,6 +15,9 @@ import type { OsvRecord } from './osv-record.js';
 
 export const ADVISORY_DB_ENV = 'BERTH_ADVISORY_DB';
 
+/** OSV's public export bucket: one `<Ecosystem>/all.zip` of every record per ecosystem. */
+export const OSV_EXPORT_URL = 'https://osv-vulnerabilities.storage.googleapis.com/';
+
 /** Where the database lives: `--db`, else `BERTH_ADVISORY_DB`, else `<data>/advisories/osv.sqlite`. */
 export function resolveAdvisoryDbPath(options: {
   db?: string;
@@ -117,7 +120,7 @@ export function openAdvisoryDb(
     if (options.mustExist || options.readonly)
       throw new BerthError(
         'ADVISORY_DB_MISSING',
-        `no advisory database at ${path} (load advisories with: berth db import PATH)`,
+        `no advisory database at ${path}: download OSV's advisories with \`berth db update\` (or load files from OSV's exports, ${OSV_EXPORT_URL}<Ecosystem>/all.zip, with \`berth db import PATH\`)`,
       );
     try {
       mkdirSync(dirname(path), { recursive: true });

@@ -141,7 +141,8 @@ Examples:
         `
 Each archive is downloaded next to the database (<db>.downloads/), checked against the MD5 the bucket
 publishes, and imported in one transaction: the database changes only once a whole archive is verified
-and imported. An interrupted download is resumed by the next run with a Range request.
+and imported. An interrupted download is resumed by the next run with a Range request; an archive
+unchanged since it was last imported (same ETag) is not downloaded again.
 
 Examples:
   $ berth db update
@@ -181,6 +182,10 @@ Examples:
     const onImported = (update: EcosystemUpdate): void => {
       if (progress) process.stderr.write('\r\u001b[K');
       if (flags.json) return;
+      if (update.notModified) {
+        process.stdout.write(`${update.ecosystem}: unchanged since the last update, not downloaded\n`);
+        return;
+      }
       const resumed = update.resumedAt > 0 ? `, resumed at ${formatBytes(update.resumedAt)}` : '';
       const checked = update.md5Verified ? ', MD5 checked' : '';
       process.stdout.write(

@@ -39,6 +39,8 @@ export interface EcosystemUpdate extends AdvisoryImportResult {
   resumedAt: number;
   /** Whether the archive was checked against the MD5 the server published for it. */
   md5Verified: boolean;
+  /** The archive is the one imported last time (HTTP 304): nothing was downloaded or imported. */
+  notModified: boolean;
 }
 
 export interface AdvisoryUpdateOptions {
@@ -222,12 +224,16 @@ function receiveBody(
   };
 }
 
-interface Download {
-  path: string;
-  bytes: number;
-  resumedAt: number;
-  md5Verified: boolean;
-}
+type Download =
+  | { notModified: true }
+  | {
+      notModified: false;
+      path: string;
+      bytes: number;
+      resumedAt: number;
+      md5Verified: boolean;
+      etag?: string;
+    };
 
 /**
  * Fetches one archive into `partial` (kept across runs), resuming what is there; returns once the whole
@@ -238,6 +244,8 @@ async function downloadArchive(
   ecosystem: string,
   partial: string,
   options: AdvisoryUpdateOptions,
+  /** The ETag of the archive last imported from this URL: unchanged, it is not downloaded again. */
+  imported: string | undefined,
 ): Promise<Download> {
   const stateFile = `${partial}.json`;
   const discard = async (): Promise<void> => {
@@ -250,16 +258,27 @@ async function downloadArchive(
     state = { url: url.href };
   }
   let offset = await fileSize(partial);
-  const resumedAt = offset;
-  for (let attempt = 1; ; attempt++) {
+  // Bytes kept from an earlier run and used; 0 once the file starts over.
+  let resumedAt = offset;
+  // Already whole (the last run stopped between download and import): only the check remains.
+  const complete = offset > 0 && offset === state.size;
+  for (let attempt = 1; !complete; attempt++) {
     options.signal?.throwIfAborted();
+    // Restarts and resumes both count: a server that answers every request oddly is not asked forever.
+    if (attempt > MAX_ATTEMPTS)
+      throw downloadFailed(url, `no whole archive after ${MAX_ATTEMPTS} requests; run berth db update again`);
     const headers: Record<string, string> = {};
+    if (offset === 0 && imported) headers['if-none-match'] = imported;
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
       // A changed object is then sent whole (200) instead of its tail spliced onto the old bytes.
       if (state.etag) headers['if-range'] = state.etag;
     }
     const response = await options.transport({ method: 'GET', url, headers, signal: options.signal });
+    if (response.status === 304 && headers['if-none-match']) {
+      await response.body.dump();
+      return { notModified: true };
+    }
     if (response.status === 404) {
       await response.body.dump();
       throw new BerthError(
@@ -273,6 +292,7 @@ async function downloadArchive(
       await discard();
       state = { url: url.href };
       offset = 0;
+      resumedAt = 0;
       continue;
     }
     if (response.status !== 200 && response.status !== 206) {
@@ -294,6 +314,7 @@ async function downloadArchive(
         await discard();
         state = { url: url.href };
         offset = 0;
+        resumedAt = 0;
         continue;
       }
       append = true;
@@ -303,6 +324,7 @@ async function downloadArchive(
       const length = header(response, 'content-length');
       total = length && /^\d+$/.test(length) ? Number(length) : undefined;
       offset = 0;
+      resumedAt = 0;
     }
     if (total !== undefined && total > MAX_ARCHIVE_BYTES) {
       response.body.destroy();
@@ -378,7 +400,57 @@ async function downloadArchive(
     }
     md5Verified = true;
   }
-  return { path: partial, bytes: offset, resumedAt, md5Verified };
+  return {
+    notModified: false,
+    path: partial,
+    bytes: offset,
+    resumedAt,
+    md5Verified,
+    ...(state.etag ? { etag: state.etag } : {}),
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One update at a time per database: two runs appending to the same partial file would corrupt it. The lock
+ * file holds the owner's process id; one left by a process that is gone is taken over.
+ */
+async function lockDownloads(folder: string, dbPath: string): Promise<() => Promise<void>> {
+  const file = join(folder, 'update.lock');
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new BerthError('ADVISORY_DOWNLOAD_FAILED', `cannot create ${folder}: ${(error as Error).message}`);
+  }
+  for (let tries = 0; ; tries++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+      } finally {
+        await handle.close();
+      }
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 0)
+        throw new BerthError('ADVISORY_DOWNLOAD_FAILED', `cannot lock ${file}: ${(error as Error).message}`);
+    }
+    const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner))
+      throw new BerthError(
+        'ADVISORY_UPDATE_BUSY',
+        `another berth db update (process ${owner}) is updating ${dbPath}; wait for it, or remove ${file} if that process is not berth`,
+      );
+    await rm(file, { force: true });
+  }
 }
 
 /**
@@ -390,48 +462,83 @@ export async function updateAdvisoryDb(options: AdvisoryUpdateOptions): Promise<
   const results: EcosystemUpdate[] = [];
   // Opened first: a database that cannot be written is reported before anything is downloaded.
   const db = openAdvisoryDb(options.dbPath);
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockDownloads(downloads, options.dbPath);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   try {
     for (const ecosystem of options.ecosystems) {
       const url = archiveUrl(options.mirror, ecosystem);
       const partial = join(downloads, `${ecosystem}.zip.partial`);
-      const download = await downloadArchive(url, ecosystem, partial, options);
-      // A verified archive gets its .zip name, so the importer reads it as one (a non-zip is then refused).
-      const archive = join(downloads, basename(partial, '.partial'));
-      await rename(download.path, archive);
-      await rm(`${partial}.json`, { force: true });
-      try {
-        let result: AdvisoryImportResult;
-        try {
-          result = await importAdvisories(db, archive, {
-            signal: options.signal,
-            onRecord: (records) => options.onProgress?.({ phase: 'import', ecosystem, records }),
-          });
-        } catch (error) {
-          if (error instanceof BerthError && error.code === 'ADVISORY_ARCHIVE_INVALID')
-            throw new BerthError(
-              'ADVISORY_ARCHIVE_INVALID',
-              `${url.href}: ${error.message.slice(archive.length + 2)}; nothing was imported`,
-              { cause: error },
-            );
-          throw error;
-        }
+      const download = await downloadArchive(url, ecosystem, partial, options, db.sourceVersion(url.href));
+      if (download.notModified) {
         const update: EcosystemUpdate = {
           ecosystem,
           url: url.href,
-          bytes: download.bytes,
-          resumedAt: download.resumedAt,
-          md5Verified: download.md5Verified,
-          ...result,
+          bytes: 0,
+          resumedAt: 0,
+          md5Verified: false,
+          notModified: true,
           source: url.href,
+          imported: 0,
+          updated: 0,
+          unchanged: 0,
+          skipped: 0,
+          withdrawn: 0,
+          issues: [],
         };
         results.push(update);
         options.onImported?.(update);
-      } finally {
-        await rm(archive, { force: true });
+        continue;
       }
+      // A verified archive gets its .zip name, so the importer reads it as one (a non-zip is then refused).
+      const archive = join(downloads, basename(partial, '.partial'));
+      await rename(download.path, archive);
+      let result: AdvisoryImportResult;
+      try {
+        result = await importAdvisories(db, archive, {
+          signal: options.signal,
+          onRecord: (records) => options.onProgress?.({ phase: 'import', ecosystem, records }),
+        });
+      } catch (error) {
+        if (options.signal?.aborted) {
+          // Interrupted while importing: the verified file stays for the next run, which imports it at once.
+          await rename(archive, partial).catch(() => undefined);
+          throw error;
+        }
+        await rm(archive, { force: true });
+        await rm(`${partial}.json`, { force: true });
+        if (error instanceof BerthError && error.code === 'ADVISORY_ARCHIVE_INVALID')
+          throw new BerthError(
+            'ADVISORY_ARCHIVE_INVALID',
+            `${url.href}: ${error.message.slice(archive.length + 2)}; nothing was imported`,
+            { cause: error },
+          );
+        throw error;
+      }
+      // Remembered after the import committed: a crash in between costs one more download, nothing else.
+      if (download.etag) db.setSourceVersion(url.href, download.etag);
+      await rm(archive, { force: true });
+      await rm(`${partial}.json`, { force: true });
+      const update: EcosystemUpdate = {
+        ecosystem,
+        url: url.href,
+        bytes: download.bytes,
+        resumedAt: download.resumedAt,
+        md5Verified: download.md5Verified,
+        notModified: false,
+        ...result,
+        source: url.href,
+      };
+      results.push(update);
+      options.onImported?.(update);
     }
   } finally {
     db.close();
+    await unlock();
   }
   return results;
 }

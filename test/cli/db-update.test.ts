@@ -122,13 +122,11 @@ describe('berth db update', () => {
     assert.deepEqual(await readdir(`${s.db}.downloads`), [], 'no download is left behind');
     assert.equal(existsSync(join(s.home, 'berth-data')), false, 'nothing under the working folder');
 
-    // Text output: one line per ecosystem and where the database is.
+    // Again: the archive's ETag is the one imported, so it is not downloaded a second time.
     const again = await update(s);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(
-      again.stdout,
-      /^Debian: [\d.]+ KiB downloaded, MD5 checked; 0 imported, 0 updated, 10 unchanged/m,
-    );
+    assert.match(s.mirror.requests.at(-1)?.ifNoneMatch ?? '', /^"[0-9a-f]{32}"$/);
+    assert.match(again.stdout, /^Debian: unchanged since the last update, not downloaded$/m);
     assert.match(again.stdout, new RegExp(`^advisory database: ${s.db}$`, 'm'));
   });
 
@@ -175,9 +173,13 @@ describe('berth db update', () => {
     const second = await update(s, '--json');
     assert.equal(second.code, 0, second.stderr);
     assert.equal(s.mirror.requests.at(-1)?.range, 'bytes=100-');
-    const [debian] = (JSON.parse(second.stdout) as { ecosystems: { bytes: number; imported: number }[] })
-      .ecosystems;
-    assert.deepEqual([debian?.bytes, debian?.imported], [DEBIAN.length, DEBIAN_RECORDS]);
+    const [debian] = (
+      JSON.parse(second.stdout) as { ecosystems: { bytes: number; imported: number; resumedAt: number }[] }
+    ).ecosystems;
+    assert.deepEqual(
+      [debian?.bytes, debian?.imported, debian?.resumedAt],
+      [DEBIAN.length, DEBIAN_RECORDS, 0],
+    );
   });
 
   test('an archive whose MD5 does not match x-goog-hash is discarded and nothing is imported', async (t) => {

@@ -17,6 +17,7 @@ export interface MirrorRequest {
   path: string;
   range: string | undefined;
   ifRange: string | undefined;
+  ifNoneMatch: string | undefined;
 }
 
 export interface OsvMirror {
@@ -32,7 +33,8 @@ export interface OsvMirror {
 
 /**
  * A loopback stand-in for OSV's export bucket: GET `/<Ecosystem>/all.zip` with the bucket's headers
- * (`ETag`, `x-goog-hash: crc32c=…,md5=…`, `Accept-Ranges`) and Range requests answered with 206.
+ * (`ETag`, `x-goog-hash: crc32c=…,md5=…`, `Accept-Ranges`), Range requests answered with 206, and 304 for
+ * an If-None-Match naming the current ETag.
  */
 export async function startOsvMirror(): Promise<OsvMirror> {
   const archives = new Map<string, Buffer>();
@@ -42,7 +44,8 @@ export async function startOsvMirror(): Promise<OsvMirror> {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://mirror').pathname);
     const range = req.headers.range;
     const ifRange = req.headers['if-range'];
-    requests.push({ path, range, ifRange: Array.isArray(ifRange) ? ifRange[0] : ifRange });
+    const ifNoneMatch = req.headers['if-none-match'];
+    requests.push({ path, range, ifRange: Array.isArray(ifRange) ? ifRange[0] : ifRange, ifNoneMatch });
     const behaviour = next.shift();
     const archive = archives.get(path);
     if (behaviour && 'status' in behaviour) {
@@ -63,6 +66,10 @@ export async function startOsvMirror(): Promise<OsvMirror> {
       'x-goog-hash': `crc32c=AAAAAA==,md5=${published}`,
       'accept-ranges': 'bytes',
     };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag }).end();
+      return;
+    }
     let status = 200;
     let body = archive;
     const m = /^bytes=(\d+)-$/.exec(range ?? '');

@@ -72,6 +72,9 @@ export interface AdvisoryDb {
   find(name: string, ecosystems: readonly string[], prefixes?: readonly string[]): AdvisoryHit[];
   get(id: string): OsvRecord | undefined;
   status(): AdvisoryDbStatus;
+  /** The version (an HTTP ETag) of a downloaded source last imported whole, by its URL. */
+  sourceVersion(url: string): string | undefined;
+  setSourceVersion(url: string, version: string): void;
   close(): void;
 }
 
@@ -291,6 +294,16 @@ class SqliteAdvisoryDb implements AdvisoryDb {
     if (newest) status.newestModified = newest;
     if (lastImport) status.lastImport = lastImport;
     return status;
+  }
+
+  sourceVersion(url: string): string | undefined {
+    return this.#db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get(`source:${url}`)?.value;
+  }
+
+  setSourceVersion(url: string, version: string): void {
+    this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`source:${url}`, version);
   }
 
   close(): void {

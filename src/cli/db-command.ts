@@ -163,7 +163,12 @@ Examples:
     process.once('SIGINT', interrupt);
     const progress = !flags.json && !flags.quiet && process.stderr.isTTY;
     let shown = -PROGRESS_STEP;
+    let current = '';
     const onProgress = (event: AdvisoryDownloadEvent): void => {
+      if (event.ecosystem !== current) {
+        current = event.ecosystem;
+        shown = -PROGRESS_STEP;
+      }
       if (event.phase === 'download') {
         if (event.received - shown < PROGRESS_STEP && event.received !== event.total) return;
         shown = event.received;

@@ -1,6 +1,15 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import {
+  type AdvisoryDownloadEvent,
+  DEFAULT_ECOSYSTEMS,
+  type EcosystemUpdate,
+  parseEcosystemList,
+  parseMirrorUrl,
+} from '../client/advisory-download.js';
+import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
+import { OSV_EXPORT_URL } from '../scan/osv/advisory-db.js';
 import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
 import { formatTable } from './admin-client.js';
 import { advisoryDbPath } from './gate-command.js';
@@ -12,6 +21,15 @@ interface DbFlags {
   json?: boolean;
 }
 
+interface UpdateFlags extends DbFlags {
+  ecosystem?: string;
+  mirror: string;
+  quiet?: boolean;
+}
+
+// Progress lines are redrawn at most once per this many bytes: a large archive arrives in many small chunks.
+const PROGRESS_STEP = 1024 * 1024;
+
 // Past this many, skipped records are counted rather than listed: an export can hold thousands of odd ones.
 const ISSUES_SHOWN = 20;
 
@@ -19,10 +37,10 @@ function addDbOptions(command: Command): Command {
   return command
     .option(
       '--db <file>',
-      'the advisory database (default <data>/advisories/osv.sqlite, or BERTH_ADVISORY_DB)',
+      'the advisory database (default BERTH_ADVISORY_DB, else <data>/advisories/osv.sqlite with <data> the server data folder given by --data, --config or BERTH_DATA, else $XDG_DATA_HOME/berth or ~/.local/share/berth)',
     )
-    .option('-d, --data <dir>', 'the Berth data folder (default ./berth-data, or BERTH_DATA)')
-    .option('-c, --config <file>', 'YAML configuration file naming the data folder')
+    .option('-d, --data <dir>', "a server's data folder, to fill that server's database (or BERTH_DATA)")
+    .option('-c, --config <file>', "a server's YAML configuration file naming its data folder")
     .option('--json', 'print the result as JSON');
 }
 
@@ -51,8 +69,10 @@ Each PATH is imported in one transaction: stopped halfway, the database keeps wh
 the stored one with the same id only when its "modified" time is newer (or equal). Malformed records are
 skipped and listed; the rest is imported.
 
+\`berth db update\` downloads and imports the same archives in one step.
+
 Examples:
-  $ curl -fsSLO https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip
+  $ curl -fsSLO ${OSV_EXPORT_URL}Debian/all.zip
   $ berth db import all.zip
   $ berth db import ./advisories/ npm-all.zip --db /var/lib/berth/osv.sqlite
   $ BERTH_DATA=/var/lib/berth berth db import GHSA-xxxx-xxxx-xxxx.json --json`,
@@ -102,6 +122,116 @@ Examples:
 
   addDbOptions(
     db
+      .command('update')
+      .description(
+        "download OSV's per-ecosystem advisory archives (<mirror>/<Ecosystem>/all.zip) and import them",
+      )
+      .option(
+        '--ecosystem <list>',
+        `comma-separated OSV ecosystems (default ${DEFAULT_ECOSYSTEMS.join(',')})`,
+      )
+      .option(
+        '--mirror <url>',
+        "where the archives are, in the layout of OSV's export bucket",
+        OSV_EXPORT_URL,
+      )
+      .option('-q, --quiet', 'no progress, only the summary')
+      .addHelpText(
+        'after',
+        `
+Each archive is downloaded next to the database (<db>.downloads/), checked against the MD5 the bucket
+publishes, and imported in one transaction: the database changes only once a whole archive is verified
+and imported. An interrupted download is resumed by the next run with a Range request; an archive
+unchanged since it was last imported (same ETag) is not downloaded again.
+
+Examples:
+  $ berth db update
+  $ berth db update --ecosystem Debian,npm
+  $ berth db update --mirror https://osv-mirror.example.com/ --json`,
+      ),
+  ).action(async (flags: UpdateFlags) => {
+    const ecosystems = flags.ecosystem ? parseEcosystemList(flags.ecosystem) : [...DEFAULT_ECOSYSTEMS];
+    const mirror = parseMirrorUrl(flags.mirror);
+    const file = advisoryDbPath(flags);
+    const [{ updateAdvisoryDb }, { httpTransport }] = await Promise.all([
+      import('../client/advisory-download.js'),
+      import('../client/transport/http-transport.js'),
+    ]);
+    const transport = httpTransport({ tls: () => ({ verify: true }), userAgent: 'berth (db update)' });
+    const controller = new AbortController();
+    const interrupt = (): void => controller.abort();
+    process.once('SIGINT', interrupt);
+    const progress = !flags.json && !flags.quiet && process.stderr.isTTY;
+    let shown = -PROGRESS_STEP;
+    let current = '';
+    const onProgress = (event: AdvisoryDownloadEvent): void => {
+      if (event.ecosystem !== current) {
+        current = event.ecosystem;
+        shown = -PROGRESS_STEP;
+      }
+      if (event.phase === 'download') {
+        if (event.received - shown < PROGRESS_STEP && event.received !== event.total) return;
+        shown = event.received;
+        const of = event.total !== undefined ? ` of ${formatBytes(event.total)}` : '';
+        const resumed = event.resumedAt > 0 ? ` (resumed at ${formatBytes(event.resumedAt)})` : '';
+        process.stderr.write(
+          `\r\u001b[K${event.ecosystem}: downloading ${formatBytes(event.received)}${of}${resumed}`,
+        );
+      } else if (event.phase === 'verify') {
+        shown = -PROGRESS_STEP;
+        process.stderr.write(`\r\u001b[K${event.ecosystem}: checking MD5`);
+      } else if (event.records % 1000 === 0) {
+        process.stderr.write(`\r\u001b[K${event.ecosystem}: importing ${event.records} records`);
+      }
+    };
+    const onImported = (update: EcosystemUpdate): void => {
+      if (progress) process.stderr.write('\r\u001b[K');
+      if (flags.json) return;
+      if (update.notModified) {
+        process.stdout.write(`${update.ecosystem}: unchanged since the last update, not downloaded\n`);
+        return;
+      }
+      const resumed = update.resumedAt > 0 ? `, resumed at ${formatBytes(update.resumedAt)}` : '';
+      const checked = update.md5Verified ? ', MD5 checked' : '';
+      process.stdout.write(
+        `${update.ecosystem}: ${formatBytes(update.bytes)} downloaded${resumed}${checked}; ${update.imported} imported, ${update.updated} updated, ${update.unchanged} unchanged, ${update.skipped} skipped, ${update.withdrawn} withdrawn\n`,
+      );
+      for (const issue of update.issues.slice(0, ISSUES_SHOWN))
+        process.stderr.write(`skipped ${issue.message}\n`);
+      if (update.issues.length > ISSUES_SHOWN)
+        process.stderr.write(`… and ${update.issues.length - ISSUES_SHOWN} more skipped records\n`);
+    };
+    let updates: EcosystemUpdate[];
+    try {
+      updates = await updateAdvisoryDb({
+        dbPath: file,
+        ecosystems,
+        mirror,
+        transport,
+        signal: controller.signal,
+        onImported,
+        ...(progress ? { onProgress } : {}),
+      });
+    } catch (error) {
+      if (progress) process.stderr.write('\r\u001b[K');
+      if (controller.signal.aborted) {
+        process.exitCode = 130;
+        throw new BerthError(
+          'INTERRUPTED',
+          'interrupted: the database is unchanged for the archive in progress; run berth db update again to resume its download',
+        );
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', interrupt);
+      await transport.close();
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, ecosystems: updates }, null, 2)}\n`);
+    else process.stdout.write(`advisory database: ${file}\n`);
+  });
+
+  addDbOptions(
+    db
       .command('status')
       .description('show the advisory database: ecosystems, record counts, newest modification time')
       .addHelpText(
@@ -125,7 +255,7 @@ Examples:
         );
       else
         process.stdout.write(
-          `no advisory database at ${file} (load advisories with: berth db import PATH)\n`,
+          `no advisory database at ${file} (download OSV's advisories with: berth db update)\n`,
         );
       return;
     }

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
+import { advisoryDbLocation } from '../client/advisory-db-location.js';
 import { loadConfig, resolvePaths } from '../config/config.js';
-import { ADVISORY_DB_ENV, resolveAdvisoryDbPath } from '../scan/osv/advisory-db.js';
 
 /**
  * Exit statuses of the quality-gate commands (scan, sbom, lint), as CI pipelines read them:
@@ -23,14 +23,17 @@ export async function runGateCommand(action: () => Promise<void>): Promise<void>
 }
 
 /**
- * The advisory database: `--db`, else BERTH_ADVISORY_DB, else `advisories/osv.sqlite` in the data folder as
- * `berth serve` resolves it (`--data`, the config file's `data`, BERTH_DATA, `./berth-data`).
+ * The advisory database: `--db`, else BERTH_ADVISORY_DB, else a named server data folder's, else the user's
+ * data folder's (`$XDG_DATA_HOME/berth`, `~/.local/share/berth`); see `advisoryDbLocation`.
  */
 export function advisoryDbPath(flags: { db?: string; data?: string; config?: string }): string {
-  if (flags.db || process.env[ADVISORY_DB_ENV]) return resolveAdvisoryDbPath({ db: flags.db, dataDir: '.' });
-  const config = loadConfig({
-    ...(flags.config ? { file: flags.config } : {}),
-    ...(flags.data ? { overrides: { data: flags.data } } : {}),
-  });
-  return resolveAdvisoryDbPath({ dataDir: resolvePaths(config).data });
+  const named = flags.data || flags.config || process.env.BERTH_DATA;
+  const serverData = (): string =>
+    resolvePaths(
+      loadConfig({
+        ...(flags.config ? { file: flags.config } : {}),
+        ...(flags.data ? { overrides: { data: flags.data } } : {}),
+      }),
+    ).data;
+  return advisoryDbLocation({ db: flags.db, ...(named ? { serverData } : {}) });
 }

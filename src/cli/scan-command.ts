@@ -56,7 +56,7 @@ export function registerScanCommand(program: Command): void {
     )
     .option(
       '--db <path>',
-      'the advisory database (default: BERTH_ADVISORY_DB or <data>/advisories/osv.sqlite)',
+      'the advisory database (default: BERTH_ADVISORY_DB or ~/.local/share/berth/advisories/osv.sqlite)',
     )
     .option('--severity <list>', 'report only these severities, e.g. CRITICAL,HIGH')
     .option('--fail-on <severity>', 'exit 1 when a reported finding is at or above this severity')

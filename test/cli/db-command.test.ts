@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { tempDir } from '../support/temp.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-// By location, so the CLI also starts from a temporary working folder (the default data folder is ./berth-data).
+// By location, so the CLI also starts from a temporary working folder.
 const TSX = import.meta.resolve('tsx');
 const PROGRAM = fileURLToPath(new URL('../../src/cli/program.ts', import.meta.url));
 const RECORDS = fileURLToPath(new URL('../fixtures/osv/records/', import.meta.url));
@@ -21,6 +21,7 @@ const wired = (await readFile(PROGRAM, 'utf8')).includes('registerDbCommands');
 const inherited = { ...process.env };
 delete inherited.BERTH_ADVISORY_DB;
 delete inherited.BERTH_DATA;
+delete inherited.XDG_DATA_HOME;
 
 async function berth(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
   try {
@@ -99,21 +100,34 @@ describe('berth db', {
     assert.match(result.stderr, /^skipped .*missing-modified\.json: not an OSV record: modified/m);
   });
 
-  test('the default location is <data>/advisories/osv.sqlite, BERTH_DATA and BERTH_ADVISORY_DB move it', async (t) => {
+  test('the default location is the user data folder, not ./berth-data; BERTH_DATA and BERTH_ADVISORY_DB move it', async (t) => {
     const dir = await tempDir(t);
     const one = join(RECORDS, 'BERTH-TEST-DEB-0001.json');
-    assert.equal((await berth(['db', 'import', one], {}, dir)).code, 0);
+    // Run from a working folder of its own: before, the database landed in <cwd>/berth-data.
+    const work = join(dir, 'work');
+    await mkdir(work);
+    const user = { HOME: join(dir, 'home'), XDG_DATA_HOME: join(dir, 'xdg') };
+    assert.equal((await berth(['db', 'import', one], user, work)).code, 0);
     assert.equal(
-      JSON.parse((await berth(['db', 'status', '--json'], {}, dir)).stdout).path,
-      join(dir, 'berth-data', 'advisories', 'osv.sqlite'),
+      JSON.parse((await berth(['db', 'status', '--json'], user, work)).stdout).path,
+      join(dir, 'xdg', 'berth', 'advisories', 'osv.sqlite'),
     );
-    assert.equal((await berth(['db', 'import', one], { BERTH_DATA: join(dir, 'elsewhere') })).code, 0);
+    assert.deepEqual(await readdir(work), [], 'nothing written to the working folder');
+    const homeOnly = JSON.parse(
+      (await berth(['db', 'status', '--json'], { HOME: user.HOME, XDG_DATA_HOME: '' }, work)).stdout,
+    );
+    assert.equal(homeOnly.path, join(dir, 'home', '.local', 'share', 'berth', 'advisories', 'osv.sqlite'));
+    assert.equal(
+      (await berth(['db', 'import', one], { ...user, BERTH_DATA: join(dir, 'elsewhere') })).code,
+      0,
+    );
     const moved = JSON.parse(
-      (await berth(['db', 'status', '--json'], { BERTH_DATA: join(dir, 'elsewhere') })).stdout,
+      (await berth(['db', 'status', '--json'], { ...user, BERTH_DATA: join(dir, 'elsewhere') })).stdout,
     );
     assert.deepEqual([moved.path, moved.records], [join(dir, 'elsewhere', 'advisories', 'osv.sqlite'), 1]);
     const env = JSON.parse(
-      (await berth(['db', 'status', '--json'], { BERTH_ADVISORY_DB: join(dir, 'env.sqlite') })).stdout,
+      (await berth(['db', 'status', '--json'], { ...user, BERTH_ADVISORY_DB: join(dir, 'env.sqlite') }))
+        .stdout,
     );
     assert.deepEqual([env.path, env.exists, env.records], [join(dir, 'env.sqlite'), false, 0]);
   });

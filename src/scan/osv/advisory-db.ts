@@ -15,6 +15,9 @@ import type { OsvRecord } from './osv-record.js';
 
 export const ADVISORY_DB_ENV = 'BERTH_ADVISORY_DB';
 
+/** OSV's public export bucket: one `<Ecosystem>/all.zip` of every record per ecosystem. */
+export const OSV_EXPORT_URL = 'https://osv-vulnerabilities.storage.googleapis.com/';
+
 /** Where the database lives: `--db`, else `BERTH_ADVISORY_DB`, else `<data>/advisories/osv.sqlite`. */
 export function resolveAdvisoryDbPath(options: {
   db?: string;
@@ -69,6 +72,9 @@ export interface AdvisoryDb {
   find(name: string, ecosystems: readonly string[], prefixes?: readonly string[]): AdvisoryHit[];
   get(id: string): OsvRecord | undefined;
   status(): AdvisoryDbStatus;
+  /** The version (an HTTP ETag) of a downloaded source last imported whole, by its URL. */
+  sourceVersion(url: string): string | undefined;
+  setSourceVersion(url: string, version: string): void;
   close(): void;
 }
 
@@ -117,7 +123,7 @@ export function openAdvisoryDb(
     if (options.mustExist || options.readonly)
       throw new BerthError(
         'ADVISORY_DB_MISSING',
-        `no advisory database at ${path} (load advisories with: berth db import PATH)`,
+        `no advisory database at ${path}: download OSV's advisories with \`berth db update\` (or load files from OSV's exports, ${OSV_EXPORT_URL}<Ecosystem>/all.zip, with \`berth db import PATH\`)`,
       );
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -288,6 +294,16 @@ class SqliteAdvisoryDb implements AdvisoryDb {
     if (newest) status.newestModified = newest;
     if (lastImport) status.lastImport = lastImport;
     return status;
+  }
+
+  sourceVersion(url: string): string | undefined {
+    return this.#db
+      .prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+      .get(`source:${url}`)?.value;
+  }
+
+  setSourceVersion(url: string, version: string): void {
+    this.#db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`source:${url}`, version);
   }
 
   close(): void {

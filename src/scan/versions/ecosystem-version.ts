@@ -50,6 +50,11 @@ const BY_ECOSYSTEM: ReadonlyMap<string, VersionScheme> = new Map([
   ['PyPI', PEP440],
 ]);
 
+/** The OSV ecosystems (base names) whose versions Berth can order, so whose advisories it can match. */
+export function knownEcosystems(): string[] {
+  return [...BY_ECOSYSTEM.keys()];
+}
+
 /** The part of an OSV ecosystem string that names the ecosystem: `Ubuntu:22.04:LTS` → `Ubuntu`. */
 export function ecosystemBase(ecosystem: string): string {
   const colon = ecosystem.indexOf(':');

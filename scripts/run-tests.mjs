@@ -161,7 +161,7 @@ if (signal || (code !== 0 && problems.length === 0)) {
 const out = [''];
 out.push('berth test summary');
 for (const [line, count] of skippedSuites)
-  out.push(`skipped ${line}${count > 1 ? ` (${count} suites)` : ''}`);
+  out.push(`skipped ${line}${count > 1 ? ` (${count} tests or suites)` : ''}`);
 for (const [line] of optionalSkips) out.push(`not run ${line}`);
 for (const line of failures.slice(0, 50)) out.push(line);
 if (failures.length > 50) out.push(`… and ${failures.length - 50} more failed or cancelled`);

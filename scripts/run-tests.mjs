@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -18,7 +18,7 @@ const OPTIONAL = 'optional:';
 function collect(path, out) {
   const stat = statSync(path);
   if (stat.isFile()) {
-    if (path.endsWith('.test.ts')) out.push(relative(root, path));
+    if (path.endsWith('.test.ts')) out.push(path);
     return out;
   }
   for (const entry of readdirSync(path)) {
@@ -41,7 +41,8 @@ const args = process.argv.slice(2);
 const full = args.includes('--full') || process.env.BERTH_TEST_FULL === '1';
 const targets = args.filter((a) => a !== '--full');
 const files = (targets.length > 0 ? targets : ['src', 'test'])
-  .flatMap((t) => collect(join(root, t), []))
+  .flatMap((t) => collect(resolve(root, t), []))
+  .map((path) => relative(root, path))
   .sort();
 if (files.length === 0) {
   console.error('no test files found');
@@ -60,6 +61,8 @@ for (const name of [
   'XDG_CACHE_HOME',
   'XDG_STATE_HOME',
   'DOCKER_CONFIG',
+  // Set when this runner is itself started by a test: node --test would then report to that test's runner.
+  'NODE_TEST_CONTEXT',
 ]) {
   delete env[name];
 }
@@ -107,7 +110,7 @@ const child = spawn(
 const ignore = () => {};
 process.on('SIGINT', ignore);
 process.on('SIGTERM', ignore);
-const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
+const [code, signal] = await new Promise((done) => child.on('close', (c, s) => done([c, s])));
 
 const events = [];
 try {
@@ -176,7 +179,7 @@ out.push(
 );
 if (!full && skippedSuites.size > 0) {
   out.push(
-    'skipped suites need the tools named above; npm run test:full runs everything and fails on a skip',
+    'the skipped suites need what each line names; npm run test:full runs everything and fails on a skip',
   );
 }
 out.push(problems.length > 0 ? `FAILED: ${problems.join(', ')}` : 'OK');

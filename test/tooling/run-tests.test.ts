@@ -27,6 +27,8 @@ function runRunner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunnerR
   const clean: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(clean)) if (name.startsWith('BERTH_TEST_')) delete clean[name];
   clean.BERTH_TEST_CONCURRENCY = '1';
+  // So that a --full run here does not start a PostgreSQL that none of these files uses.
+  clean.BERTH_TEST_POSTGRES_URL = 'postgres://postgres@127.0.0.1:1/unused';
   return new Promise((done) => {
     execFile(
       process.execPath,

@@ -38,7 +38,9 @@ function listTree(dir, base = dir, out = []) {
 }
 
 const args = process.argv.slice(2);
-const full = args.includes('--full') || process.env.BERTH_TEST_FULL === '1';
+// BERTH_TEST_INTEROP=1 (what CI used to set) already made every tool mandatory: it means a full run too.
+const full =
+  args.includes('--full') || process.env.BERTH_TEST_FULL === '1' || process.env.BERTH_TEST_INTEROP === '1';
 const targets = args.filter((a) => a !== '--full');
 const files = (targets.length > 0 ? targets : ['src', 'test'])
   .flatMap((t) => collect(resolve(root, t), []))
@@ -106,10 +108,10 @@ const child = spawn(
   ],
   { cwd: root, env, stdio: 'inherit' },
 );
-// Ctrl-C reaches the test runner too; wait for it to finish so the temporary folder is cleaned up.
-const ignore = () => {};
-process.on('SIGINT', ignore);
-process.on('SIGTERM', ignore);
+// Ctrl-C reaches the test runner too (same process group); SIGTERM is passed on. Either way this waits for it
+// to finish, so the temporary folders are removed.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
 const [code, signal] = await new Promise((done) => child.on('close', (c, s) => done([c, s])));
 
 const events = [];

@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
+import { requireCondition } from '../../test/support/tool-gate.js';
 import { metadataSuite } from './metadata-suite.js';
 import { openPostgresMetadata } from './postgres.js';
 
-// CI sets BERTH_TEST_POSTGRES_URL to a throwaway cluster; then a PostgreSQL that is down fails the run.
+// CI and `npm run test:full` set BERTH_TEST_POSTGRES_URL to a throwaway cluster; then a PostgreSQL that is
+// down fails the run, and so does a full run without one.
 const url = process.env.BERTH_TEST_POSTGRES_URL;
+const postgresGate = requireCondition(
+  url
+    ? undefined
+    : 'BERTH_TEST_POSTGRES_URL is not set (apt-get install -y postgresql-15; npm run test:full starts one)',
+);
 
 if (!url) {
-  describe('metadata on PostgreSQL', () => {
-    test('needs BERTH_TEST_POSTGRES_URL', { skip: 'BERTH_TEST_POSTGRES_URL is not set' }, () => {});
+  describe('metadata on PostgreSQL', { skip: postgresGate.skip }, () => {
+    test('needs BERTH_TEST_POSTGRES_URL', () => postgresGate.assertAvailable());
   });
 } else {
   const created: string[] = [];

@@ -12,13 +12,17 @@ import {
   describeRun,
 } from '../importer/importer-fixtures.js';
 import { tarBytes, writeLayoutImage } from '../support/scan-images.js';
+import { requireTools } from '../support/tool-gate.js';
 
 /**
  * Trivy is not packaged for Debian, so `--scanner trivy` is checked against a stand-in on PATH that does
  * what the real one does with `--input`: reads the archive it is given (here: proves it is a tar holding an
  * OCI layout) and prints a report in Trivy's documented JSON format (SchemaVersion 2).
  */
-describe('berth scan --scanner trivy', () => {
+// The stand-in lists the archive with tar.
+const tar = await requireTools('tar');
+
+describe('berth scan --scanner trivy', { skip: tar.skip }, () => {
   let dir: string;
   let be: BerthEnv;
   let image: string;

@@ -1,60 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MediaType } from '../../src/oci/media-types.js';
 
 const execFileAsync = promisify(execFile);
 
-/** CI sets BERTH_TEST_INTEROP=1: then a missing client is a failure, never a skip. */
-export const interopRequired = process.env.BERTH_TEST_INTEROP === '1';
-
-async function onPath(name: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      await access(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // not in this folder
-    }
-  }
-  return false;
-}
-
-export interface ToolGate {
-  /** Client binaries not found on PATH. */
-  missing: string[];
-  /** A reason to skip the suite, or false when it must run (all present, or BERTH_TEST_INTEROP=1). */
-  skip: string | false;
-  /** Throws when a client is missing; call it in the suite's `before` so a mandatory run fails loudly. */
-  assertAvailable(): void;
-}
-
-/**
- * The mandatory-vs-skip rule in one place: `describe(name, { skip: gate.skip }, ...)` with
- * `gate.assertAvailable()` first thing in `before`.
- */
-export async function requireTools(...names: string[]): Promise<ToolGate> {
-  const missing: string[] = [];
-  for (const name of names) if (!(await onPath(name))) missing.push(name);
-  const skip =
-    missing.length > 0 && !interopRequired
-      ? `client binary not found on PATH: ${missing.join(', ')} (set BERTH_TEST_INTEROP=1 to make this a failure)`
-      : false;
-  return {
-    missing,
-    skip,
-    assertAvailable() {
-      if (missing.length > 0) {
-        throw new Error(`BERTH_TEST_INTEROP=1 but client binary not found on PATH: ${missing.join(', ')}`);
-      }
-    },
-  };
-}
+// The skip-or-fail rule lives in tool-gate.ts; suites have long imported it from here.
+export { interopRequired, requireTools, type ToolGate } from './tool-gate.js';
 
 export interface ClientEnv {
   /** The test's own folder holding every client's config and storage. */

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isInventoryFile, MAX_INVENTORY_FILE_SIZE } from '../../src/scan/sbom/inventory-files.js';
 import type { InventoryFile, InventoryInput } from '../../src/scan/types.js';
+import { requireCondition, type ToolGate } from './tool-gate.js';
 
 /** Real filesystems the inventory tests read, built by scripts/build-scan-fixtures.sh. */
 export interface ScanFixtures {
@@ -22,12 +22,22 @@ export interface ScanFixtures {
 const script = fileURLToPath(new URL('../../scripts/build-scan-fixtures.sh', import.meta.url));
 let building: Promise<ScanFixtures> | undefined;
 
-/** The folder the fixtures live in: BERTH_TEST_SCAN_FIXTURES, or a cache under the home folder. */
-export function scanFixturesDir(): string {
-  return resolve(
-    process.env.BERTH_TEST_SCAN_FIXTURES ?? join(homedir(), '.cache', 'berth-test', 'scan-fixtures'),
-  );
+/**
+ * The folder the fixtures live in: BERTH_TEST_SCAN_FIXTURES (CI gives one; `npm run test:full` gives a
+ * temporary folder when it is unset). Nothing is built unasked: without it the suites that read them skip.
+ */
+export function scanFixturesDir(): string | undefined {
+  const dir = process.env.BERTH_TEST_SCAN_FIXTURES;
+  return dir ? resolve(dir) : undefined;
 }
+
+/** `describe(name, { skip: scanFixturesGate.skip }, ...)` for suites that read the fixtures. */
+export const scanFixturesGate: ToolGate = requireCondition(
+  scanFixturesDir()
+    ? undefined
+    : 'scan fixtures not asked for (BERTH_TEST_SCAN_FIXTURES=DIR builds them there; needs root, ' +
+        "debootstrap, rpm, python3 and Debian's mirror)",
+);
 
 /**
  * The fixtures, built once when a part is missing. The script holds a lock on the folder, so test files
@@ -42,7 +52,9 @@ export function scanFixtures(): Promise<ScanFixtures> {
 }
 
 async function build(): Promise<ScanFixtures> {
+  scanFixturesGate.assertAvailable();
   const dir = scanFixturesDir();
+  if (!dir) throw new Error('BERTH_TEST_SCAN_FIXTURES is not set');
   const fixtures: ScanFixtures = {
     debianRoot: join(dir, 'debian-rootfs'),
     rpmRoot: join(dir, 'rpm-root'),

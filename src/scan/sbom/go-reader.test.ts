@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../../test/support/temp.js';
+import { requireTools } from '../../../test/support/tool-gate.js';
 import type { GoBinaryInfo } from '../types.js';
 import { GO_BUILDINFO_MAGIC, parseGoBuildInfo, readGoBinary } from './go-reader.js';
 
@@ -106,11 +107,10 @@ test('readGoBinary: deps, replacements, no (devel) main module, stdlib at the Go
   assert.deepEqual(readGoBinary(info('garbage\n\t\t\n=>\tx\n', 'devel +abc')).packages, []);
 });
 
-test('a binary built by the go toolchain, when go is installed', async (t) => {
-  if (spawnSync('go', ['version']).status !== 0) {
-    t.skip('go is not on PATH (apt-get install golang-go to run this)');
-    return;
-  }
+const goGate = await requireTools('go');
+
+test('a binary built by the go toolchain, when go is installed', { skip: goGate.skip }, async (t) => {
+  goGate.assertAvailable();
   const dir = await tempDir(t);
   await mkdir(join(dir, 'src'));
   await writeFile(join(dir, 'src', 'go.mod'), 'module example.com/berthprobe\n\ngo 1.18\n');

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { inventoryInputFromDir, scanFixtures } from '../../../test/support/scan-fixtures.js';
+import {
+  inventoryInputFromDir,
+  scanFixtures,
+  scanFixturesGate,
+} from '../../../test/support/scan-fixtures.js';
 import type { InventoryFile, InventoryInput } from '../types.js';
 import { readNpmPackages } from './npm-reader.js';
 import { readInventory } from './read-inventory.js';
@@ -9,7 +13,7 @@ function file(path: string, text: string): InventoryFile {
   return { path, content: Buffer.from(text), layerIndex: 3, layerDigest: 'sha256:npm' };
 }
 
-describe('an npm tree installed by npm', () => {
+describe('an npm tree installed by npm', { skip: scanFixturesGate.skip }, () => {
   let input: InventoryInput;
   before(async () => {
     const fixtures = await scanFixtures();

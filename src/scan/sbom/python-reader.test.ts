@@ -4,6 +4,7 @@ import {
   inventoryInputFromDir,
   type ScanFixtures,
   scanFixtures,
+  scanFixturesGate,
 } from '../../../test/support/scan-fixtures.js';
 import type { InventoryFile } from '../types.js';
 import { normalizePythonName, readPythonDistributions } from './python-reader.js';
@@ -13,7 +14,7 @@ function file(path: string, text: string): InventoryFile {
   return { path, content: Buffer.from(text), layerIndex: 0, layerDigest: 'sha256:py' };
 }
 
-describe('Python distributions as pip and Debian installed them', () => {
+describe('Python distributions as pip and Debian installed them', { skip: scanFixturesGate.skip }, () => {
   let fixtures: ScanFixtures;
   before(async () => {
     fixtures = await scanFixtures();

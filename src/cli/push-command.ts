@@ -127,7 +127,7 @@ export async function runCopy(
         onEvent: (event) => view.onEvent(event),
         ...(signal ? { signal } : {}),
       };
-      const result = await copyImage(source, destination, [...tags, ...extraTags], options);
+      const result = await copyImage(source, destination, tagsToPush(to, tags, extraTags), options);
       return {
         source: describeLocation(from),
         destination: describeLocation(to),
@@ -151,6 +151,16 @@ export async function runCopy(
     await source?.close().catch(() => {});
     await session.close();
   }
+}
+
+/**
+ * The destination's own tag, then the extra ones, each once. A destination without a tag means `latest`
+ * only when no extra tags are listed: `tags: [v1, v2]` pushes v1 and v2, not latest as well.
+ */
+export function tagsToPush(to: ImageLocation, destinationTags: string[], extraTags: string[]): string[] {
+  const implicitLatest = to.transport === 'docker' && to.ref.tag === undefined;
+  const all = implicitLatest && extraTags.length > 0 ? extraTags : [...destinationTags, ...extraTags];
+  return [...new Set(all)];
 }
 
 export function summary(run: CopyRun): string {

@@ -37,7 +37,8 @@ export type BlobEvent = {
   | { state: 'compressing'; read: number }
   /** `sent` bytes (of `size`) are at the destination; a resumed upload starts above 0. */
   | { state: 'uploading'; sent: number }
-  | { state: BlobAction; from?: string }
+  /** `sent`: the bytes of an uploaded blob that this run sent (less than `size` when it resumed one). */
+  | { state: BlobAction; from?: string; sent?: number }
 );
 
 export type CopyEvent =
@@ -64,6 +65,8 @@ export interface CopiedBlob {
   digest: Digest;
   size: number;
   action: BlobAction;
+  /** Bytes of an uploaded blob sent by this run. */
+  sent?: number;
 }
 
 export interface CopyResult {
@@ -71,8 +74,10 @@ export interface CopyResult {
   mediaType: string;
   size: number;
   blobs: CopiedBlob[];
-  /** Bytes actually sent (uploads only). */
+  /** The sizes of the blobs uploaded (rather than found or mounted), resumed ones whole. */
   uploadedBytes: number;
+  /** Bytes this run sent: without what an earlier, interrupted run had already uploaded. */
+  sentBytes: number;
   platforms: string[];
 }
 
@@ -151,8 +156,9 @@ export async function copyImage(
     }
     const uploading = { ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' as const };
     emit({ ...uploading, sent: 0 });
+    let sent: number;
     try {
-      await dest.putBlob(prepared, (sent) => emit({ ...uploading, sent }), options.signal);
+      sent = await dest.putBlob(prepared, (bytes) => emit({ ...uploading, sent: bytes }), options.signal);
     } catch (error) {
       // As-is blobs are checked by the destination, not here: its refusal means the source is damaged.
       if (error instanceof RegistryResponseError && error.ociCode === 'DIGEST_INVALID') {
@@ -165,7 +171,7 @@ export async function copyImage(
       throw error;
     }
     await prepared.release();
-    return done(prepared, 'uploaded', kind, descriptor.digest);
+    return done(prepared, 'uploaded', kind, descriptor.digest, undefined, sent);
   };
 
   const done = (
@@ -174,9 +180,10 @@ export async function copyImage(
     kind: 'config' | 'layer',
     sourceDigest: Digest,
     from?: string,
+    sent?: number,
   ) => {
     dest.recordBlob(blob.digest);
-    copied.push({ digest: blob.digest, size: blob.size, action });
+    copied.push({ digest: blob.digest, size: blob.size, action, ...(sent !== undefined ? { sent } : {}) });
     emit({
       type: 'blob',
       source: sourceDigest,
@@ -185,6 +192,7 @@ export async function copyImage(
       kind,
       state: action,
       ...(from ? { from } : {}),
+      ...(sent !== undefined ? { sent } : {}),
     });
     return { prepared: blob, action };
   };
@@ -295,6 +303,7 @@ export async function copyImage(
     size: result.bytes.length,
     blobs: copied,
     uploadedBytes: copied.filter((b) => b.action === 'uploaded').reduce((sum, b) => sum + b.size, 0),
+    sentBytes: copied.reduce((sum, b) => sum + (b.sent ?? 0), 0),
     platforms,
   };
 }

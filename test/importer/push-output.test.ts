@@ -17,7 +17,10 @@ import {
   berth,
   berthEnv,
   bigLayout,
+  countingProxy,
   describeRun,
+  MiB,
+  spawnBerth,
 } from './importer-fixtures.js';
 
 const ADMIN = { name: 'admin', password: 'admin-password-1' } satisfies Account;
@@ -101,5 +104,88 @@ describe('berth import', () => {
     assertOk(await berth(env, ['import', '--file', file, '--creds', `admin:${ADMIN.password}`]));
     assert.deepEqual(await tagsOf('batch/app'), ['v1', 'v2']);
     assert.deepEqual(await tagsOf('batch/web'), ['1.0', 'stable']);
+  });
+});
+
+/** Resolves once `check` is true of the child's stderr (polled as output arrives), or when the child ends. */
+async function stderrShows(run: ReturnType<typeof spawnBerth>, check: (stderr: string) => boolean) {
+  const stream = run.child.stderr;
+  assert.ok(stream);
+  if (check(run.stderr())) return;
+  await new Promise<void>((resolve) => {
+    const look = (): void => {
+      // The child's own listener appends first: it was attached when the child was spawned.
+      if (!check(run.stderr())) return;
+      stream.off('data', look);
+      resolve();
+    };
+    stream.on('data', look);
+    run.child.once('close', () => resolve());
+  });
+}
+
+describe('Ctrl-C', () => {
+  const creds = `admin:${ADMIN.password}`;
+
+  // Was: SIGINT while `berth push --compression gzip` compressed a layer printed "berth: The operation was aborted".
+  test('while compressing: the resume hint and exit 130', async () => {
+    const image = await bigLayout(join(work, 'compress-layout'), 96 * MiB);
+    const run = spawnBerth(env, [
+      'push',
+      '--compression',
+      'gzip',
+      '--creds',
+      creds,
+      image.location,
+      `${server.hostPort}/sigint/compress:v1`,
+    ]);
+    await stderrShows(run, (text) => /compressing/.test(text));
+    assert.equal(run.child.exitCode, null, `the push ended before it was interrupted: ${run.stderr()}`);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 130, describeRun(r));
+    const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
+    assert.match(last, /^berth: .*interrupted: .*run the same command again to resume$/, describeRun(r));
+    assert.doesNotMatch(r.stderr, /operation was aborted/i, describeRun(r));
+  });
+
+  // Was: after an interrupted push, the next run's summary counted the resumed layer whole, as if sent again.
+  test('while uploading: exit 130; the next run resumes and its summary counts only what it sent', async () => {
+    const image = await bigLayout(join(work, 'upload-layout'), 16 * MiB);
+    const proxy = await countingProxy(
+      { host: '127.0.0.1', port: Number(server.hostPort.split(':')[1]) },
+      { bytesPerSecond: 4 * MiB },
+    );
+    try {
+      const args = [
+        'push',
+        '--chunk-size',
+        '1MiB',
+        '--creds',
+        creds,
+        image.location,
+        `${proxy.hostPort}/sigint/upload:v1`,
+      ];
+      const run = spawnBerth(env, args);
+      await stderrShows(run, (text) => /layer \S+ .* uploading/.test(text));
+      // Wait for the sign that a part of the layer is at the registry (the proxy counts what went through).
+      let through = proxy.take();
+      while (through < 4 * MiB && run.child.exitCode === null) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        through += proxy.take();
+      }
+      run.child.kill('SIGINT');
+      const first = await run.done;
+      assert.equal(first.code, 130, describeRun(first));
+      assert.match(first.stderr, /interrupted: .*run the same command again to resume/, describeRun(first));
+      const again = assertOk(await berth(env, args));
+      assert.match(
+        again.stdout,
+        /1 uploaded \([\d.]+ \S+ sent, [\d.]+ \S+ of it sent before\)/,
+        describeRun(again),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -71,7 +71,7 @@ export class RegistryDestination implements ImageDestination {
     return undefined;
   }
 
-  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void> {
+  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
     return this.pushing(() =>
       uploadBlob(this.repo, blob, {
         chunkSize: this.options.chunkSize,

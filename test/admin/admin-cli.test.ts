@@ -2,7 +2,7 @@
 // access checks on: logins from `berth login`, --username with --password-stdin, or --creds; tables and
 // --json; and every failure as one `berth: …` line with a non-zero exit.
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
@@ -68,36 +68,6 @@ describe('logging in', () => {
   test('without any login: one line saying how to log in', async () => {
     const r = await run(await freshEnv(), ['user', 'list']);
     assertOneLineFailure(r, /not logged in/, /berth login 127\.0\.0\.1:\d+/, /--server/, /BERTH_SERVER/);
-  });
-
-  // Issue 17: `berth login 127.0.0.1:5400` then `berth user list` went to 127.0.0.1:5000.
-  test('after berth login HOST:PORT, admin commands go to that server without --server; --server and BERTH_SERVER still win', async () => {
-    const be = await freshEnv();
-    assertOk(
-      await berth(be, ['login', server.hostPort, '-u', 'admin', '--password-stdin'], {
-        input: ADMIN_PASSWORD,
-      }),
-    );
-    const remembered = JSON.parse(
-      await readFile(join(be.env.XDG_CONFIG_HOME as string, 'berth', 'server.json'), 'utf8'),
-    );
-    assert.deepEqual(remembered, { server: server.hostPort });
-    const r = assertOk(await berth(be, ['user', 'list']));
-    assert.match(r.stdout, /^admin\s+yes/m);
-    // Nothing listens on port 1: the chosen server is the one named, not the remembered one.
-    assertOneLineFailure(await berth(be, ['user', 'list', '--server', '127.0.0.1:1']), /127\.0\.0\.1:1/);
-    assertOneLineFailure(
-      await berth(be, ['user', 'list'], { env: { BERTH_SERVER: '127.0.0.1:1' } }),
-      /127\.0\.0\.1:1/,
-    );
-  });
-
-  test('a damaged remembered server is one line naming the file, not a silent fall back', async () => {
-    const be = await freshEnv();
-    const file = join(be.env.XDG_CONFIG_HOME as string, 'berth', 'server.json');
-    await mkdir(join(file, '..'), { recursive: true });
-    await writeFile(file, '{"server":"http://evil.example/x"}');
-    assertOneLineFailure(await berth(be, ['user', 'list']), /server\.json is damaged/, /--server/);
   });
 
   test('berth login HOST, then commands use the stored login; --server HOST:PORT is probed like login', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ClientSession } from '../client/client-session.js';
 import { isIdentityToken } from '../client/credentials/credentials.js';
+import { readRememberedServer } from '../client/remembered-server.js';
 import { header } from '../client/transport/transport.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
@@ -25,7 +26,7 @@ export function addAdminOptions(command: Command, options: { passwordStdin?: boo
   command
     .option(
       '--server <url>',
-      `the Berth server, as a URL or HOST[:PORT] (default: $BERTH_SERVER, else ${DEFAULT_SERVER})`,
+      `the Berth server, as a URL or HOST[:PORT] (default: $BERTH_SERVER, else the server of the last \`berth login\` to a Berth, else ${DEFAULT_SERVER})`,
     )
     .option(
       '-u, --username <name>',
@@ -35,6 +36,13 @@ export function addAdminOptions(command: Command, options: { passwordStdin?: boo
     command.option('--password-stdin', 'read the password of --username from standard input');
   command.option('--json', 'print JSON');
   return addClientOptions(command);
+}
+
+/** `--server`, else `$BERTH_SERVER`, else the server of the last `berth login` to a Berth, else the default. */
+export async function chooseServer(flags: { server?: string }): Promise<string> {
+  return (
+    flags.server || process.env.BERTH_SERVER || (await readRememberedServer(process.env)) || DEFAULT_SERVER
+  );
 }
 
 /** Standard input, whole, as lines (a trailing newline does not make an empty last line). */
@@ -135,7 +143,7 @@ export class AdminClient {
    * else the login `berth login HOST` stored for the server's host.
    */
   static async open(flags: AdminFlags, password?: string): Promise<AdminClient> {
-    const raw = flags.server ?? process.env.BERTH_SERVER ?? DEFAULT_SERVER;
+    const raw = await chooseServer(flags);
     const explicit = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw);
     let given: URL | undefined;
     if (explicit) {
@@ -203,7 +211,7 @@ export class AdminClient {
     if (!stored) {
       throw new BerthError(
         'UNAUTHORIZED',
-        `${host}: not logged in: run \`berth login ${host}\`, or give --username or --creds`,
+        `${host}: not logged in: run \`berth login ${host}\`, or give --username or --creds (another server: --server URL or BERTH_SERVER)`,
       );
     }
     if (isIdentityToken(stored)) {

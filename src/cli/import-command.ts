@@ -104,6 +104,7 @@ A second run uploads nothing (blobs are found in place) and says so. The exit co
     }
     const failed = outcomes.filter((o) => o.error).length;
     const uploaded = outcomes.reduce((sum, o) => sum + (o.run?.result.uploadedBytes ?? 0), 0);
+    const sent = outcomes.reduce((sum, o) => sum + (o.run?.result.sentBytes ?? 0), 0);
     if (flags.json) {
       process.stdout.write(
         `${JSON.stringify(
@@ -130,7 +131,8 @@ A second run uploads nothing (blobs are found in place) and says so. The exit co
         o.entry.destination,
         o.run ? 'ok' : 'FAILED',
         o.run ? o.run.result.digest.slice(0, 19) : '-',
-        o.run ? (o.run.result.uploadedBytes > 0 ? formatBytes(o.run.result.uploadedBytes) : 'nothing') : '-',
+        // Bytes this run sent: a layer an interrupted run had partly uploaded counts only its rest.
+        o.run ? (o.run.result.uploadedBytes > 0 ? formatBytes(o.run.result.sentBytes) : 'nothing') : '-',
         o.run ? `${o.run.seconds.toFixed(1)} s` : (o.error ?? ''),
       ]);
       const head = ['IMAGE', 'RESULT', 'DIGEST', 'UPLOADED', 'TIME'];
@@ -143,7 +145,7 @@ A second run uploads nothing (blobs are found in place) and says so. The exit co
       process.stdout.write(
         uploaded === 0 && failed === 0
           ? `${outcomes.length} images, all already in place: nothing uploaded\n`
-          : `${outcomes.length - failed} of ${outcomes.length} images copied, ${formatBytes(uploaded)} uploaded\n`,
+          : `${outcomes.length - failed} of ${outcomes.length} images copied, ${formatBytes(sent)} uploaded\n`,
       );
     }
     if (failed > 0) throw new BerthError('IMPORT_FAILED', `${failed} of ${outcomes.length} images failed`);

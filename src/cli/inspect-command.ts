@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readImageConfig as readConfig, resolveImage } from '../client/image-resolution.js';
 import { formatBytes } from '../oci/byte-size.js';
 import { addClientOptions, type ClientFlags } from './client-options.js';
+import { formatHistory, type HistoryRow } from './history-table.js';
 import { withImageSource } from './image-source-scope.js';
 
 interface InspectFlags extends ClientFlags {
@@ -92,7 +93,7 @@ export function registerInspectCommands(program: Command): void {
       const { image } = await resolveImage(source, flags.platform);
       const { config, layers } = await readConfig(source, image);
       let layer = 0;
-      const rows = (config.history ?? []).map((h) => {
+      const rows = (config.history ?? []).map((h): HistoryRow => {
         const empty = h.empty_layer === true;
         const l = empty ? undefined : layers[layer++];
         return {
@@ -109,12 +110,7 @@ export function registerInspectCommands(program: Command): void {
         process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         return;
       }
-      process.stdout.write('LAYER\tCREATED\tCREATED BY\tSIZE\tCOMMENT\n');
-      for (const r of rows) {
-        process.stdout.write(
-          `${r.layer ?? '<missing>'}\t${r.created}\t${r.createdBy}\t${formatBytes(r.size)}\t${r.comment}\n`,
-        );
-      }
+      process.stdout.write(formatHistory(rows, { terminal: process.stdout.isTTY === true }));
     });
   });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ClientSession } from '../client/client-session.js';
 import type { Credentials } from '../client/credentials/credentials.js';
+import { isBerthServer, rememberServer } from '../client/remembered-server.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool } from './client-options.js';
 import { promptLine } from './prompt.js';
@@ -53,7 +54,9 @@ Examples:
   $ echo "$TOKEN" | berth login registry.example.com --username ci-bot --password-stdin
   $ berth login localhost:5000 -u admin
 Credentials go to the credential helper configured in ~/.docker/config.json (credHelpers, credsStore),
-otherwise into config.json itself; with --authfile into that auth.json.`,
+otherwise into config.json itself; with --authfile into that auth.json.
+A login to a Berth also makes it the server of admin commands (berth user, robot, project, role, audit,
+repos) until the next login to a Berth; --server and BERTH_SERVER still choose another.`,
     );
   addClientOptions(login).action(async (host: string, flags: LoginFlags) => {
     if (flags.password && flags.passwordStdin)
@@ -75,6 +78,8 @@ otherwise into config.json itself; with --authfile into that auth.json.`,
         process.stderr.write(`WARNING! Your password will be stored unencrypted in ${stored.location}.\n`);
       }
       process.stdout.write(`Login Succeeded (credentials stored in ${stored.location})\n`);
+      // Admin commands use the Berth of the last login by default; a login elsewhere (Docker Hub) leaves it.
+      if (await isBerthServer(session.registry, host).catch(() => false)) await rememberServer(host);
     } finally {
       await session.close();
     }

@@ -109,6 +109,8 @@ export async function runCopy(
   }
   const started = performance.now();
   const view = copyProgress(progress, process.stderr);
+  // What went up before an interruption, for the message that says so.
+  const thisRun = { blobs: 0, bytes: 0 };
   let source: Awaited<ReturnType<typeof session.openSource>> | undefined;
   try {
     source = await session.openSource(from, signal);
@@ -124,10 +126,16 @@ export async function runCopy(
         format: settings.format ?? format,
         cacheDir: session.cacheDir,
         cache: session.cache,
-        onEvent: (event) => view.onEvent(event),
+        onEvent: (event) => {
+          if (event.type === 'blob' && event.state === 'uploaded') {
+            thisRun.blobs += 1;
+            thisRun.bytes += event.sent ?? 0;
+          }
+          view.onEvent(event);
+        },
         ...(signal ? { signal } : {}),
       };
-      const result = await copyImage(source, destination, [...tags, ...extraTags], options);
+      const result = await copyImage(source, destination, tagsToPush(to, tags, extraTags), options);
       return {
         source: describeLocation(from),
         destination: describeLocation(to),
@@ -138,6 +146,18 @@ export async function runCopy(
       await destination.close();
     }
   } catch (error) {
+    // Whatever the interrupted step threw (a stream's AbortError, a request's), the news is the interruption.
+    if (signal?.aborted) {
+      const moved =
+        thisRun.blobs > 0
+          ? `${thisRun.blobs} blob${thisRun.blobs === 1 ? '' : 's'} (${formatBytes(thisRun.bytes)}) went up in this run`
+          : 'no blob was completed in this run';
+      throw new BerthError(
+        'INTERRUPTED',
+        `${describeLocation(to)}: interrupted: ${moved}; run the same command again to resume`,
+        { cause: error },
+      );
+    }
     if (error instanceof BerthError && !error.message.includes(describeLocation(from))) {
       throw new BerthError(
         error.code,
@@ -153,12 +173,26 @@ export async function runCopy(
   }
 }
 
+/**
+ * The destination's own tag, then the extra ones, each once. A destination without a tag means `latest`
+ * only when no extra tags are listed: `tags: [v1, v2]` pushes v1 and v2, not latest as well.
+ */
+export function tagsToPush(to: ImageLocation, destinationTags: string[], extraTags: string[]): string[] {
+  const implicitLatest = to.transport === 'docker' && to.ref.tag === undefined;
+  const all = implicitLatest && extraTags.length > 0 ? extraTags : [...destinationTags, ...extraTags];
+  return [...new Set(all)];
+}
+
 export function summary(run: CopyRun): string {
   const counts = { exists: 0, mounted: 0, uploaded: 0 };
   for (const blob of run.result.blobs) counts[blob.action]++;
+  const { uploadedBytes, sentBytes } = run.result;
+  // A resumed upload counts only the bytes this run sent; the rest went up in the interrupted one.
+  const resumed =
+    uploadedBytes > sentBytes ? `, ${formatBytes(uploadedBytes - sentBytes)} of it sent before` : '';
   const moved =
     counts.uploaded > 0
-      ? `${counts.uploaded} uploaded (${formatBytes(run.result.uploadedBytes)})`
+      ? `${counts.uploaded} uploaded (${formatBytes(sentBytes)} sent${resumed})`
       : 'nothing uploaded';
   return `${run.destination} ${run.result.digest}: ${moved}, ${counts.exists} already there, ${counts.mounted} mounted, in ${run.seconds.toFixed(1)} s`;
 }
@@ -171,6 +205,7 @@ export function runJson(run: CopyRun): Record<string, unknown> {
     mediaType: run.result.mediaType,
     platforms: run.result.platforms,
     uploadedBytes: run.result.uploadedBytes,
+    sentBytes: run.result.sentBytes,
     seconds: Number(run.seconds.toFixed(3)),
     blobs: run.result.blobs,
   };
@@ -299,7 +334,13 @@ An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly upload
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     try {
-      const run = await runCopy(sourceRaw, destRaw, flags, progressMode(flags), [], controller.signal);
+      const run = await runCopy(sourceRaw, destRaw, flags, progressMode(flags), [], controller.signal).catch(
+        (error: unknown) => {
+          // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+          if (controller.signal.aborted) process.exitCode = 130;
+          throw error;
+        },
+      );
       if (flags.json) process.stdout.write(`${JSON.stringify(runJson(run), null, 2)}\n`);
       else if (flags.quiet) process.stdout.write(`${run.result.digest}\n`);
       else process.stdout.write(`${summary(run)}\n`);

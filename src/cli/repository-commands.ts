@@ -3,11 +3,60 @@ import { RegistryResponseError } from '../client/registry-client.js';
 import { isDigest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import { parseImageReference } from '../oci/reference.js';
+import { chooseServer } from './admin-client.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool } from './client-options.js';
+import { verifyCredentials } from './login-command.js';
 import { addCopyOptions, type PushFlags, progressMode, runCopy, runJson, summary } from './push-command.js';
 
-/** `tags`, `rm` and `tag`: small commands on one registry repository. */
+/** HOST[:PORT] of `berth repos [SERVER]`: the argument, else the admin commands' server (a URL gives its host). */
+async function reposHost(raw: string | undefined): Promise<string> {
+  const chosen = raw ?? (await chooseServer({}));
+  const host = /^[a-z][a-z0-9+.-]*:\/\//i.test(chosen)
+    ? URL.canParse(chosen) && new URL(chosen).host
+    : chosen;
+  if (!host || /[/\s@]/.test(host))
+    throw new BerthError('USAGE', `"${chosen}" is not a registry HOST[:PORT] or URL`);
+  return host;
+}
+
+/** `repos`, `tags`, `rm` and `tag`: small commands on a registry and its repositories. */
 export function registerRepositoryCommands(program: Command): void {
+  const repos = program
+    .command('repos')
+    .argument(
+      '[server]',
+      'registry HOST[:PORT] (default: $BERTH_SERVER, else the Berth of the last `berth login`, else 127.0.0.1:5000)',
+    )
+    .description("list the registry's repositories that you may pull from (its catalog)")
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  $ berth repos registry.example.com\n  $ berth repos --json | jq -r '.repositories[]'\nA registry lists only what the caller may see: without a login, often nothing.",
+    );
+  addClientOptions(repos).action(async (raw: string | undefined, flags: ClientFlags & { json?: boolean }) => {
+    const host = await reposHost(raw);
+    const session = await openSession(flags, [host]);
+    try {
+      session.setTlsVerify(host, parseBool(flags.tlsVerify, '--tls-verify'));
+      const login = flags.creds !== undefined || (await session.credentials.get(host).catch(() => undefined));
+      // A catalog answers an anonymous caller without a challenge (an empty list), so a caller with a login
+      // shows it first: the ping meets the challenge, and the catalog request then carries a token.
+      if (login) await verifyCredentials(session, host);
+      const list = await session.registry.listRepositories(host);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ server: host, repositories: list }, null, 2)}\n`);
+        return;
+      }
+      for (const name of list) process.stdout.write(`${name}\n`);
+      if (list.length === 0 && !login)
+        process.stderr.write(
+          `no repositories visible to an anonymous caller: \`berth login ${host}\` first\n`,
+        );
+    } finally {
+      await session.close();
+    }
+  });
+
   const tags = program
     .command('tags')
     .argument('<repository>', 'HOST/PROJECT/IMAGE')

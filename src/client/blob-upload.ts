@@ -31,7 +31,7 @@ export async function uploadBlob(
   repo: RepositoryClient,
   blob: PreparedBlob,
   options: UploadOptions,
-): Promise<void> {
+): Promise<number> {
   if (blob.size <= options.smallBlobMax && !options.state.get(repo.host, repo.name, blob.digest)) {
     const session = await repo.startUpload();
     await repo.completeUpload(session.location, blob.digest, options.signal, {
@@ -39,9 +39,11 @@ export async function uploadBlob(
       size: blob.size,
     });
     options.onBytes?.(blob.size);
-    return;
+    return blob.size;
   }
   let { location, offset } = await openSession(repo, blob.digest, options);
+  // What an earlier run left in the session was not sent by this one.
+  const resumedAt = offset;
   options.onBytes?.(offset);
   let failures = 0;
   while (offset < blob.size) {
@@ -78,6 +80,7 @@ export async function uploadBlob(
   }
   await repo.completeUpload(location, blob.digest, options.signal);
   await options.state.delete(repo.host, repo.name, blob.digest);
+  return blob.size - resumedAt;
 }
 
 function resumable(error: unknown): boolean {

@@ -128,7 +128,10 @@ export class ClientSession {
           `${ref.host}/${ref.repository}: a destination needs a tag, not only a digest`,
         );
       }
+      const login =
+        this.options.creds?.get(ref.host) ?? (await this.credentials.get(ref.host).catch(() => undefined));
       const destination = new RegistryDestination(this.repository(ref), {
+        account: login?.username,
         cache: this.cache,
         state: this.state,
         chunkSize: tuning.chunkSize,

@@ -20,16 +20,29 @@ import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
 export type BlobAction = 'exists' | 'mounted' | 'uploaded';
 
+/**
+ * One blob's way through a copy. `source` is the digest the source holds it under and stays the same all
+ * the way, while `digest` and `size` are of what is being moved now: the compressed blob once a layer has
+ * been compressed. So a consumer keys a blob by `source` and shows one row per blob.
+ */
+export type BlobEvent = {
+  type: 'blob';
+  source: Digest;
+  digest: Digest;
+  size: number;
+  kind: 'config' | 'layer';
+} & (
+  | { state: 'checking' }
+  /** `read` bytes of the source (of `size`) went through the compressor so far. */
+  | { state: 'compressing'; read: number }
+  /** `sent` bytes (of `size`) are at the destination; a resumed upload starts above 0. */
+  | { state: 'uploading'; sent: number }
+  /** `sent`: the bytes of an uploaded blob that this run sent (less than `size` when it resumed one). */
+  | { state: BlobAction; from?: string; sent?: number }
+);
+
 export type CopyEvent =
-  | {
-      type: 'blob';
-      digest: Digest;
-      size: number;
-      kind: 'config' | 'layer';
-      state: 'checking' | 'compressing' | 'uploading';
-    }
-  | { type: 'blob'; digest: Digest; size: number; kind: 'config' | 'layer'; state: 'progress'; sent: number }
-  | { type: 'blob'; digest: Digest; size: number; kind: 'config' | 'layer'; state: BlobAction; from?: string }
+  | BlobEvent
   | { type: 'manifest'; digest: Digest; mediaType: string; reference: string; platform?: string };
 
 export interface CopyOptions {
@@ -52,6 +65,8 @@ export interface CopiedBlob {
   digest: Digest;
   size: number;
   action: BlobAction;
+  /** Bytes of an uploaded blob sent by this run. */
+  sent?: number;
 }
 
 export interface CopyResult {
@@ -59,8 +74,10 @@ export interface CopyResult {
   mediaType: string;
   size: number;
   blobs: CopiedBlob[];
-  /** Bytes actually sent (uploads only). */
+  /** The sizes of the blobs uploaded (rather than found or mounted), resumed ones whole. */
   uploadedBytes: number;
+  /** Bytes this run sent: without what an earlier, interrupted run had already uploaded. */
+  sentBytes: number;
   platforms: string[];
 }
 
@@ -95,7 +112,7 @@ export async function copyImage(
   };
 
   const moveBlob = async (descriptor: Descriptor, kind: 'config' | 'layer') => {
-    const base = { type: 'blob' as const, size: descriptor.size, kind };
+    const base = { type: 'blob' as const, source: descriptor.digest, size: descriptor.size, kind };
     emit({ ...base, digest: descriptor.digest, state: 'checking' });
     const compress =
       kind === 'layer' && isUncompressedLayer(descriptor.mediaType) && options.compression !== 'none';
@@ -110,7 +127,7 @@ export async function copyImage(
     if (!compress || options.compression === 'auto') known.push({ ...descriptor, rewritten: false });
     for (const candidate of known) {
       if (await dest.hasBlob(candidate.digest, options.signal)) {
-        return done(candidate, 'exists', kind);
+        return done(candidate, 'exists', kind, descriptor.digest);
       }
     }
     let prepared: PreparedBlob;
@@ -123,27 +140,25 @@ export async function copyImage(
           level: options.compressionLevel,
           cacheDir: options.cacheDir,
           cache: options.cache,
-          onCompress: () => emit({ ...base, digest: descriptor.digest, state: 'compressing' }),
+          onCompress: (read) => emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
         },
         options.signal,
       );
       if (prepared.rewritten && (await dest.hasBlob(prepared.digest, options.signal))) {
         await prepared.release();
-        return done(prepared, 'exists', kind);
+        return done(prepared, 'exists', kind, descriptor.digest);
       }
     } else prepared = asIs(source, descriptor);
     const from = await dest.mountBlob(prepared.digest, options.signal);
     if (from) {
       await prepared.release();
-      return done(prepared, 'mounted', kind, from);
+      return done(prepared, 'mounted', kind, descriptor.digest, from);
     }
-    emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' });
+    const uploading = { ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' as const };
+    emit({ ...uploading, sent: 0 });
+    let sent: number;
     try {
-      await dest.putBlob(
-        prepared,
-        (sent) => emit({ ...base, digest: prepared.digest, size: prepared.size, state: 'progress', sent }),
-        options.signal,
-      );
+      sent = await dest.putBlob(prepared, (bytes) => emit({ ...uploading, sent: bytes }), options.signal);
     } catch (error) {
       // As-is blobs are checked by the destination, not here: its refusal means the source is damaged.
       if (error instanceof RegistryResponseError && error.ociCode === 'DIGEST_INVALID') {
@@ -156,24 +171,28 @@ export async function copyImage(
       throw error;
     }
     await prepared.release();
-    return done(prepared, 'uploaded', kind);
+    return done(prepared, 'uploaded', kind, descriptor.digest, undefined, sent);
   };
 
   const done = (
     blob: { digest: Digest; size: number; mediaType: string; rewritten: boolean },
     action: BlobAction,
     kind: 'config' | 'layer',
+    sourceDigest: Digest,
     from?: string,
+    sent?: number,
   ) => {
     dest.recordBlob(blob.digest);
-    copied.push({ digest: blob.digest, size: blob.size, action });
+    copied.push({ digest: blob.digest, size: blob.size, action, ...(sent !== undefined ? { sent } : {}) });
     emit({
       type: 'blob',
+      source: sourceDigest,
       digest: blob.digest,
       size: blob.size,
       kind,
       state: action,
       ...(from ? { from } : {}),
+      ...(sent !== undefined ? { sent } : {}),
     });
     return { prepared: blob, action };
   };
@@ -284,6 +303,7 @@ export async function copyImage(
     size: result.bytes.length,
     blobs: copied,
     uploadedBytes: copied.filter((b) => b.action === 'uploaded').reduce((sum, b) => sum + b.size, 0),
+    sentBytes: copied.reduce((sum, b) => sum + (b.sent ?? 0), 0),
     platforms,
   };
 }

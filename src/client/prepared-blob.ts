@@ -26,8 +26,11 @@ export type CompressionChoice = 'auto' | 'gzip' | 'none';
 
 export interface CompressionOptions {
   choice: CompressionChoice;
-  /** Called when compression really starts (`auto` may decide against it). */
-  onCompress?: () => void;
+  /**
+   * Called with 0 when compression really starts (`auto` may decide against it), then with the bytes of
+   * the source read so far as they go through the compressor.
+   */
+  onCompress?: (read: number) => void;
   level: number;
   cacheDir: string;
   cache: BlobInfoCache;
@@ -91,8 +94,8 @@ export async function prepareLayer(
   if (options.choice === 'auto' && !(await compressesWell(source, descriptor, options.level, signal))) {
     return asIs(source, descriptor);
   }
-  options.onCompress?.();
-  const result = await compressToSpool(source, descriptor, spool, options.level, signal);
+  options.onCompress?.(0);
+  const result = await compressToSpool(source, descriptor, spool, options.level, options.onCompress, signal);
   options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
   return spoolBlob(spool, result.digest, result.size, gzipType);
 }
@@ -132,9 +135,18 @@ async function compressToSpool(
   descriptor: Descriptor,
   spool: string,
   level: number,
+  onRead: ((read: number) => void) | undefined,
   signal?: AbortSignal,
 ): Promise<{ digest: Digest; size: number }> {
   await mkdir(join(spool, '..'), { recursive: true, mode: 0o700 });
+  let read = 0;
+  const reading = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      read += chunk.length;
+      onRead?.(read);
+      callback(null, chunk);
+    },
+  });
   const temp = `${spool}.${process.pid}.${Date.now()}.tmp`;
   const hash = createHash('sha256');
   let size = 0;
@@ -149,6 +161,7 @@ async function compressToSpool(
     const input = await source.openBlob(descriptor, signal ? { signal } : {});
     await pipeline(
       input,
+      reading,
       createGzip({ level, chunkSize: GZIP_CHUNK }),
       meter,
       createWriteStream(temp),

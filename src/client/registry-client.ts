@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { type Digest, digestOf, isDigest, parseDigest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../oci/media-types.js';
+import { isRepoName } from '../oci/names.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { v2Url } from '../oci/v2-path.js';
 import { NetworkError } from './transport/http-transport.js';
@@ -66,6 +68,54 @@ export class RegistryClient {
     return base;
   }
 
+  /**
+   * The repositories of a registry's catalog that the caller may see, page after page (`n`, `last` and the
+   * `Link` header). A next page elsewhere than the registry itself, or one that does not move on, ends it:
+   * credentials go nowhere else and a hostile server cannot keep the loop going.
+   */
+  async listRepositories(host: string, pageSize = 1000): Promise<string[]> {
+    const base = await this.base(host);
+    const names: string[] = [];
+    const seen = new Set<string>();
+    let url = new URL(`${v2Url.catalog()}?n=${pageSize}`, base);
+    for (;;) {
+      const response = await this.transport({ method: 'GET', url, scope: ['registry:catalog:*'] });
+      if (response.status !== 200) {
+        const text = await response.body.text().catch(() => '');
+        let detail = '';
+        try {
+          const first = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
+          detail = first ? ` ${first.code ?? ''}${first.message ? `: ${first.message}` : ''}` : '';
+        } catch {}
+        const code =
+          response.status === 401 ? 'UNAUTHORIZED' : response.status === 403 ? 'DENIED' : 'REGISTRY_ERROR';
+        throw new RegistryResponseError(
+          code,
+          `${host}: listing repositories failed: ${response.status}${detail}${response.status === 401 ? ` (authentication required: run \`berth login ${host}\`)` : ''}`,
+          response.status,
+          undefined,
+        );
+      }
+      const body = catalogSchema.safeParse(await response.body.json().catch(() => undefined));
+      if (!body.success)
+        throw new BerthError('REGISTRY_ERROR', `${host}: the catalog answer is not a repository list`);
+      for (const name of body.data.repositories ?? []) {
+        // Only real repository names: no terminal escapes or other text of the server's own reach the output.
+        if (!isRepoName(name)) continue;
+        if (!seen.has(name)) names.push(name);
+        seen.add(name);
+      }
+      const link = header(response, 'link');
+      const next = link ? /<([^>]+)>;\s*rel="?next"?/.exec(link)?.[1] : undefined;
+      if (!next) return names;
+      const following = new URL(next, response.url);
+      const last = following.searchParams.get('last');
+      if (following.origin !== base.origin || last === null || last === url.searchParams.get('last'))
+        return names;
+      url = following;
+    }
+  }
+
   private async probe(host: string): Promise<URL> {
     const https = new URL(`https://${host}/`);
     try {
@@ -98,6 +148,8 @@ export class RegistryClient {
     }
   }
 }
+
+const catalogSchema = z.object({ repositories: z.array(z.string().max(512)).nullable().optional() });
 
 function pullScope(name: string): string {
   return `repository:${name}:pull`;

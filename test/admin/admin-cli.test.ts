@@ -69,7 +69,7 @@ after(() => server.close());
 describe('logging in', () => {
   test('without any login: one line saying how to log in', async () => {
     const r = await run(await freshEnv(), ['user', 'list']);
-    assertOneLineFailure(r, /not logged in/, /berth login 127\.0\.0\.1:\d+/);
+    assertOneLineFailure(r, /not logged in/, /berth login 127\.0\.0\.1:\d+/, /--server/, /BERTH_SERVER/);
   });
 
   test('berth login HOST, then commands use the stored login; --server HOST:PORT is probed like login', async () => {

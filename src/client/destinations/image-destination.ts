@@ -10,7 +10,8 @@ export interface ImageDestination {
   hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean>;
   /** Links the blob from a place that has it without sending bytes; returns that place, or undefined. */
   mountBlob(digest: Digest, signal?: AbortSignal): Promise<string | undefined>;
-  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void>;
+  /** Sends the blob; resolves to the bytes sent now (less than its size when an earlier upload is resumed). */
+  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number>;
   /** Stores a manifest under a tag, or under its digest when `reference` is the digest. */
   putManifest(reference: string, manifest: ManifestBlob, signal?: AbortSignal): Promise<void>;
   /** Notes that a blob is now at the destination (for later mounts). */

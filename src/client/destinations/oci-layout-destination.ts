@@ -51,7 +51,7 @@ export class OciLayoutDestination implements ImageDestination {
     return undefined;
   }
 
-  async putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void> {
+  async putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
     const target = this.blobPath(blob.digest);
     await mkdir(join(target, '..'), { recursive: true });
     const temp = `${target}.${process.pid}.tmp`;
@@ -75,6 +75,7 @@ export class OciLayoutDestination implements ImageDestination {
         );
       }
       await rename(temp, target);
+      return sent;
     } finally {
       await rm(temp, { force: true });
     }

@@ -1,8 +1,9 @@
 import type { Digest } from '../../oci/digest.js';
+import { BerthError } from '../../oci/errors.js';
 import type { BlobInfoCache } from '../blob-info-cache.js';
 import { uploadBlob } from '../blob-upload.js';
 import type { PreparedBlob } from '../prepared-blob.js';
-import type { RepositoryClient } from '../registry-client.js';
+import { RegistryResponseError, type RepositoryClient } from '../registry-client.js';
 import type { ManifestBlob } from '../sources/image-source.js';
 import type { UploadState } from '../upload-state.js';
 import type { ImageDestination } from './image-destination.js';
@@ -14,6 +15,8 @@ export interface RegistryDestinationOptions {
   smallBlobMax: number;
   /** Repositories on the same registry to try mounting from first (the source repository of a copy). */
   mountFrom?: string[];
+  /** Who pushes (the user name of the login for this registry), for a refusal that says who was refused. */
+  account?: string | undefined;
 }
 
 /** A repository of a registry as the destination: HEAD to skip, cross-repository mounts, resumable uploads. */
@@ -27,8 +30,31 @@ export class RegistryDestination implements ImageDestination {
     return `docker://${this.repo.where}`;
   }
 
-  async hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean> {
-    return (await this.repo.headBlob(digest, signal)) !== undefined;
+  /**
+   * A refusal (403: the account is known, the permission is missing) becomes what it means for a push:
+   * which repository, for whom; not the request that happened to meet it first (`checking blob …: 403`).
+   */
+  private async pushing<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof RegistryResponseError)) throw error;
+      const account = this.options.account;
+      // A 401 stays as it is: with a login it means the login itself failed (wrong or expired password).
+      if (error.status === 403) {
+        const who = account ?? 'an anonymous caller';
+        throw new BerthError(
+          'DENIED',
+          `push to ${this.repo.name} is not allowed for ${who} on ${this.repo.host}${account === undefined ? ` (log in with \`berth login ${this.repo.host}\`)` : ''}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean> {
+    return this.pushing(async () => (await this.repo.headBlob(digest, signal)) !== undefined);
   }
 
   async mountBlob(digest: Digest): Promise<string | undefined> {
@@ -45,19 +71,21 @@ export class RegistryDestination implements ImageDestination {
     return undefined;
   }
 
-  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<void> {
-    return uploadBlob(this.repo, blob, {
-      chunkSize: this.options.chunkSize,
-      smallBlobMax: this.options.smallBlobMax,
-      attempts: 5,
-      state: this.options.state,
-      onBytes,
-      ...(signal ? { signal } : {}),
-    });
+  putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
+    return this.pushing(() =>
+      uploadBlob(this.repo, blob, {
+        chunkSize: this.options.chunkSize,
+        smallBlobMax: this.options.smallBlobMax,
+        attempts: 5,
+        state: this.options.state,
+        onBytes,
+        ...(signal ? { signal } : {}),
+      }),
+    );
   }
 
   async putManifest(reference: string, manifest: ManifestBlob, signal?: AbortSignal): Promise<void> {
-    await this.repo.putManifest(reference, manifest.bytes, manifest.mediaType, signal);
+    await this.pushing(() => this.repo.putManifest(reference, manifest.bytes, manifest.mediaType, signal));
   }
 
   recordBlob(digest: Digest): void {

@@ -73,8 +73,9 @@ export function registerScanCommand(program: Command): void {
       'after',
       `
 The database is filled by \`berth db update\` (downloads OSV's per-ecosystem archives) or \`berth db import\`
-(OSV records you fetched: a per-ecosystem all.zip, a folder or a file); scanning itself needs no network. Exit status: 0, or 1 with --fail-on when a finding reaches the level,
-2 when the image or the database cannot be read.
+(OSV records you fetched: a per-ecosystem all.zip, a folder or a file); scanning itself needs no network.
+Exit status: 0, or 1 with --fail-on when a finding reaches the level, 2 when the image or the database
+cannot be read.
 
 Examples:
   $ berth db import ~/Downloads/Debian.zip ~/Downloads/npm.zip

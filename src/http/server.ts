@@ -21,6 +21,8 @@ export interface HttpOptions {
   access?: AccessService | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
+  /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
+  trustedProxies?: string[] | undefined;
   /** Serve HTTPS with this certificate and key. */
   https?: { cert: string; key: string } | undefined;
 }
@@ -55,6 +57,8 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 4096 },
     exposeHeadRoutes: false,
+    // Login limits count per client address: only a listed proxy may say who the client is.
+    trustProxy: options.trustedProxies && options.trustedProxies.length > 0 ? options.trustedProxies : false,
   });
 
   // Bodies are streamed by the handlers themselves (blobs) or read with a limit (manifests): no parsing here.

@@ -105,6 +105,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         token: config.auth.token,
         loginAttempts: config.auth.loginAttempts,
         loginWindow: config.auth.loginWindow,
+        loginChecks: config.auth.loginChecks,
       },
       log,
     );
@@ -124,6 +125,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     chunkMinLength: config.registry.chunkMinLength,
     access,
     realm: config.auth.token.realm,
+    trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
   });
   const purge = config.registry.uploadPurge;

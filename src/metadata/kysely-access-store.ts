@@ -247,8 +247,9 @@ export class KyselyAccessStore implements AccessStore {
       .where('subject_kind', '=', subjectKind)
       .where('subject', '=', subject)
       .executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) return false;
     await this.bumpGrants([{ subjectKind, subject }]);
-    return Number(result.numDeletedRows) > 0;
+    return true;
   }
 
   async memberRole(project: string, subjectKind: string, subject: string): Promise<string | undefined> {
@@ -320,8 +321,9 @@ export class KyselyAccessStore implements AccessStore {
       .where('subject_kind', '=', subjectKind)
       .where('subject', '=', subject)
       .executeTakeFirst();
+    if (Number(result.numDeletedRows) === 0) return false;
     await this.bumpGrants([{ subjectKind, subject }]);
-    return Number(result.numDeletedRows) > 0;
+    return true;
   }
 
   async policiesFor(subjectKind: string, subject: string): Promise<PolicyRecord[]> {

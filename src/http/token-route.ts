@@ -39,15 +39,17 @@ export function registerTokenRoute(app: FastifyInstance, access: AccessService):
     // A push refused shows here first: the client's first request of a push (a blob HEAD) is only a pull.
     if (principal.kind !== 'anonymous') {
       for (const { repository, actions } of refused) {
-        await access.audit({
-          actor: principal.name,
-          actorKind: principal.kind,
-          event: 'access.denied',
-          repository,
-          action: actions.join(','),
-          source: request.ip,
-          detail: { method: request.method, route: '/token' },
-        });
+        for (const action of actions) {
+          await access.audit({
+            actor: principal.name,
+            actorKind: principal.kind,
+            event: 'access.denied',
+            repository,
+            action,
+            source: request.ip,
+            detail: { method: request.method, route: '/token' },
+          });
+        }
       }
     }
     const { token, expiresIn, issuedAt } = await access.tokens.issue(principalName(principal), granted, {

@@ -54,7 +54,8 @@ export class LoginLimiter {
   reserve(account: string, source: string, now: number): LoginTicket | undefined {
     const pair = `p:${account}\0${source}`;
     if (this.used(pair, now) >= this.max) return undefined;
-    const known = (this.knownGood.get(`${account}\0${source}`) ?? 0) > now - KNOWN_GOOD_MS;
+    const lastGood = this.knownGood.get(`${account}\0${source}`);
+    const known = lastGood !== undefined && now - lastGood < KNOWN_GOOD_MS;
     const slow = !known && this.used(`s:${source}`, now) >= this.max * 5;
     this.adjust(pair, 1);
     this.adjust(`s:${source}`, 1);

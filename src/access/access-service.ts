@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AccessStore, AuditEvent, PolicyRecord } from '../metadata/access-store.js';
 import { isRepoName } from '../oci/names.js';
 import { type AccessFacts, allowedActions } from './authorizer.js';
+import { BoundedSlots } from './bounded-slots.js';
 import { LoginLimiter } from './login-limiter.js';
 import { verifySecret } from './password-hash.js';
 import {
@@ -21,6 +22,7 @@ import {
 import {
   grantedActions,
   type TokenAccess,
+  type TokenAudience,
   type TokenClaims,
   TokenService,
   type TokenSettings,
@@ -28,9 +30,23 @@ import {
 
 export interface AccessSettings {
   token: TokenSettings;
-  /** Failed logins allowed per user in `loginWindow` seconds (five times that per source address). */
+  /** Failed logins allowed per (account, source address) in `loginWindow` seconds (five times that per address). */
   loginAttempts: number;
   loginWindow: number;
+  /** Password checks (scrypt) run at once, and how many more may wait; past both, 429 at once. */
+  loginChecks: { concurrency: number; queue: number };
+}
+
+/** A secret that matched: whose it is, and until when a robot's is good. */
+interface SecretCheck {
+  principal: Principal;
+  expiresAt: number | null;
+}
+
+/** An account as a token is checked against: who it is now, and its grants version. */
+interface Account {
+  principal: Principal;
+  grantsVersion: number;
 }
 
 /** Who a request comes from, and how they proved it. */
@@ -69,9 +85,12 @@ function toPolicies(records: PolicyRecord[]): Policy[] {
 export class AccessService {
   private readonly verified = new Map<string, { principal: Principal; until: number }>();
   private readonly facts = new Map<string, { facts: AccessFacts; until: number }>();
-  private readonly principals = new Map<string, { principal: Principal; until: number }>();
+  private readonly principals = new Map<string, { account: Account; until: number }>();
   private readonly robotExpiry = new Map<string, number>();
   private readonly limiter: LoginLimiter;
+  private readonly checks: BoundedSlots;
+  // Past its address's limit, an unknown account's check waits in that address's lane, one at a time.
+  private readonly slowLanes = new Map<string, BoundedSlots>();
 
   private constructor(
     readonly store: AccessStore,
@@ -80,6 +99,7 @@ export class AccessService {
     settings: AccessSettings,
   ) {
     this.limiter = new LoginLimiter(settings.loginAttempts, settings.loginWindow * 1000);
+    this.checks = new BoundedSlots(settings.loginChecks.concurrency, settings.loginChecks.queue);
   }
 
   static async open(store: AccessStore, settings: AccessSettings, log: Logger): Promise<AccessService> {
@@ -102,25 +122,38 @@ export class AccessService {
     }
   }
 
-  /** Checks a user name or robot name with its password or secret. Rate limited; every outcome audited. */
+  /**
+   * Checks a user name or robot name with its password or secret. The attempt is counted before the hash is
+   * computed, so concurrent guesses cannot pass the limit; checks run a few at a time and the overflow is
+   * refused at once, while a credential verified a moment ago needs no check and waits for nobody.
+   */
   async login(name: string, secret: string, source: string): Promise<Principal> {
-    // The limit comes before the cache: during a lockout a right guess must not be told apart from a wrong one.
-    if (!this.limiter.allows(name, source)) {
-      await this.audit({
-        actor: name,
-        actorKind: 'unknown',
-        event: 'login.refused',
-        source,
-        detail: { reason: 'too many failed attempts' },
-      });
-      throw new AuthenticationError('rate_limited', 'too many failed login attempts; try again later');
-    }
+    // The limit comes before the cache: over the limit, a right guess must not be told apart from a wrong one.
+    const ticket = this.limiter.reserve(name, source, Date.now());
+    if (!ticket) return this.refuseLogin(name, source, 'too many failed attempts');
     const cacheKey = createHash('sha256').update(name).update('\0').update(secret).digest('hex');
     const cached = this.verified.get(cacheKey);
-    if (cached && cached.until > Date.now()) return cached.principal;
-    const checked = await this.checkSecret(name, secret);
+    if (cached && cached.until > Date.now()) {
+      this.limiter.settle(ticket, true, Date.now());
+      return cached.principal;
+    }
+    let outcome: { value: SecretCheck | undefined } | undefined;
+    try {
+      outcome = await this.checkInSlot(
+        () => this.checkSecret(name, secret),
+        ticket.slow ? source : undefined,
+      );
+    } catch (error) {
+      this.limiter.release(ticket);
+      throw error;
+    }
+    if (!outcome) {
+      this.limiter.release(ticket);
+      return this.refuseLogin(name, source, 'too many logins being checked');
+    }
+    const checked = outcome.value;
+    this.limiter.settle(ticket, checked !== undefined, Date.now());
     if (!checked) {
-      this.limiter.fail(name, source);
       await this.audit({
         actor: name,
         actorKind: isRobotName(name) ? 'robot' : 'user',
@@ -130,7 +163,6 @@ export class AccessService {
       throw new AuthenticationError('bad_credentials', 'wrong user name or password');
     }
     const { principal } = checked;
-    this.limiter.succeed(name);
     // A robot's login is not remembered past its expiry.
     const until = Math.min(Date.now() + VERIFIED_TTL_MS, checked.expiresAt ?? Number.POSITIVE_INFINITY);
     this.verified.set(cacheKey, { principal, until });
@@ -139,10 +171,36 @@ export class AccessService {
     return principal;
   }
 
-  private async checkSecret(
-    name: string,
-    secret: string,
-  ): Promise<{ principal: Principal; expiresAt: number | null } | undefined> {
+  private async refuseLogin(name: string, source: string, reason: string): Promise<never> {
+    await this.audit({
+      actor: name,
+      actorKind: 'unknown',
+      event: 'login.refused',
+      source,
+      detail: { reason },
+    });
+    throw new AuthenticationError('rate_limited', 'too many login attempts; try again later');
+  }
+
+  /** A password check in a slot of the shared pool, behind the address's slow lane when it has one. */
+  private async checkInSlot<T>(
+    work: () => Promise<T>,
+    slowSource: string | undefined,
+  ): Promise<{ value: T } | undefined> {
+    if (slowSource === undefined) return this.checks.run(work);
+    let lane = this.slowLanes.get(slowSource);
+    if (!lane) {
+      lane = new BoundedSlots(1, 2);
+      this.slowLanes.set(slowSource, lane);
+    }
+    try {
+      return (await lane.run(() => this.checks.run(work)))?.value;
+    } finally {
+      if (!lane.busy) this.slowLanes.delete(slowSource);
+    }
+  }
+
+  private async checkSecret(name: string, secret: string): Promise<SecretCheck | undefined> {
     if (isRobotName(name)) {
       const robot = await this.store.getRobot(name);
       const ok = await verifySecret(secret, robot?.secretHash ?? DUMMY_HASH);
@@ -160,7 +218,11 @@ export class AccessService {
   }
 
   /** The principal an `Authorization` header proves; no header is anonymous. */
-  async authenticate(authorization: string | undefined, source: string): Promise<Authentication> {
+  async authenticate(
+    authorization: string | undefined,
+    source: string,
+    audience: TokenAudience,
+  ): Promise<Authentication> {
     if (!authorization) return { method: 'none', principal: ANONYMOUS };
     const space = authorization.indexOf(' ');
     const scheme = authorization.slice(0, space).toLowerCase();
@@ -175,14 +237,28 @@ export class AccessService {
       };
     }
     if (scheme === 'bearer') {
-      const claims = await this.tokens.verify(value);
-      if (!claims) throw new AuthenticationError('bad_token', 'invalid or expired token');
-      const principal = await this.principalNamed(claims.subject);
+      const claims = await this.tokens.verify(value, audience);
+      if (!claims) {
+        throw new AuthenticationError(
+          'bad_token',
+          audience === 'api'
+            ? 'invalid or expired token: the admin API takes Basic credentials or a token issued for it (service=' +
+                `${this.tokens.settings.apiService})`
+            : 'invalid or expired token',
+        );
+      }
+      const { principal, grantsVersion } = await this.accountNamed(claims.subject);
       // The token's grant must not outlive its account: deleted, revoked or expired since it was issued.
       if (principal.kind === 'anonymous' && claims.subject !== 'anonymous')
         throw new AuthenticationError(
           'bad_token',
           'the account of this token no longer exists or has expired',
+        );
+      // Nor what the account may do: a registry token lists grants, which a membership or role change ends.
+      if (audience === 'registry' && claims.grantsVersion !== grantsVersion)
+        throw new AuthenticationError(
+          'bad_token',
+          "the account's permissions changed since this token was issued: get a new one",
         );
       return { method: 'bearer', principal, claims };
     }
@@ -190,45 +266,57 @@ export class AccessService {
   }
 
   /**
-   * The current principal behind a name in a token (a deleted or expired account is anonymous now). Cached
-   * for a few seconds like permissions: every bearer request asks, and a database round trip per request
-   * would cost the registry its speed. `invalidate()` forgets it at once on this node.
+   * The current account behind a name in a token (a deleted or expired account is anonymous now) and its
+   * grants version. Cached for a few seconds like permissions: every bearer request asks, and a database
+   * round trip per request would cost the registry its speed. `invalidate()` forgets it at once on this node.
    */
-  async principalNamed(name: string): Promise<Principal> {
-    if (name === 'anonymous') return ANONYMOUS;
+  async accountNamed(name: string): Promise<Account> {
+    if (name === 'anonymous') return { principal: ANONYMOUS, grantsVersion: 0 };
     const cached = this.principals.get(name);
-    if (cached && cached.until > Date.now()) return cached.principal;
-    const principal = await this.lookupPrincipal(name);
+    if (cached && cached.until > Date.now()) return cached.account;
+    const account = await this.lookupAccount(name);
     // A robot that expires sooner than the cache would keep it must not outlive its expiry.
     this.principals.set(name, {
-      principal,
+      account,
       until: Math.min(
         Date.now() + FACTS_TTL_MS,
-        principal.kind === 'robot'
+        account.principal.kind === 'robot'
           ? (this.robotExpiry.get(name) ?? Number.POSITIVE_INFINITY)
           : Number.POSITIVE_INFINITY,
       ),
     });
     if (this.principals.size > 10_000) this.principals.clear();
-    return principal;
+    return account;
   }
 
-  private async lookupPrincipal(name: string): Promise<Principal> {
+  /** The grants version tokens for this principal carry. */
+  async grantsVersionOf(principal: Principal): Promise<number> {
+    return (await this.accountNamed(principalName(principal))).grantsVersion;
+  }
+
+  private async lookupAccount(name: string): Promise<Account> {
+    const gone = { principal: ANONYMOUS, grantsVersion: 0 };
     if (isRobotName(name)) {
       const robot = await this.store.getRobot(name);
-      if (!robot || (robot.expiresAt !== null && robot.expiresAt <= Date.now())) return ANONYMOUS;
+      if (!robot || (robot.expiresAt !== null && robot.expiresAt <= Date.now())) return gone;
       if (robot.expiresAt !== null) this.robotExpiry.set(name, robot.expiresAt);
-      return { kind: 'robot', name, permissions: toPolicies(robot.permissions) };
+      return {
+        principal: { kind: 'robot', name, permissions: toPolicies(robot.permissions) },
+        grantsVersion: robot.grantsVersion ?? 0,
+      };
     }
     const user = await this.store.getUser(name);
-    return user ? { kind: 'user', name, admin: user.admin } : ANONYMOUS;
+    if (!user) return gone;
+    return { principal: { kind: 'user', name, admin: user.admin }, grantsVersion: user.grantsVersion ?? 0 };
   }
 
   /** What the principal may do on the repository, from projects, memberships and roles (cached briefly). */
   async actionsFor(principal: Principal, repository: string): Promise<Set<Action>> {
     if (principal.kind === 'user' && principal.admin) return new Set(ACTIONS);
     const project = projectOf(repository);
-    const key = `${principal.kind}:${principalName(principal)}:${project}`;
+    // Facts gathered under an older grants version are never used again once the account's version moves.
+    const version = principal.kind === 'anonymous' ? 0 : await this.grantsVersionOf(principal);
+    const key = `${principal.kind}:${principalName(principal)}:${version}:${project}`;
     let entry = this.facts.get(key);
     if (!entry || entry.until <= Date.now()) {
       const projectRow = await this.store.getProject(project);
@@ -254,11 +342,12 @@ export class AccessService {
    */
   allowsAtOnce(authorization: string | undefined, repository: string, action: Action): boolean {
     if (!authorization?.startsWith('Bearer ')) return false;
-    const claims = this.tokens.cachedClaims(authorization.slice(7).trim());
+    const claims = this.tokens.cachedClaims(authorization.slice(7).trim(), 'registry');
     if (!claims) return false;
     if (claims.subject !== 'anonymous') {
       const known = this.principals.get(claims.subject);
-      if (!known || known.until <= Date.now() || known.principal.kind === 'anonymous') return false;
+      if (!known || known.until <= Date.now() || known.account.principal.kind === 'anonymous') return false;
+      if (known.account.grantsVersion !== claims.grantsVersion) return false;
     }
     return grantedActions(claims, repository).has(action);
   }
@@ -279,7 +368,17 @@ export class AccessService {
    * (`*` asks for all). Invalid names and unknown types are left out, as the token spec says to.
    */
   async grant(principal: Principal, scopes: string[]): Promise<TokenAccess[]> {
+    const { access } = await this.grantWithRefusals(principal, scopes);
+    return access;
+  }
+
+  /** `grant`, and per repository the requested actions that were not granted (a refused push shows here). */
+  async grantWithRefusals(
+    principal: Principal,
+    scopes: string[],
+  ): Promise<{ access: TokenAccess[]; refused: { repository: string; actions: Action[] }[] }> {
     const access: TokenAccess[] = [];
+    const refused: { repository: string; actions: Action[] }[] = [];
     for (const scope of scopes.flatMap((s) => s.split(' ')).filter(Boolean)) {
       const m = /^([a-z]+)(?:\([a-z0-9]+\))?:([^:]+):([a-z*,]*)$/.exec(scope);
       if (!m) continue;
@@ -294,10 +393,12 @@ export class AccessService {
       const actions = requested.includes('*')
         ? [...allowed]
         : requested.filter((a) => isAction(a) && allowed.has(a));
+      const denied = requested.filter((a): a is Action => isAction(a) && !allowed.has(a));
+      if (denied.length > 0) refused.push({ repository: name, actions: denied });
       const existing = access.find((a) => a.type === type && a.name === name);
       if (existing) existing.actions = [...new Set([...existing.actions, ...actions])];
       else access.push({ type, name, actions: [...new Set(actions)] });
     }
-    return access;
+    return { access, refused };
   }
 }

@@ -12,19 +12,29 @@ export interface TokenAccess {
   actions: string[];
 }
 
+/** What a token opens: the registry (`/v2/`, the Docker token spec) or the admin API (`/api/v1`), never both. */
+export type TokenAudience = 'registry' | 'api';
+
 export interface TokenClaims {
   /** The user or robot the token was issued to (`anonymous` for none). */
   subject: string;
+  audience: TokenAudience;
   access: TokenAccess[];
+  /** The account's grants version when the token was issued; a later change of grants retires the token. */
+  grantsVersion: number;
   expiresAt: number;
 }
 
 export interface TokenSettings {
   issuer: string;
-  /** The audience: the registry's service name, as named in the challenge. */
+  /** The registry tokens' audience: the registry's service name, as named in the challenge. */
   service: string;
-  /** Seconds a token lives. */
+  /** The admin API tokens' audience, asked for as `service` at the token endpoint. */
+  apiService: string;
+  /** Seconds a registry token lives. */
   expiresIn: number;
+  /** Seconds an admin API token lives (a web UI session). */
+  apiExpiresIn: number;
 }
 
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
@@ -67,36 +77,46 @@ export class TokenService {
     return new TokenService(key.kid, privateKey, publicKey, settings);
   }
 
+  /** The `aud` claim of tokens for one use. */
+  audienceName(audience: TokenAudience): string {
+    return audience === 'api' ? this.settings.apiService : this.settings.service;
+  }
+
   async issue(
     subject: string,
     access: TokenAccess[],
+    options: { audience: TokenAudience; grantsVersion: number },
     now = Date.now(),
   ): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
     const issuedAt = Math.floor(now / 1000);
-    const token = await new SignJWT({ access })
+    const expiresIn = options.audience === 'api' ? this.settings.apiExpiresIn : this.settings.expiresIn;
+    const token = await new SignJWT({ access, gv: options.grantsVersion })
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.settings.issuer)
-      .setAudience(this.settings.service)
+      .setAudience(this.audienceName(options.audience))
       .setSubject(subject)
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt - 5)
-      .setExpirationTime(issuedAt + this.settings.expiresIn)
+      .setExpirationTime(issuedAt + expiresIn)
       .setJti(randomUUID())
       .sign(this.privateKey);
-    return { token, expiresIn: this.settings.expiresIn, issuedAt: new Date(issuedAt * 1000).toISOString() };
+    return { token, expiresIn, issuedAt: new Date(issuedAt * 1000).toISOString() };
   }
 
-  /** The claims of a token already verified and not expired, without any work; undefined when not known. */
-  cachedClaims(token: string, now = Date.now()): TokenClaims | undefined {
+  /** The claims of a token for this audience already verified and not expired, without any work. */
+  cachedClaims(token: string, audience: TokenAudience, now = Date.now()): TokenClaims | undefined {
     const cached = this.verified.get(token);
-    return cached && cached.expiresAt * 1000 > now ? cached : undefined;
+    return cached && cached.audience === audience && cached.expiresAt * 1000 > now ? cached : undefined;
   }
 
-  /** The claims of a token Berth issued and that is still valid, or undefined. Results are cached until expiry. */
-  async verify(token: string, now = Date.now()): Promise<TokenClaims | undefined> {
+  /**
+   * The claims of a token Berth issued for this audience and that is still valid, or undefined: a registry
+   * token never opens the admin API, nor an API token the registry. Results are cached until expiry.
+   */
+  async verify(token: string, audience: TokenAudience, now = Date.now()): Promise<TokenClaims | undefined> {
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.expiresAt * 1000 > now) return cached;
+      if (cached.expiresAt * 1000 > now) return cached.audience === audience ? cached : undefined;
       this.verified.delete(token);
       return undefined;
     }
@@ -104,12 +124,20 @@ export class TokenService {
       const { payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALGORITHM],
         issuer: this.settings.issuer,
-        audience: this.settings.service,
+        audience: this.audienceName(audience),
         currentDate: new Date(now),
         requiredClaims: ['exp', 'sub'],
       });
+      // Both names in `aud` would make one token good for both uses: such a token was not made here.
+      if (Array.isArray(payload.aud) && payload.aud.length !== 1) return undefined;
       const access = Array.isArray(payload.access) ? (payload.access as TokenAccess[]) : [];
-      const claims: TokenClaims = { subject: String(payload.sub), access, expiresAt: Number(payload.exp) };
+      const claims: TokenClaims = {
+        subject: String(payload.sub),
+        audience,
+        access,
+        grantsVersion: typeof payload.gv === 'number' ? payload.gv : -1,
+        expiresAt: Number(payload.exp),
+      };
       if (this.verified.size > 10_000) this.verified.clear();
       this.verified.set(token, claims);
       return claims;

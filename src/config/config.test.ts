@@ -107,3 +107,24 @@ test('a bad config is refused with a message naming the key', async (t) => {
     /cannot read/,
   );
 });
+
+test('auth and proxy keys: trusted proxies are addresses or CIDRs, from YAML or a comma list; the API audience is its own', () => {
+  const parsed = loadConfig({
+    env: { BERTH_HTTP_TRUSTED_PROXIES: '10.0.0.5, 10.1.0.0/16,::1' },
+  });
+  assert.deepEqual(parsed.http.trustedProxies, ['10.0.0.5', '10.1.0.0/16', '::1']);
+  assert.deepEqual(loadConfig({ env: {} }).http.trustedProxies, []);
+  for (const bad of ['10.0.0.0/33', 'proxy.example', '10.0.0.0/8/1', 'fd00::/129']) {
+    assert.match(
+      failure(() => loadConfig({ env: {}, overrides: { 'http.trustedProxies': [bad] } })),
+      /config key http\.trustedProxies\.0: an IP address or CIDR/,
+      bad,
+    );
+  }
+  // One audience for both would make a registry token open the admin API again (issue 9, finding 1).
+  assert.match(
+    failure(() => loadConfig({ env: {}, overrides: { 'auth.token.apiService': 'berth-registry' } })),
+    /config key auth\.token\.apiService: apiService must differ from service/,
+  );
+  assert.deepEqual(loadConfig({ env: {} }).auth.loginChecks, { concurrency: 2, queue: 16 });
+});

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -14,6 +15,26 @@ const listenAddress = z
 const DEFAULT_STORAGE_RESERVE = 16 * 1024 * 1024;
 // The background blob check reads at most this much per second, so serving keeps the disk.
 const DEFAULT_BLOB_CHECK_RATE = 32 * 1024 * 1024;
+
+const TOKEN_DEFAULTS = {
+  issuer: 'berth',
+  service: 'berth-registry',
+  expiresIn: 300,
+  realm: '',
+  apiService: 'berth-api',
+  apiExpiresIn: 900,
+};
+
+/** `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`: what `http.trustedProxies` takes. */
+function isAddressOrCidr(value: string): boolean {
+  const slash = value.indexOf('/');
+  const address = slash < 0 ? value : value.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash < 0) return true;
+  const bits = value.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
 
 export const configSchema = z
   .object({
@@ -95,9 +116,23 @@ export const configSchema = z
         idleTimeout: z.number().positive().default(120),
         shutdownGrace: z.number().nonnegative().default(30),
         insecureHttp: z.boolean().default(false),
+        // Proxies whose X-Forwarded-For names the client: addresses or CIDRs. Anyone else's header is ignored.
+        // A list in YAML; a comma-separated string from BERTH_HTTP_TRUSTED_PROXIES.
+        trustedProxies: z
+          .preprocess(
+            (value) =>
+              typeof value === 'string'
+                ? value
+                    .split(',')
+                    .map((part) => part.trim())
+                    .filter(Boolean)
+                : value,
+            z.array(z.string().refine(isAddressOrCidr, 'an IP address or CIDR')),
+          )
+          .default([]),
       })
       .strict()
-      .default({ idleTimeout: 120, shutdownGrace: 30, insecureHttp: false }),
+      .default({ idleTimeout: 120, shutdownGrace: 30, insecureHttp: false, trustedProxies: [] }),
     // `auth: none` is short for `auth: { mode: none }`.
     auth: z.preprocess(
       (value) => (value === 'none' || value === 'token' ? { mode: value } : value),
@@ -110,20 +145,35 @@ export const configSchema = z
               service: z.string().min(1).default('berth-registry'),
               expiresIn: z.number().int().min(10).max(86_400).default(300),
               realm: z.string().default(''),
+              apiService: z.string().min(1).default('berth-api'),
+              apiExpiresIn: z.number().int().min(10).max(86_400).default(900),
             })
             .strict()
-            .default({ issuer: 'berth', service: 'berth-registry', expiresIn: 300, realm: '' }),
+            .refine((t) => t.apiService !== t.service, {
+              message:
+                'apiService must differ from service: one token must not open both the registry and the API',
+              path: ['apiService'],
+            })
+            .default({ ...TOKEN_DEFAULTS }),
           rolesFile: z.string().default(''),
           loginAttempts: z.number().int().min(1).default(10),
           loginWindow: z.number().int().min(1).default(300),
+          loginChecks: z
+            .object({
+              concurrency: z.number().int().min(1).max(64).default(2),
+              queue: z.number().int().min(0).max(10_000).default(16),
+            })
+            .strict()
+            .default({ concurrency: 2, queue: 16 }),
         })
         .strict()
         .default({
           mode: 'token',
-          token: { issuer: 'berth', service: 'berth-registry', expiresIn: 300, realm: '' },
+          token: { ...TOKEN_DEFAULTS },
           rolesFile: '',
           loginAttempts: 10,
           loginWindow: 300,
+          loginChecks: { concurrency: 2, queue: 16 },
         }),
     ),
     tls: z

@@ -113,13 +113,15 @@ export function isoTime(ms: number): string {
 }
 
 /**
- * Who is calling, checked with the same login (Basic) and tokens (Bearer) as the registry. Nobody, or
+ * Who is calling: Basic credentials (the same login as the registry) or a Bearer token issued for the admin
+ * API (`/token?service=<auth.token.apiService>`). A registry token, whatever its scope, is 401 here: it was
+ * issued to be handed to `/v2/`, to tools and proxies that must not get the account with it. Nobody, or
  * credentials that fail, is 401 with a Basic challenge (what a browser or curl can answer); a guesser is 429.
  */
 export async function authenticateCaller(access: AccessService, request: FastifyRequest): Promise<Caller> {
   let principal: Principal;
   try {
-    principal = (await access.authenticate(request.headers.authorization, request.ip)).principal;
+    principal = (await access.authenticate(request.headers.authorization, request.ip, 'api')).principal;
   } catch (error) {
     if (!(error instanceof AuthenticationError)) throw error;
     if (error.reason === 'rate_limited') throw new AdminError('TOOMANYREQUESTS', error.message);

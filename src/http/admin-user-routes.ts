@@ -105,8 +105,9 @@ export function registerUserRoutes(api: FastifyInstance, access: AccessService, 
     if (!self && !isSystemAdmin(caller))
       await deny(access, request, caller, "only system admins change other users' passwords");
     const body = await readJson(request, passwordChangeSchema);
-    if (!isSystemAdmin(caller)) {
-      // A stolen token alone must not be enough to take the account over: the user proves the password.
+    if (self) {
+      // A stolen token or an unlocked screen must not be enough to take the account over, an admin's least
+      // of all: whoever changes their own password proves the current one. An admin resetting another's does not.
       if (body.currentPassword === undefined)
         throw new AdminError('INVALID', 'currentPassword: required to change your own password');
       try {

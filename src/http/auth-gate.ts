@@ -56,7 +56,7 @@ export function authGate(access: AccessService, options: GateOptions): AuthGate 
   const authenticate = (request: FastifyRequest): Promise<Authentication> => {
     let pending = cache.get(request);
     if (!pending) {
-      pending = access.authenticate(request.headers.authorization, request.ip);
+      pending = access.authenticate(request.headers.authorization, request.ip, 'registry');
       cache.set(request, pending);
     }
     return pending;

@@ -27,6 +27,8 @@ export interface HttpOptions {
   access?: AccessService | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
+  /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
+  trustedProxies?: string[] | undefined;
   /** Serve HTTPS with this certificate and key. */
   https?: { cert: string; key: string } | undefined;
   /** Told when the metadata store or the disk reports that it is full (the storage reserve is released). */
@@ -126,6 +128,8 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       if (socket.writable) socket.write(clientErrorResponse(error));
       socket.destroy(error);
     },
+    // Login limits count per client address: only a listed proxy may say who the client is.
+    trustProxy: options.trustedProxies && options.trustedProxies.length > 0 ? options.trustedProxies : false,
   });
 
   // Bodies are streamed by the handlers themselves (blobs) or read with a limit (manifests): no parsing here.

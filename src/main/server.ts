@@ -174,6 +174,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         token: config.auth.token,
         loginAttempts: config.auth.loginAttempts,
         loginWindow: config.auth.loginWindow,
+        loginChecks: config.auth.loginChecks,
       },
       log,
     );
@@ -190,6 +191,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     chunkMinLength: config.registry.chunkMinLength,
     access,
     realm: config.auth.token.realm,
+    trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
     onStorageFull: () => reserve.release('metadata store'),
     readiness: () => metadata.readiness(),

@@ -9,6 +9,8 @@ export interface UserRecord {
   passwordHash: string;
   admin: boolean;
   createdAt: number;
+  /** Raised by every change of the account's grants (memberships, roles, admin flag); read only. */
+  grantsVersion?: number;
 }
 
 export interface RobotRecord {
@@ -19,6 +21,8 @@ export interface RobotRecord {
   expiresAt: number | null;
   createdBy: string;
   createdAt: number;
+  /** Raised by every change of the account's grants (memberships, role bindings); read only. */
+  grantsVersion?: number;
 }
 
 export interface ProjectRecord {
@@ -64,7 +68,11 @@ export interface SigningKeyRecord {
   createdAt: number;
 }
 
-/** Users, robots, projects, roles, the audit log and token signing keys. */
+/**
+ * Users, robots, projects, roles, the audit log and token signing keys. Every change of what an account may
+ * do (membership, role binding, a bound role's policies, the admin flag, a project deleted) raises the
+ * account's grants version in the same call, so tokens issued before the change can be told apart.
+ */
 export interface AccessStore {
   getUser(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;

@@ -21,6 +21,7 @@ function toUser(row: Selectable<Database['users']>): UserRecord {
     passwordHash: row.password_hash,
     admin: Number(row.admin) === 1,
     createdAt: Number(row.created_at),
+    grantsVersion: Number(row.grants_version),
   };
 }
 
@@ -33,6 +34,7 @@ function toRobot(row: Selectable<Database['robots']>): RobotRecord {
     expiresAt: row.expires_at === null ? null : Number(row.expires_at),
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
+    grantsVersion: Number(row.grants_version),
   };
 }
 
@@ -80,7 +82,13 @@ export class KyselyAccessStore implements AccessStore {
     if (change.passwordHash !== undefined) values.password_hash = change.passwordHash;
     if (change.admin !== undefined) values.admin = change.admin ? 1 : 0;
     if (Object.keys(values).length === 0) return (await this.getUser(name)) !== undefined;
-    const result = await this.db.updateTable('users').set(values).where('name', '=', name).executeTakeFirst();
+    const result = await this.db
+      .updateTable('users')
+      .set((eb) =>
+        change.admin === undefined ? values : { ...values, grants_version: eb('grants_version', '+', 1) },
+      )
+      .where('name', '=', name)
+      .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }
 
@@ -88,6 +96,37 @@ export class KyselyAccessStore implements AccessStore {
     await this.forgetSubject('user', name);
     const result = await this.db.deleteFrom('users').where('name', '=', name).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Raises the grants version of the named accounts (see `AccessStore`). */
+  private async bumpGrants(subjects: { subjectKind: string; subject: string }[]): Promise<void> {
+    for (const kind of ['user', 'robot'] as const) {
+      const names = [...new Set(subjects.filter((s) => s.subjectKind === kind).map((s) => s.subject))];
+      if (names.length === 0) continue;
+      await this.db
+        .updateTable(kind === 'user' ? 'users' : 'robots')
+        .set((eb) => ({ grants_version: eb('grants_version', '+', 1) }))
+        .where('name', 'in', names)
+        .execute();
+    }
+  }
+
+  private async membersOf(project: string): Promise<{ subjectKind: string; subject: string }[]> {
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select(['subject_kind', 'subject'])
+      .where('project', '=', project)
+      .execute();
+    return rows.map((r) => ({ subjectKind: r.subject_kind, subject: r.subject }));
+  }
+
+  private async boundTo(role: string): Promise<{ subjectKind: string; subject: string }[]> {
+    const rows = await this.db
+      .selectFrom('role_bindings')
+      .select(['subject_kind', 'subject'])
+      .where('role', '=', role)
+      .execute();
+    return rows.map((r) => ({ subjectKind: r.subject_kind, subject: r.subject }));
   }
 
   private async forgetSubject(kind: string, name: string): Promise<void> {
@@ -163,6 +202,7 @@ export class KyselyAccessStore implements AccessStore {
   }
 
   async deleteProject(name: string): Promise<boolean> {
+    await this.bumpGrants(await this.membersOf(name));
     await this.db.deleteFrom('project_members').where('project', '=', name).execute();
     const result = await this.db.deleteFrom('projects').where('name', '=', name).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
@@ -197,6 +237,7 @@ export class KyselyAccessStore implements AccessStore {
         oc.columns(['project', 'subject_kind', 'subject']).doUpdateSet({ role: member.role }),
       )
       .execute();
+    await this.bumpGrants([member]);
   }
 
   async removeMember(project: string, subjectKind: string, subject: string): Promise<boolean> {
@@ -206,7 +247,9 @@ export class KyselyAccessStore implements AccessStore {
       .where('subject_kind', '=', subjectKind)
       .where('subject', '=', subject)
       .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    if (Number(result.numDeletedRows) === 0) return false;
+    await this.bumpGrants([{ subjectKind, subject }]);
+    return true;
   }
 
   async memberRole(project: string, subjectKind: string, subject: string): Promise<string | undefined> {
@@ -252,9 +295,11 @@ export class KyselyAccessStore implements AccessStore {
       .values({ name, policies: JSON.stringify(policies), created_at: now })
       .onConflict((oc) => oc.column('name').doUpdateSet({ policies: JSON.stringify(policies) }))
       .execute();
+    await this.bumpGrants(await this.boundTo(name));
   }
 
   async deleteRole(name: string): Promise<boolean> {
+    await this.bumpGrants(await this.boundTo(name));
     await this.db.deleteFrom('role_bindings').where('role', '=', name).execute();
     const result = await this.db.deleteFrom('policy_roles').where('name', '=', name).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
@@ -266,6 +311,7 @@ export class KyselyAccessStore implements AccessStore {
       .values({ role, subject_kind: subjectKind, subject })
       .onConflict((oc) => oc.columns(['role', 'subject_kind', 'subject']).doNothing())
       .execute();
+    await this.bumpGrants([{ subjectKind, subject }]);
   }
 
   async unbindRole(role: string, subjectKind: string, subject: string): Promise<boolean> {
@@ -275,7 +321,9 @@ export class KyselyAccessStore implements AccessStore {
       .where('subject_kind', '=', subjectKind)
       .where('subject', '=', subject)
       .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    if (Number(result.numDeletedRows) === 0) return false;
+    await this.bumpGrants([{ subjectKind, subject }]);
+    return true;
   }
 
   async policiesFor(subjectKind: string, subject: string): Promise<PolicyRecord[]> {

@@ -208,6 +208,7 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
         passwordHash: 'h3',
         admin: true,
         createdAt: 1,
+        grantsVersion: 1,
       });
       assert.equal(await a.updateUser('nobody', { admin: true }), false);
       const robot = {
@@ -221,7 +222,7 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       };
       assert.equal(await a.createRobot(robot), true);
       assert.equal(await a.createRobot(robot), false);
-      assert.deepEqual(await a.getRobot('robot$ci'), robot);
+      assert.deepEqual(await a.getRobot('robot$ci'), { ...robot, grantsVersion: 0 });
       assert.equal(await a.createProject({ name: 'team', public: false, createdAt: 4 }), true);
       assert.equal(await a.createProject({ name: 'team', public: true, createdAt: 5 }), false);
       assert.equal(await a.updateProject('team', { public: true }), true);
@@ -256,6 +257,49 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       assert.equal(await a.deleteRole('reader'), true);
       assert.equal(await a.deleteProject('team'), true);
       assert.equal(await a.getProject('team'), undefined);
+    });
+
+    test('access: grants versions move with every change of what an account may do, and only then', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const a = store.access;
+      await a.createUser({ name: 'ann', passwordHash: 'h', admin: false, createdAt: 1 });
+      await a.createUser({ name: 'ben', passwordHash: 'h', admin: false, createdAt: 1 });
+      await a.createRobot({
+        name: 'robot$r',
+        secretHash: 's',
+        permissions: [],
+        description: '',
+        expiresAt: null,
+        createdBy: 'ann',
+        createdAt: 1,
+      });
+      await a.createProject({ name: 'team', public: false, createdAt: 1 });
+      const versions = async () => [
+        (await a.getUser('ann'))?.grantsVersion,
+        (await a.getUser('ben'))?.grantsVersion,
+        (await a.getRobot('robot$r'))?.grantsVersion,
+      ];
+      assert.deepEqual(await versions(), [0, 0, 0]);
+      await a.setMember({ project: 'team', subjectKind: 'user', subject: 'ann', role: 'guest' });
+      await a.setMember({ project: 'team', subjectKind: 'robot', subject: 'robot$r', role: 'guest' });
+      assert.deepEqual(await versions(), [1, 0, 1]);
+      await a.updateUser('ann', { passwordHash: 'h2' });
+      assert.deepEqual(await versions(), [1, 0, 1], 'a password is not a grant');
+      await a.updateUser('ann', { admin: true });
+      assert.equal(await a.removeMember('team', 'user', 'ben'), false);
+      assert.deepEqual(await versions(), [2, 0, 1], 'removing nothing moves nothing');
+      await a.putRole('readers', [{ repo: 'team/*', actions: ['pull'] }], 1);
+      await a.bindRole('readers', 'user', 'ben');
+      await a.bindRole('readers', 'robot', 'robot$r');
+      assert.deepEqual(await versions(), [2, 1, 2]);
+      await a.putRole('readers', [], 2);
+      assert.deepEqual(await versions(), [2, 2, 3], 'a bound role changed');
+      assert.equal(await a.unbindRole('readers', 'user', 'ben'), true);
+      await a.deleteRole('readers');
+      assert.deepEqual(await versions(), [2, 3, 4]);
+      await a.deleteProject('team');
+      assert.deepEqual(await versions(), [3, 3, 5], "the project's members");
     });
 
     test('access: audit log pages newest first; signing keys keep the first one written', async (t) => {

@@ -170,6 +170,17 @@ export function migrations(dialect: Dialect): MigrationProvider {
         await db.schema.alterTable('uploads').addColumn('owner', 'text').execute();
       },
     },
+    // A counter per account, raised by every change of what it may do, so that tokens issued before retire.
+    '0003_grants_version': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        for (const table of ['users', 'robots']) {
+          await db.schema
+            .alterTable(table)
+            .addColumn('grants_version', 'bigint', (c) => c.notNull().defaultTo(0))
+            .execute();
+        }
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

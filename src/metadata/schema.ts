@@ -22,7 +22,13 @@ export interface Database {
   manifest_references: { manifest_id: number; digest: string; kind: 'blob' | 'manifest' };
   tags: { repository_id: number; name: string; manifest_id: number; updated_at: number };
   uploads: { id: string; repository: string; created_at: number; updated_at: number; owner: string | null };
-  users: { name: string; password_hash: string; admin: number; created_at: number };
+  users: {
+    name: string;
+    password_hash: string;
+    admin: number;
+    created_at: number;
+    grants_version: Generated<number>;
+  };
   robots: {
     name: string;
     secret_hash: string;
@@ -32,6 +38,7 @@ export interface Database {
     expires_at: number | null;
     created_by: string;
     created_at: number;
+    grants_version: Generated<number>;
   };
   projects: { name: string; public: number; created_at: number };
   project_members: { project: string; subject_kind: string; subject: string; role: string };

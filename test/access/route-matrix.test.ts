@@ -611,3 +611,313 @@ describe('every /v2 route × every caller × a public and a private project', { 
     });
   }
 });
+
+// Every /api/v1 route × every caller and credential kind (issue 9, finding 1: a registry token opened the admin
+// API, so `curl -H "Authorization: Bearer $AT" -X POST …/api/v1/users -d '{…"admin":true}'` made an admin).
+// Columns are callers with Basic credentials; the same account with an admin API token
+// (`/token?service=berth-api`) must get the same status, and a registry token of any scope gets 401 everywhere.
+const API_CALLERS = ['anon', 'wrong', 'outsider', 'dev', 'padmin', 'robot', 'admin'] as const;
+type ApiCaller = (typeof API_CALLERS)[number];
+
+const API_MATRIX = `
+route                      anon wrong outsider dev padmin robot admin
+me                         401  401   200      200 200    200   200
+users-list                 401  401   403      403 403    403   200
+users-create               401  401   403      403 403    403   201
+users-get-self             401  401   200      403 403    403   200
+users-delete               401  401   403      403 403    403   204
+users-password-other       401  401   403      403 403    403   204
+users-admin-flag           401  401   403      403 403    403   200
+robots-list                401  401   403      403 403    403   200
+robots-create              401  401   403      403 403    403   201
+robots-get                 401  401   403      403 403    403   200
+robots-delete              401  401   403      403 403    403   204
+projects-list              401  401   200      200 200    200   200
+projects-create            401  401   403      403 403    403   201
+projects-get               401  401   404      200 200    200   200
+projects-patch             401  401   404      403 200    403   200
+projects-delete            401  401   403      403 403    403   204
+members-list               401  401   404      200 200    403   200
+members-put                401  401   404      403 200    403   200
+members-delete             401  401   404      403 204    403   204
+roles-list                 401  401   403      403 403    403   200
+roles-get                  401  401   403      403 403    403   200
+roles-put                  401  401   403      403 403    403   201
+roles-delete               401  401   403      403 403    403   204
+bindings-put               401  401   403      403 403    403   200
+bindings-delete            401  401   403      403 403    403   204
+audit                      401  401   403      403 403    403   200
+no-such-route              401  401   404      404 404    404   404
+`;
+
+describe('every /api/v1 route × every caller and credential kind', { concurrency: 1 }, () => {
+  let server: RunningServer;
+  const cleanups: (() => unknown)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const accounts: Partial<Record<ApiCaller, Account>> = {};
+  let hash: string;
+  let counter = 0;
+
+  before(async () => {
+    const data = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-api-matrix-');
+    server = await startTestServer({ data, config: { 'auth.mode': 'token' } });
+    cleanups.push(() => server.close());
+    accounts.admin = bootstrapAdmin(server);
+    await addProject(server, 'team', false);
+    accounts.outsider = await addUser(server, 'outsider', 'pw-outsider');
+    accounts.dev = await addUser(server, 'dev', 'pw-dev');
+    accounts.padmin = await addUser(server, 'padmin', 'pw-padmin');
+    await addMember(server, 'team', accounts.dev, 'developer');
+    await addMember(server, 'team', accounts.padmin, 'project-admin');
+    accounts.robot = await addRobot(server, 'robot$team-ci', [{ repo: 'team/*', actions: ['pull', 'push'] }]);
+    await addPolicyRole(server, 'readers', [{ repo: 'team/*', actions: ['pull'] }], []);
+    // One hash for every fresh account: the accounts are targets, nobody logs in as them.
+    const row = await server.metadata.access.getUser('outsider');
+    hash = row?.passwordHash ?? '';
+  });
+
+  /** A fresh name per request, and objects made straight in the store (what the request acts on). */
+  const fresh = (prefix: string): string => `${prefix}${++counter}`;
+  const store = () => server.metadata.access;
+  const freshUser = async (): Promise<string> => {
+    const name = fresh('target-');
+    assert.ok(await store().createUser({ name, passwordHash: hash, admin: false, createdAt: Date.now() }));
+    return name;
+  };
+
+  type Request = {
+    method: string;
+    path: string;
+    body?: unknown;
+    check?: (status: number) => Promise<string | undefined>;
+  };
+  const ROUTES: Record<string, (caller: ApiCaller) => Promise<Request>> = {
+    me: async () => ({ method: 'GET', path: '/me' }),
+    'users-list': async () => ({ method: 'GET', path: '/users' }),
+    'users-create': async () => {
+      const name = fresh('made-');
+      return {
+        method: 'POST',
+        path: '/users',
+        body: { name, password: 'Mallory12345', admin: true },
+        check: async (status) =>
+          ((await store().getUser(name)) !== undefined) === (status === 201) ? undefined : `user ${name}`,
+      };
+    },
+    'users-get-self': async (caller) => ({
+      method: 'GET',
+      path: `/users/${caller === 'admin' ? 'admin' : 'outsider'}`,
+    }),
+    'users-delete': async () => {
+      const name = await freshUser();
+      return {
+        method: 'DELETE',
+        path: `/users/${name}`,
+        check: async (status) =>
+          ((await store().getUser(name)) === undefined) === (status === 204) ? undefined : `user ${name}`,
+      };
+    },
+    'users-password-other': async () => {
+      const name = await freshUser();
+      return {
+        method: 'PUT',
+        path: `/users/${name}/password`,
+        body: { password: 'NewAdminPw123' },
+        check: async (status) =>
+          ((await store().getUser(name))?.passwordHash !== hash) === (status === 204)
+            ? undefined
+            : `password of ${name}`,
+      };
+    },
+    'users-admin-flag': async () => {
+      const name = await freshUser();
+      return {
+        method: 'PUT',
+        path: `/users/${name}/admin`,
+        body: { admin: true },
+        check: async (status) =>
+          (await store().getUser(name))?.admin === (status === 200) ? undefined : `admin flag of ${name}`,
+      };
+    },
+    'robots-list': async () => ({ method: 'GET', path: '/robots' }),
+    'robots-create': async () => ({
+      method: 'POST',
+      path: '/robots',
+      body: { name: fresh('bot-'), permissions: [{ repo: 'team/*', actions: ['pull'] }] },
+    }),
+    'robots-get': async () => ({ method: 'GET', path: '/robots/team-ci' }),
+    'robots-delete': async () => {
+      const name = `robot$${fresh('gone-')}`;
+      await store().createRobot({
+        name,
+        secretHash: hash,
+        permissions: [],
+        description: '',
+        expiresAt: null,
+        createdBy: 'admin',
+        createdAt: Date.now(),
+      });
+      return {
+        method: 'DELETE',
+        path: `/robots/${name}`,
+        check: async (status) =>
+          ((await store().getRobot(name)) === undefined) === (status === 204) ? undefined : `robot ${name}`,
+      };
+    },
+    'projects-list': async () => ({ method: 'GET', path: '/projects' }),
+    'projects-create': async () => ({ method: 'POST', path: '/projects', body: { name: fresh('proj-') } }),
+    'projects-get': async () => ({ method: 'GET', path: '/projects/team' }),
+    'projects-patch': async () => ({ method: 'PATCH', path: '/projects/team', body: { public: false } }),
+    'projects-delete': async () => {
+      const name = fresh('doomed-');
+      await store().createProject({ name, public: false, createdAt: Date.now() });
+      return {
+        method: 'DELETE',
+        path: `/projects/${name}`,
+        check: async (status) =>
+          ((await store().getProject(name)) === undefined) === (status === 204)
+            ? undefined
+            : `project ${name}`,
+      };
+    },
+    'members-list': async () => ({ method: 'GET', path: '/projects/team/members' }),
+    'members-put': async () => ({
+      method: 'PUT',
+      path: `/projects/team/members/user/${await freshUser()}`,
+      body: { role: 'developer' },
+    }),
+    'members-delete': async () => {
+      const name = await freshUser();
+      await store().setMember({ project: 'team', subjectKind: 'user', subject: name, role: 'guest' });
+      return {
+        method: 'DELETE',
+        path: `/projects/team/members/user/${name}`,
+        check: async (status) =>
+          ((await store().memberRole('team', 'user', name)) === undefined) === (status === 204)
+            ? undefined
+            : `membership of ${name}`,
+      };
+    },
+    'roles-list': async () => ({ method: 'GET', path: '/roles' }),
+    'roles-get': async () => ({ method: 'GET', path: '/roles/readers' }),
+    'roles-put': async () => ({
+      method: 'PUT',
+      path: `/roles/${fresh('role-')}`,
+      body: { policies: [{ repo: '**', actions: ['pull', 'push', 'delete'] }] },
+    }),
+    'roles-delete': async () => {
+      const name = fresh('oldrole-');
+      await store().putRole(name, [], Date.now());
+      return { method: 'DELETE', path: `/roles/${name}` };
+    },
+    'bindings-put': async () => ({
+      method: 'PUT',
+      path: `/roles/readers/bindings/user/${await freshUser()}`,
+    }),
+    'bindings-delete': async () => {
+      const name = await freshUser();
+      await store().bindRole('readers', 'user', name);
+      return { method: 'DELETE', path: `/roles/readers/bindings/user/${name}` };
+    },
+    audit: async () => ({ method: 'GET', path: '/audit' }),
+    'no-such-route': async () => ({ method: 'GET', path: '/no-such-route' }),
+  };
+
+  const send = async (request: Request, authorization: string | undefined): Promise<number> => {
+    const headers: Record<string, string> = {};
+    if (authorization) headers.authorization = authorization;
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${server.url}/api/v1${request.path}`, {
+      method: request.method,
+      headers,
+      ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  /** Every route once as `caller` with the credential; the statuses and what the changes check found. */
+  const runAll = async (caller: ApiCaller, authorization: () => Promise<string | undefined>) => {
+    const statuses: Record<string, number> = {};
+    const problems: string[] = [];
+    for (const [id, prepare] of Object.entries(ROUTES)) {
+      const request = await prepare(caller);
+      const status = await send(request, await authorization());
+      statuses[id] = status;
+      const problem = await request.check?.(status);
+      if (problem) problems.push(`${id}: ${problem} does not match status ${status}`);
+    }
+    return { statuses, problems };
+  };
+
+  const expectedFor = (caller: ApiCaller): Record<string, number> => {
+    const [head, ...rows] = API_MATRIX.trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/));
+    assert.deepEqual(head?.slice(1), [...API_CALLERS]);
+    const column = API_CALLERS.indexOf(caller) + 1;
+    assert.deepEqual(
+      rows.map((r) => r[0]).sort(),
+      Object.keys(ROUTES).sort(),
+      'the table has a row per route',
+    );
+    return Object.fromEntries(rows.map((r) => [r[0] as string, Number(r[column])]));
+  };
+
+  const apiToken = async (account: Account): Promise<string> => {
+    const res = await fetch(`${server.url}/token?service=berth-api`, {
+      headers: { authorization: basic(account) },
+    });
+    assert.equal(res.status, 200);
+    return `Bearer ${((await res.json()) as { token: string }).token}`;
+  };
+
+  for (const caller of API_CALLERS) {
+    test(`${caller} with Basic credentials${caller === 'anon' ? ' (none)' : ''}`, async () => {
+      const credential = async (): Promise<string | undefined> => {
+        if (caller === 'anon') return undefined;
+        // A name per request: wrong guesses for one account would reach its limit and turn 401 into 429.
+        if (caller === 'wrong') return basic({ name: fresh('guess-'), password: 'wrong-password' });
+        return basic(accounts[caller] as Account);
+      };
+      const { statuses, problems } = await runAll(caller, credential);
+      assert.deepEqual(statuses, expectedFor(caller));
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  for (const caller of ['outsider', 'dev', 'padmin', 'robot', 'admin'] as const) {
+    test(`${caller} with an admin API token: as with Basic credentials`, async () => {
+      const token = await apiToken(accounts[caller] as Account);
+      const { statuses, problems } = await runAll(caller, async () => token);
+      assert.deepEqual(statuses, expectedFor(caller));
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  const REGISTRY_SCOPES = [
+    [],
+    ['repository:team/app:pull'],
+    ['repository:team/app:pull,push'],
+    ['repository:team/app:*'],
+    ['repository:team/app:delete'],
+    ['registry:catalog:*'],
+  ];
+  for (const caller of ['anon', 'dev', 'padmin', 'robot', 'admin'] as const) {
+    test(`${caller}'s registry tokens of every scope: 401 on every route, and nothing changes`, async () => {
+      const account = caller === 'anon' ? undefined : accounts[caller];
+      for (const scopes of REGISTRY_SCOPES) {
+        const token = `Bearer ${await getToken(server.url, account, scopes)}`;
+        const { statuses, problems } = await runAll(caller, async () => token);
+        assert.deepEqual(
+          statuses,
+          Object.fromEntries(Object.keys(ROUTES).map((id) => [id, 401])),
+          `registry token of ${caller} for ${JSON.stringify(scopes)}`,
+        );
+        assert.deepEqual(problems, []);
+      }
+    });
+  }
+});

@@ -72,6 +72,19 @@ async function registryToken(account: Account, scopes: string[]): Promise<string
   return ((await res.json()) as { token: string }).token;
 }
 
+const API_SERVICE = 'berth-api';
+
+/** An admin API token (`/token?service=berth-api`), as the CLI or the web UI gets one. */
+async function apiToken(account: Account): Promise<string> {
+  const res = await fetch(new URL(`/token?service=${API_SERVICE}`, server.url), {
+    headers: { authorization: basic(account) },
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  const body = (await res.json()) as { token: string; expires_in: number };
+  assert.equal(body.expires_in, 900);
+  return body.token;
+}
+
 /** Pushes a small blob with a bearer token; the status of the step that decided (202 then 201 on success). */
 async function pushBlob(token: string, repo: string): Promise<number> {
   const blob = randomBlob(64);
@@ -177,12 +190,50 @@ describe('authentication', () => {
     expectError(await api('GET', '/api/v1/me', { as: `Bearer ${token}` }), 401, 'UNAUTHORIZED');
   });
 
-  test('GET /api/v1/me with Basic credentials and with a registry token', async () => {
+  // Issue 9, finding 1: AT=$(curl -u admin:PW "$R/token?service=berth-registry&scope=repository:pub/open:pull")
+  // then curl -H "Authorization: Bearer $AT" -X POST -d '{"name":"mallory",…,"admin":true}' $R/api/v1/users got 201.
+  test('GET /api/v1/me with Basic credentials and with an API token; a registry token of any scope is 401', async () => {
     assert.deepEqual((await api('GET', '/api/v1/me')).body, { name: 'admin', kind: 'user', admin: true });
-    const token = await registryToken(ADMIN, []);
+    for (const scopes of [
+      [],
+      ['repository:pub/open:pull'],
+      ['repository:team/app:*'],
+      ['registry:catalog:*'],
+    ]) {
+      const token = await registryToken(ADMIN, scopes);
+      expectError(await api('GET', '/api/v1/me', { as: `Bearer ${token}` }), 401, 'UNAUTHORIZED');
+      expectError(
+        await api('POST', '/api/v1/users', {
+          as: `Bearer ${token}`,
+          body: { name: 'mallory', password: 'Mallory12345', admin: true },
+        }),
+        401,
+        'UNAUTHORIZED',
+      );
+      expectError(
+        await api('PUT', '/api/v1/users/admin/password', {
+          as: `Bearer ${token}`,
+          body: { password: 'NewAdminPw123' },
+        }),
+        401,
+        'UNAUTHORIZED',
+      );
+    }
+    assert.equal(await server.metadata.access.getUser('mallory'), undefined);
+    const token = await apiToken(ADMIN);
     const res = await api('GET', '/api/v1/me', { as: `Bearer ${token}` });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { name: 'admin', kind: 'user', admin: true });
+    // And the other way round: an API token does not open /v2/.
+    const v2 = await fetch(new URL('/v2/', server.url), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(v2.status, 401);
+    // Nobody gets an API token without logging in, nor with a token instead of a password.
+    const anonymous = await fetch(new URL(`/token?service=${API_SERVICE}`, server.url));
+    assert.equal(anonymous.status, 401);
+    const withToken = await fetch(new URL(`/token?service=${API_SERVICE}`, server.url), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(withToken.status, 401);
   });
 
   test('guessing passwords is rate limited: 429 TOOMANYREQUESTS, even for the right password', async () => {
@@ -338,6 +389,35 @@ describe('users', () => {
     expectError(await api('GET', '/api/v1/me', { as: bob }), 401, 'UNAUTHORIZED');
     bob = { name: 'bob', password: 'bob-password-2' };
     assert.equal((await api('GET', '/api/v1/me', { as: bob })).status, 200);
+  });
+
+  test('an admin changing their OWN password gives the current one too (curl -u admin:PW -X PUT …/users/admin/password)', async () => {
+    const path = '/api/v1/users/admin/password';
+    expectError(
+      await api('PUT', path, { body: { password: 'NewAdminPw123' } }),
+      400,
+      'INVALID',
+      /currentPassword/,
+    );
+    expectError(
+      await api('PUT', path, { body: { password: 'NewAdminPw123', currentPassword: 'not-it-at-all' } }),
+      403,
+      'DENIED',
+    );
+    // With an API token (a session that might be left open) the rule is the same.
+    const token = await apiToken(ADMIN);
+    expectError(
+      await api('PUT', path, { as: `Bearer ${token}`, body: { password: 'NewAdminPw123' } }),
+      400,
+      'INVALID',
+    );
+    const row = await server.metadata.access.getUser('admin');
+    assert.ok(row && (await verifySecret(ADMIN.password, row.passwordHash)), 'the password is unchanged');
+    const ok = await api('PUT', path, {
+      as: `Bearer ${token}`,
+      body: { password: ADMIN.password, currentPassword: ADMIN.password },
+    });
+    assert.equal(ok.status, 204);
   });
 
   test("an admin sets another user's password without the current one; 404 for nobody", async () => {

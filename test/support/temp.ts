@@ -1,7 +1,17 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, type TestContext } from 'node:test';
+
+// Folders handed node:test's own `after`: removed when the test file's process exits. node:test runs an
+// `after` registered inside a `before` hook as soon as that hook ends, which deleted servers' data folders
+// before the first test; every file passes `{ after }` from its hooks, so it is handled here once.
+const atExit: string[] = [];
+process.on('exit', () => {
+  if (process.env.BERTH_KEEP_TEMP) return;
+  for (const dir of atExit) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A fresh temporary folder removed when the test ends (kept when BERTH_KEEP_TEMP is set, for debugging). */
 export async function tempDir(
@@ -9,21 +19,17 @@ export async function tempDir(
   prefix = 'berth-',
 ): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (t.after === after) {
+    atExit.push(dir);
+    return dir;
+  }
   t.after(async () => {
     if (!process.env.BERTH_KEEP_TEMP) await rm(dir, { recursive: true, force: true });
   });
   return dir;
 }
 
-/**
- * Where a test file's `before` hook registers cleanups. node:test runs an `after` registered inside a hook as
- * soon as that hook ends, which would delete a server's data folder before the first test; these run when
- * the file's tests are done. Call it at the top level of the file.
- */
+/** Cleanups that run when the test file's tests are done: for folders made in a `before` hook. */
 export function fileScope(): { after(fn: () => unknown): void } {
-  const cleanups: Array<() => unknown> = [];
-  after(async () => {
-    for (const fn of cleanups.reverse()) await fn();
-  });
-  return { after: (fn) => cleanups.push(fn) };
+  return { after };
 }

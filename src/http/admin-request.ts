@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { type ZodType, z } from 'zod';
 import { type AccessService, AuthenticationError } from '../access/access-service.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../access/admin-account.js';
 import { type Principal, ROBOT_PREFIX, type SubjectKind } from '../access/principal.js';
 import { isRepoName } from '../oci/names.js';
 import { AdminError } from './admin-error.js';
@@ -46,7 +47,10 @@ export const projectNameSchema = z
 
 export const roleNameSchema = z.string().regex(NAME_PATTERN, NAME_RULE);
 
-export const passwordSchema = z.string().min(8, 'at least 8 characters').max(1024, 'at most 1024 characters');
+export const passwordSchema = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH, `at most ${PASSWORD_MAX_LENGTH} characters`);
 
 export const subjectKindSchema = z.enum(['user', 'robot']);
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type AccessService, AuthenticationError } from '../access/access-service.js';
+import { PASSWORD_MAX_LENGTH } from '../access/admin-account.js';
 import { generateSecret, hashSecret } from '../access/password-hash.js';
 import type { UserRecord } from '../metadata/access-store.js';
 import { AdminError } from './admin-error.js';
@@ -27,7 +28,7 @@ const createUserSchema = z
   .strict();
 
 const passwordChangeSchema = z
-  .object({ password: passwordSchema, currentPassword: z.string().max(1024).optional() })
+  .object({ password: passwordSchema, currentPassword: z.string().max(PASSWORD_MAX_LENGTH).optional() })
   .strict();
 
 const adminFlagSchema = z.object({ admin: z.boolean() }).strict();

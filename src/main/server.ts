@@ -97,7 +97,7 @@ export interface StartOptions {
    * Called once the server listens, before a generated admin password becomes valid: it must have shown the
    * password when it returns. Without it, the password is valid at once and returned in `adminPassword`.
    */
-  announce?: (announcement: Announcement) => void;
+  announce?: (announcement: Announcement) => void | Promise<void>;
   /** Start an empty database even though the blob store already holds blobs (`berth serve --init`). */
   init?: boolean;
 }
@@ -186,6 +186,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.info({ roles: count, file: config.auth.rolesFile }, 'policy roles loaded');
     }
   }
+  let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
     chunkMinLength: config.registry.chunkMinLength,
@@ -194,7 +195,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
     onStorageFull: () => reserve.release('metadata store'),
-    readiness: () => metadata.readiness(),
+    // Not ready until the start is complete: the port opens before the first admin is set up.
+    readiness: async () => (started ? metadata.readiness() : 'starting'),
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -269,7 +271,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     'registry listening',
   );
   const generated = firstAdmin?.kind === 'generated' ? firstAdmin : undefined;
-  options.announce?.({ url, data, adminPassword: generated?.password, caPath: tls?.caPath });
+  await options.announce?.({ url, data, adminPassword: generated?.password, caPath: tls?.caPath });
   if (generated) {
     // Shown (or handed to the caller): only now does the password open the account.
     if (await generated.confirm()) {
@@ -278,5 +280,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     } else
       log.warn({ user: FIRST_ADMIN }, 'admin password replaced by another node starting at the same time');
   }
+  started = true;
   return { url, hostPort, app, registry, metadata, access, adminPassword, caPath: tls?.caPath, close };
 }

@@ -138,3 +138,26 @@ describe('a new database beside stored blobs', () => {
     assert.ok(existsSync(join(data, 'metadata.sqlite')));
   });
 });
+
+describe('readiness during the start', () => {
+  test('/readyz says starting until the first admin is set up, then ready', async (t) => {
+    const data = await tempDir(t);
+    const config = loadConfig({
+      env: {},
+      overrides: { listen: '127.0.0.1:0', data, 'auth.mode': 'token' },
+    });
+    let during: { status: number; body: string } | undefined;
+    const server = await startServer(config, {
+      log: createLogger('warn', { format: 'json', out: { write: () => {} } }),
+      // Called with the port open but before the start is complete: a probe must not send traffic yet.
+      announce: async (ready) => {
+        const res = await fetch(new URL('/readyz', ready.url));
+        during = { status: res.status, body: await res.text() };
+      },
+    });
+    t.after(() => server.close());
+    assert.equal(during?.status, 503);
+    assert.match(during?.body ?? '', /starting/);
+    assert.equal((await fetch(new URL('/readyz', server.url))).status, 200);
+  });
+});

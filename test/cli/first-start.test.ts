@@ -96,7 +96,9 @@ describe('first start', () => {
     });
     const server = await startServer(config, {
       log: createLogger('silent'),
-      announce: (announcement) => shown.push(announcement),
+      announce: (announcement) => {
+        shown.push(announcement);
+      },
     });
     t.after(() => server.close());
     const password = shown[0]?.adminPassword;

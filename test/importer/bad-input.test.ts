@@ -252,7 +252,7 @@ describe('bad input: one clear line, a non-zero exit, nothing tagged', { skip: g
   test('a registry that denies pushing (403 DENIED on the upload)', async () => {
     denied.length = 0;
     const r = await push(`oci:${layout}:v1`, `docker://${denyingHost}/pull-only/app:v1`);
-    assertOneLineFailure(r, /pull-only\/app/, /403|denied|permission/i);
+    assertOneLineFailure(r, /pull-only\/app/, /push to pull-only\/app is not allowed/);
     assert.ok(
       denied.some((q) => q.method === 'POST'),
       'the upload was tried',

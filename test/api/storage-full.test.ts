@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main/server.js';
 import { type Blob, makeImage, randomBlob } from '../support/images.js';
 import { TestClient } from '../support/oci-client.js';
+import { requireTools } from '../support/tool-gate.js';
 
 const MiB = 1024 * 1024;
 const RESERVE = 4 * MiB;
@@ -30,11 +31,18 @@ async function fullError(res: Response): Promise<{ code: string; message: string
 // "broken pipe" or `500 UNKNOWN`, and `curl -X DELETE $R/v2/team/app/manifests/v1` answered 500 ("database or
 // disk is full"). Here on a 32 MB tmpfs: pushes until the disk is full get 507 STORAGE_FULL, and deletes and
 // reads still work.
+const tools = await requireTools('mount', 'umount');
+
 test('a full disk: new content gets 507 STORAGE_FULL and leaves nothing behind; deletes and reads still work', async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs root to mount a small tmpfs');
     return;
   }
+  if (tools.skip) {
+    t.skip(tools.skip);
+    return;
+  }
+  tools.assertAvailable();
   const dir = await mkdtemp(join(tmpdir(), 'berth-full-'));
   const disk = join(dir, 'disk');
   execFileSync('mkdir', [disk]);

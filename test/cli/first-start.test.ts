@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -15,7 +15,10 @@ import { type Announcement, startServer } from '../../src/main/server.js';
 import { openSqliteMetadata } from '../../src/metadata/sqlite.js';
 import { spawnBerth } from '../support/berth-process.js';
 import { tempDir } from '../support/temp.js';
+import { requireTools } from '../support/tool-gate.js';
 
+// script(1) gives the server a real terminal; timeout bounds it.
+const terminalTools = await requireTools('script', 'timeout');
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** Runs the real CLI to its end; stdin is the given text. */
@@ -258,17 +261,10 @@ describe('logs', () => {
     assert.match(stderr, /^berth registry ready at http:\/\/127\.0\.0\.1:\d+\ndata in /);
   });
 
-  const hasScript = ((): boolean => {
-    try {
-      return statSync('/usr/bin/script').isFile();
-    } catch {
-      return false;
-    }
-  })();
-
   test('on a terminal (a real pty from script(1)) logs are readable lines, no JSON, the password after the ready line', {
-    skip: hasScript ? false : 'script (util-linux) is not installed',
+    skip: terminalTools.skip,
   }, async (t) => {
+    terminalTools.assertAvailable();
     const data = await tempDir(t);
     const command = [
       process.execPath,

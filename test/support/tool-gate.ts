@@ -23,6 +23,10 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   initdb: 'postgresql-15',
   pg_ctl: 'postgresql-15',
   rpmbuild: 'rpm',
+  mount: 'mount',
+  umount: 'mount',
+  script: 'bsdutils',
+  timeout: 'coreutils',
 };
 
 export interface ToolGate {

@@ -5,7 +5,11 @@ import { basename, dirname, join } from 'node:path';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { openAdvisoryDb } from '../scan/osv/advisory-db.js';
-import { type AdvisoryImportResult, importAdvisories } from '../scan/osv/advisory-import.js';
+import {
+  type AdvisoryImportResult,
+  emptyImportResult,
+  importAdvisories,
+} from '../scan/osv/advisory-import.js';
 import { knownEcosystems } from '../scan/versions/ecosystem-version.js';
 import { writeAtomically } from './atomic-file.js';
 import { header, type Transport, type TransportResponse } from './transport/transport.js';
@@ -252,11 +256,13 @@ async function downloadArchive(
     await rm(partial, { force: true });
     await rm(stateFile, { force: true });
   };
-  let state = await readPartialState(stateFile);
-  if (!state || state.url !== url.href) {
+  /** Drops what was kept of this archive: the download begins from its first byte. */
+  const startOver = async (): Promise<PartialState> => {
     await discard();
-    state = { url: url.href };
-  }
+    return { url: url.href };
+  };
+  let state = await readPartialState(stateFile);
+  if (!state || state.url !== url.href) state = await startOver();
   let offset = await fileSize(partial);
   // Bytes kept from an earlier run and used; 0 once the file starts over.
   let resumedAt = offset;
@@ -289,8 +295,7 @@ async function downloadArchive(
     if (response.status === 416 && offset > 0) {
       // The partial file is not a prefix of what the server has now: start over.
       await response.body.dump();
-      await discard();
-      state = { url: url.href };
+      state = await startOver();
       offset = 0;
       resumedAt = 0;
       continue;
@@ -311,8 +316,7 @@ async function downloadArchive(
         (!state.etag || !etag || state.etag === etag);
       if (!sameObject) {
         await response.body.dump();
-        await discard();
-        state = { url: url.href };
+        state = await startOver();
         offset = 0;
         resumedAt = 0;
         continue;
@@ -482,13 +486,7 @@ export async function updateAdvisoryDb(options: AdvisoryUpdateOptions): Promise<
           resumedAt: 0,
           md5Verified: false,
           notModified: true,
-          source: url.href,
-          imported: 0,
-          updated: 0,
-          unchanged: 0,
-          skipped: 0,
-          withdrawn: 0,
-          issues: [],
+          ...emptyImportResult(url.href),
         };
         results.push(update);
         options.onImported?.(update);

@@ -30,6 +30,11 @@ export interface AdvisoryImportResult {
   issues: ScanIssue[];
 }
 
+/** The counts of an import that has read nothing (yet) from `source`. */
+export function emptyImportResult(source: string): AdvisoryImportResult {
+  return { source, imported: 0, updated: 0, unchanged: 0, skipped: 0, withdrawn: 0, issues: [] };
+}
+
 export interface AdvisoryImportOptions {
   signal?: AbortSignal;
   /** Called after each record read, with the count so far (for progress output). */
@@ -322,15 +327,7 @@ export async function importAdvisories(
       throw new BerthError('ADVISORY_SOURCE_MISSING', `${path}: no such file or folder`);
     throw new BerthError('ADVISORY_SOURCE_INVALID', `${path}: ${(error as Error).message}`);
   }
-  const result: AdvisoryImportResult = {
-    source: path,
-    imported: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    withdrawn: 0,
-    issues: [],
-  };
+  const result = emptyImportResult(path);
   await db.transaction(async (writer) => {
     const state: ImportState = { result, writer, options, seen: 0 };
     if (kind === 'zip') await importZip(state, path);

@@ -1,24 +1,28 @@
 import pLimit from 'p-limit';
-import { type Digest, digestOf } from '../oci/digest.js';
+import type { Digest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
-import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/manifest.js';
-import { convertManifest, formatOf, type ManifestFormat } from '../oci/manifest-format.js';
-import { isIndexMediaType } from '../oci/media-types.js';
+import type { ManifestFormat } from '../oci/manifest-format.js';
 import type { BlobInfoCache } from './blob-info-cache.js';
-import type { ImageDestination } from './destinations/image-destination.js';
-import { choosePlatform, formatPlatform, hostPlatform, type Platform } from './platform.js';
 import {
-  asIs,
-  type CompressionChoice,
-  gzipMediaType,
-  isUncompressedLayer,
-  type PreparedBlob,
-  prepareLayer,
-} from './prepared-blob.js';
+  type BlobAction,
+  type BlobFacts,
+  type CopyPlan,
+  childrenToFetch,
+  type DestinationBlob,
+  imageManifestToPush,
+  indexToPush,
+  nextBlobStep,
+  type PlannedBlob,
+  type PlannedManifest,
+  planCopy,
+} from './copy-plan.js';
+import type { ImageDestination } from './destinations/image-destination.js';
+import { hostPlatform, type Platform } from './platform.js';
+import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
-export type BlobAction = 'exists' | 'mounted' | 'uploaded';
+export type { BlobAction } from './copy-plan.js';
 
 /**
  * One blob's way through a copy. `source` is the digest the source holds it under and stays the same all
@@ -82,10 +86,10 @@ export interface CopyResult {
 }
 
 /**
- * Copies an image (or a whole index with `all`) from a source into a destination repository: plan each
- * blob (there already, mountable, or to upload), move the bytes with bounded concurrency, and push the
- * manifests last, children before their index, so that a failed copy never leaves a tag pointing at
- * missing content.
+ * Copies an image (or a whole index with `all`) from a source into a destination repository: read the
+ * manifests, plan the copy (copy-plan.ts decides), then carry the plan out. Blobs move with bounded
+ * concurrency; manifests go last, children before their index, so that a failed copy never leaves a tag
+ * pointing at missing content.
  */
 export async function copyImage(
   source: ImageSource,
@@ -93,95 +97,132 @@ export async function copyImage(
   tags: string[],
   options: CopyOptions,
 ): Promise<CopyResult> {
+  const top = await source.topManifest();
+  const choice = {
+    all: options.all,
+    platform: options.platform ?? hostPlatform(),
+    description: source.description,
+  };
+  const children = new Map(
+    await Promise.all(
+      childrenToFetch(top, choice).map(
+        async (child) => [child.digest as string, await source.manifest(child.digest)] as const,
+      ),
+    ),
+  );
+  const plan = planCopy({
+    ...choice,
+    top,
+    children,
+    tags,
+    compression: options.compression,
+    compressedEarlier: (diffId) => options.cache.compressedOf(diffId, 'gzip'),
+  });
+  return executeCopy(plan, source, dest, options);
+}
+
+/** Carries out a copy plan: each blob once, step by step as `nextBlobStep` says, then the manifests in order. */
+async function executeCopy(
+  plan: CopyPlan,
+  source: ImageSource,
+  dest: ImageDestination,
+  options: CopyOptions,
+): Promise<CopyResult> {
   const limit = pLimit(Math.max(1, options.maxConcurrent));
-  const blobs = new Map<
-    string,
-    Promise<{ prepared: Omit<PreparedBlob, 'open' | 'release'>; action: BlobAction }>
-  >();
+  const planned = new Map(plan.blobs.map((blob) => [blob.descriptor.digest as string, blob]));
+  const moving = new Map<string, Promise<DestinationBlob>>();
   const copied: CopiedBlob[] = [];
   const platforms: string[] = [];
   const emit = (event: CopyEvent): void => options.onEvent?.(event);
 
-  const ensureBlob = (descriptor: Descriptor, kind: 'config' | 'layer') => {
-    let pending = blobs.get(descriptor.digest);
+  const ensureBlob = (digest: Digest): Promise<DestinationBlob> => {
+    let pending = moving.get(digest);
     if (!pending) {
-      pending = limit(() => moveBlob(descriptor, kind));
-      blobs.set(descriptor.digest, pending);
+      const blob = planned.get(digest);
+      if (!blob) throw new Error(`copy plan: blob ${digest} is not planned`);
+      pending = limit(() => moveBlob(blob));
+      moving.set(digest, pending);
     }
     return pending;
   };
 
-  const moveBlob = async (descriptor: Descriptor, kind: 'config' | 'layer') => {
+  const moveBlob = async (blob: PlannedBlob): Promise<DestinationBlob> => {
+    const { descriptor, kind, compress } = blob;
     const base = { type: 'blob' as const, source: descriptor.digest, size: descriptor.size, kind };
     emit({ ...base, digest: descriptor.digest, state: 'checking' });
-    const compress =
-      kind === 'layer' && isUncompressedLayer(descriptor.mediaType) && options.compression !== 'none';
-    // What this blob may already be at the destination: the compressed blob an earlier run made of it, or itself.
-    const known: { digest: Digest; size: number; mediaType: string; rewritten: boolean }[] = [];
-    if (compress) {
-      const earlier = options.cache.compressedOf(descriptor.digest, 'gzip');
-      if (earlier) {
-        known.push({ ...earlier, mediaType: gzipMediaType(descriptor.mediaType), rewritten: true });
+    const present = new Map<Digest, boolean>();
+    const facts: BlobFacts & { present: Map<Digest, boolean> } = { present, mountsRefused: 0 };
+    let prepared: PreparedBlob | undefined;
+    for (;;) {
+      const step = nextBlobStep(blob, facts);
+      switch (step.step) {
+        case 'check':
+          present.set(step.digest, await dest.hasBlob(step.digest, options.signal));
+          break;
+        case 'prepare':
+          prepared = compress
+            ? await prepareLayer(
+                source,
+                descriptor,
+                {
+                  choice: options.compression,
+                  level: options.compressionLevel,
+                  cacheDir: options.cacheDir,
+                  cache: options.cache,
+                  onCompress: (read) =>
+                    emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
+                },
+                options.signal,
+              )
+            : asIs(source, descriptor);
+          facts.prepared = {
+            blob: destinationBlob(prepared),
+            mountSources: dest.mountSources(prepared.digest),
+          };
+          break;
+        case 'mount':
+          if (await dest.mountBlob(step.digest, step.from, options.signal)) facts.mountedFrom = step.from;
+          else facts.mountsRefused += 1;
+          break;
+        case 'upload':
+          facts.sent = await upload(prepared as PreparedBlob, base);
+          break;
+        case 'done':
+          await prepared?.release();
+          return done(step.blob, step.action, kind, descriptor.digest, step.from, step.sent);
       }
     }
-    if (!compress || options.compression === 'auto') known.push({ ...descriptor, rewritten: false });
-    for (const candidate of known) {
-      if (await dest.hasBlob(candidate.digest, options.signal)) {
-        return done(candidate, 'exists', kind, descriptor.digest);
-      }
-    }
-    let prepared: PreparedBlob;
-    if (compress) {
-      prepared = await prepareLayer(
-        source,
-        descriptor,
-        {
-          choice: options.compression,
-          level: options.compressionLevel,
-          cacheDir: options.cacheDir,
-          cache: options.cache,
-          onCompress: (read) => emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
-        },
-        options.signal,
-      );
-      if (prepared.rewritten && (await dest.hasBlob(prepared.digest, options.signal))) {
-        await prepared.release();
-        return done(prepared, 'exists', kind, descriptor.digest);
-      }
-    } else prepared = asIs(source, descriptor);
-    const from = await dest.mountBlob(prepared.digest, options.signal);
-    if (from) {
-      await prepared.release();
-      return done(prepared, 'mounted', kind, descriptor.digest, from);
-    }
+  };
+
+  const upload = async (
+    prepared: PreparedBlob,
+    base: { type: 'blob'; source: Digest; kind: 'config' | 'layer' },
+  ): Promise<number> => {
     const uploading = { ...base, digest: prepared.digest, size: prepared.size, state: 'uploading' as const };
     emit({ ...uploading, sent: 0 });
-    let sent: number;
     try {
-      sent = await dest.putBlob(prepared, (bytes) => emit({ ...uploading, sent: bytes }), options.signal);
+      return await dest.putBlob(prepared, (bytes) => emit({ ...uploading, sent: bytes }), options.signal);
     } catch (error) {
       // As-is blobs are checked by the destination, not here: its refusal means the source is damaged.
       if (error instanceof RegistryResponseError && error.ociCode === 'DIGEST_INVALID') {
         throw new BerthError(
           'BLOB_CORRUPT',
-          `${source.description}: ${kind} ${prepared.digest} is damaged: its bytes do not match its digest (the registry refused them)`,
+          `${source.description}: ${base.kind} ${prepared.digest} is damaged: its bytes do not match its digest (the registry refused them)`,
           { cause: error },
         );
       }
       throw error;
     }
-    await prepared.release();
-    return done(prepared, 'uploaded', kind, descriptor.digest, undefined, sent);
   };
 
   const done = (
-    blob: { digest: Digest; size: number; mediaType: string; rewritten: boolean },
+    blob: DestinationBlob,
     action: BlobAction,
     kind: 'config' | 'layer',
     sourceDigest: Digest,
     from?: string,
     sent?: number,
-  ) => {
+  ): DestinationBlob => {
     dest.recordBlob(blob.digest);
     copied.push({ digest: blob.digest, size: blob.size, action, ...(sent !== undefined ? { sent } : {}) });
     emit({
@@ -194,40 +235,7 @@ export async function copyImage(
       ...(from ? { from } : {}),
       ...(sent !== undefined ? { sent } : {}),
     });
-    return { prepared: blob, action };
-  };
-
-  /** Copies one image manifest's blobs, then pushes the manifest (rewritten if layers were compressed). */
-  const copyManifest = async (
-    manifest: ManifestBlob,
-    reference: string | undefined,
-    platform?: string,
-  ): Promise<ManifestBlob> => {
-    const parsed = imageManifestSchema.parse(JSON.parse(manifest.bytes.toString('utf8')));
-    const results = await Promise.all([
-      ensureBlob(parsed.config, 'config'),
-      ...parsed.layers.map((layer) => ensureBlob(layer, 'layer')),
-    ]);
-    const layerResults = results.slice(1);
-    let json = JSON.parse(manifest.bytes.toString('utf8')) as Record<string, unknown> & {
-      layers: Record<string, unknown>[];
-    };
-    let changed = false;
-    if (layerResults.some((r) => r.prepared.rewritten)) {
-      json.layers = json.layers.map((layer, i) => {
-        const r = layerResults[i]?.prepared;
-        return r?.rewritten ? { ...layer, mediaType: r.mediaType, digest: r.digest, size: r.size } : layer;
-      });
-      changed = true;
-    }
-    if (options.format && formatOf(manifest.mediaType) !== options.format) {
-      json = convertManifest({ mediaType: manifest.mediaType, ...json }, options.format) as typeof json;
-      changed = true;
-    }
-    const final = changed ? serialize(json, manifest.mediaType) : manifest;
-    await pushManifest(final, reference ?? final.digest, platform);
-    if (platform) platforms.push(platform);
-    return final;
+    return blob;
   };
 
   const pushManifest = async (
@@ -245,57 +253,35 @@ export async function copyImage(
     });
   };
 
-  const top = await source.topManifest();
-  let result: ManifestBlob;
-  const [firstTag, ...moreTags] = tags;
-  if (isIndexMediaType(top.mediaType)) {
-    const index = imageIndexSchema.parse(JSON.parse(top.bytes.toString('utf8')));
-    if (options.all) {
-      const children = await Promise.all(
-        index.manifests.map(async (entry) => {
-          const child = await source.manifest(entry.digest);
-          if (isIndexMediaType(child.mediaType)) {
-            throw new BerthError(
-              'UNSUPPORTED_IMAGE',
-              `${source.description}: nested indexes are not supported`,
-            );
-          }
-          const platform = entry.platform ? formatPlatform(entry.platform) : undefined;
-          return { entry, final: await copyManifest(child, undefined, platform) };
-        }),
-      );
-      const converted = options.format && formatOf(top.mediaType) !== options.format;
-      if (converted || children.some((c) => c.final.digest !== c.entry.digest)) {
-        const replaced = new Map(
-          children.map((c) => [
-            c.entry.digest as string,
-            { digest: c.final.digest, size: c.final.bytes.length, mediaType: c.final.mediaType },
-          ]),
-        );
-        let json = JSON.parse(top.bytes.toString('utf8')) as Record<string, unknown> & {
-          manifests: Record<string, unknown>[];
-        };
-        json.manifests = json.manifests.map((m) => ({ ...m, ...replaced.get(String(m.digest)) }));
-        if (converted && options.format) {
-          json = convertManifest(
-            { mediaType: top.mediaType, ...json },
-            options.format,
-            replaced,
-          ) as typeof json;
-        }
-        result = serialize(json, top.mediaType);
-      } else result = top;
-      await pushManifest(result, firstTag ?? result.digest);
-    } else {
-      const wanted = options.platform ?? hostPlatform();
-      const entry = choosePlatform(index.manifests, wanted, source.description);
-      const child = await source.manifest(entry.digest);
-      result = await copyManifest(child, firstTag, formatPlatform(entry.platform ?? wanted));
+  // Each manifest, by its source digest, once pushed: what an index waits for.
+  const pushed = new Map<string, Promise<ManifestBlob>>();
+  const push = async (planned: PlannedManifest): Promise<ManifestBlob> => {
+    if (planned.type === 'image') {
+      const [, ...layers] = await Promise.all(planned.blobs.map(ensureBlob));
+      const final = imageManifestToPush(planned.manifest, layers, options.format);
+      await pushManifest(final, planned.tag ?? final.digest, planned.platform);
+      if (planned.platform) platforms.push(planned.platform);
+      return final;
     }
-  } else {
-    result = await copyManifest(top, firstTag);
-  }
-  for (const tag of moreTags) await pushManifest(result, tag);
+    const children = new Map(
+      await Promise.all(
+        planned.children.map(async (digest) => [digest as string, await pushedOf(digest)] as const),
+      ),
+    );
+    const final = indexToPush(planned.manifest, children, options.format);
+    await pushManifest(final, planned.tag ?? final.digest);
+    return final;
+  };
+  const pushedOf = (digest: Digest): Promise<ManifestBlob> => {
+    const pending = pushed.get(digest);
+    if (!pending) throw new Error(`copy plan: an index comes before its child ${digest}`);
+    return pending;
+  };
+  for (const manifest of plan.manifests) pushed.set(manifest.manifest.digest, push(manifest));
+  const finals = await Promise.all(pushed.values());
+  const result = finals.at(-1);
+  if (!result) throw new Error('copy plan: no manifest to push');
+  for (const tag of plan.moreTags) await pushManifest(result, tag);
   await options.cache.save().catch(() => {});
   return {
     digest: result.digest,
@@ -308,12 +294,11 @@ export async function copyImage(
   };
 }
 
-/** Manifest bytes Berth writes itself (after a rewrite or a conversion), with their type and digest. */
-function serialize(json: Record<string, unknown>, mediaType: string): ManifestBlob {
-  const bytes = Buffer.from(JSON.stringify(json, null, 3));
+function destinationBlob(prepared: PreparedBlob): DestinationBlob {
   return {
-    bytes,
-    mediaType: typeof json.mediaType === 'string' ? json.mediaType : mediaType,
-    digest: digestOf(bytes),
+    digest: prepared.digest,
+    size: prepared.size,
+    mediaType: prepared.mediaType,
+    rewritten: prepared.rewritten,
   };
 }

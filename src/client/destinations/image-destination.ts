@@ -8,8 +8,10 @@ export interface ImageDestination {
   readonly description: string;
   /** Whether the blob is already there (nothing to send). */
   hasBlob(digest: Digest, signal?: AbortSignal): Promise<boolean>;
-  /** Links the blob from a place that has it without sending bytes; returns that place, or undefined. */
-  mountBlob(digest: Digest, signal?: AbortSignal): Promise<string | undefined>;
+  /** Repositories that may hold the blob and could lend it by a mount, best first (none: no mounts here). */
+  mountSources(digest: Digest): string[];
+  /** Links the blob from `from` without sending bytes; whether that worked. */
+  mountBlob(digest: Digest, from: string, signal?: AbortSignal): Promise<boolean>;
   /** Sends the blob; resolves to the bytes sent now (less than its size when an earlier upload is resumed). */
   putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number>;
   /** Stores a manifest under a tag, or under its digest when `reference` is the digest. */

@@ -47,8 +47,12 @@ export class OciLayoutDestination implements ImageDestination {
     return (await stat(this.blobPath(digest)).catch(() => undefined)) !== undefined;
   }
 
-  async mountBlob(): Promise<string | undefined> {
-    return undefined;
+  mountSources(): string[] {
+    return [];
+  }
+
+  async mountBlob(): Promise<boolean> {
+    return false;
   }
 
   async putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {

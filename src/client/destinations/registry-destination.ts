@@ -57,18 +57,19 @@ export class RegistryDestination implements ImageDestination {
     return this.pushing(async () => (await this.repo.headBlob(digest, signal)) !== undefined);
   }
 
-  async mountBlob(digest: Digest): Promise<string | undefined> {
-    const candidates = [
+  mountSources(digest: Digest): string[] {
+    return [
       ...(this.options.mountFrom ?? []),
       ...this.options.cache.locationsOn(digest, this.repo.host),
     ].filter((repo, i, all) => repo !== this.repo.name && all.indexOf(repo) === i);
-    for (const from of candidates.slice(0, 3)) {
-      const result = await this.repo.mount(digest, from).catch(() => undefined);
-      if (result === true) return from;
-      // The registry opened an upload session instead: not needed, let it go.
-      if (result) await this.repo.cancelUpload(result.location).catch(() => {});
-    }
-    return undefined;
+  }
+
+  async mountBlob(digest: Digest, from: string): Promise<boolean> {
+    const result = await this.repo.mount(digest, from).catch(() => undefined);
+    if (result === true) return true;
+    // The registry opened an upload session instead: not needed, let it go.
+    if (result) await this.repo.cancelUpload(result.location).catch(() => {});
+    return false;
   }
 
   putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {

@@ -185,7 +185,9 @@ async function executeCopy(
           else facts.mountsRefused += 1;
           break;
         case 'upload':
-          facts.sent = await upload(prepared as PreparedBlob, base);
+          if (!prepared)
+            throw new Error(`copy plan: ${descriptor.digest} is to be uploaded before it is prepared`);
+          facts.sent = await upload(prepared, base);
           break;
         case 'done':
           await prepared?.release();

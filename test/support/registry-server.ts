@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Clock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/main/logger.js';
@@ -11,6 +12,8 @@ export interface TestServerOptions {
   adminPassword?: string;
   /** The server's time (a `ManualClock` to move it); the system clock when absent. */
   clock?: Clock;
+  /** Where the server logs (a `LogRecords` log to wait for a record); quiet, or BERTH_TEST_LOG, when absent. */
+  log?: Logger;
 }
 
 /** A real Berth on a free loopback port, in this process, with quiet logs. */
@@ -27,7 +30,7 @@ export async function startTestServer(options: TestServerOptions): Promise<Runni
     },
   });
   return startServer(config, {
-    log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent'),
+    log: options.log ?? createLogger(process.env.BERTH_TEST_LOG ?? 'silent'),
     adminPassword: options.adminPassword,
     clock: options.clock,
   });

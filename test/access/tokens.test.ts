@@ -514,6 +514,27 @@ describe('registry tokens', { concurrency: 4 }, () => {
     });
   });
 
+  describe("login limits count on the server's clock", { concurrency: 1 }, () => {
+    test('failed logins refuse the account for auth.loginWindow seconds of the clock, then let it in', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 5, 1));
+      const server = await start({ 'auth.loginAttempts': 3, 'auth.loginWindow': 60 }, clock);
+      const user = await addUser(server, 'tester', 'tester-password');
+      const wrong = { name: 'tester', password: 'wrong-password' };
+      for (let i = 0; i < 3; i++) assert.equal((await requestToken(server.url, wrong, [])).status, 401);
+      assert.equal((await requestToken(server.url, user, [])).status, 429, 'three failures: refused');
+      clock.advance(59_000);
+      assert.equal((await requestToken(server.url, user, [])).status, 429, 'still inside the window');
+      clock.advance(1000);
+      assert.equal((await requestToken(server.url, user, [])).status, 200, 'the window has passed');
+      const audit = (await auditRows(server, 'tester')).filter((r) => r.event === 'login.succeeded');
+      assert.deepEqual(
+        audit.map((r) => r.at),
+        [Date.UTC(2026, 5, 1, 0, 1)],
+        'the audit row is dated by the clock too',
+      );
+    });
+  });
+
   describe('on a network address', { concurrency: 1 }, () => {
     test('auth none and plain HTTP are refused; --insecure-http and --tls self-signed start', async () => {
       const data = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-listen-');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Clock } from '../clock/clock.js';
 import type { AccessStore, AuditEvent, PolicyRecord } from '../metadata/access-store.js';
 import { isRepoName } from '../oci/names.js';
 import { type AccessFacts, allowedActions } from './authorizer.js';
@@ -97,13 +98,22 @@ export class AccessService {
     readonly tokens: TokenService,
     private readonly log: Logger,
     settings: AccessSettings,
+    /** The time every expiry here is decided by; admin use cases date their records with it too. */
+    readonly clock: Clock,
   ) {
-    this.limiter = new LoginLimiter(settings.loginAttempts, settings.loginWindow * 1000);
+    this.limiter = new LoginLimiter(settings.loginAttempts, settings.loginWindow * 1000, clock);
     this.checks = new BoundedSlots(settings.loginChecks.concurrency, settings.loginChecks.queue);
   }
 
-  static async open(store: AccessStore, settings: AccessSettings, log: Logger): Promise<AccessService> {
-    return new AccessService(store, await TokenService.open(store, settings.token), log, settings);
+  /** `clock` decides every expiry here: tokens, robots, cached logins and permissions, login windows, audit times. */
+  static async open(
+    store: AccessStore,
+    settings: AccessSettings,
+    log: Logger,
+    clock: Clock,
+  ): Promise<AccessService> {
+    const tokens = await TokenService.open(store, settings.token, clock);
+    return new AccessService(store, tokens, log, settings, clock);
   }
 
   /** Forgets cached logins and permissions, after an administrator changed users, robots, projects or roles. */
@@ -116,7 +126,7 @@ export class AccessService {
 
   async audit(event: Omit<AuditEvent, 'at'> & { at?: number }): Promise<void> {
     try {
-      await this.store.audit({ at: Date.now(), ...event });
+      await this.store.audit({ at: this.clock.now(), ...event });
     } catch (error) {
       this.log.error({ err: error, event: event.event }, 'audit write failed');
     }
@@ -129,12 +139,12 @@ export class AccessService {
    */
   async login(name: string, secret: string, source: string): Promise<Principal> {
     // The limit comes before the cache: over the limit, a right guess must not be told apart from a wrong one.
-    const ticket = this.limiter.reserve(name, source, Date.now());
+    const ticket = this.limiter.reserve(name, source);
     if (!ticket) return this.refuseLogin(name, source, 'too many failed attempts');
     const cacheKey = createHash('sha256').update(name).update('\0').update(secret).digest('hex');
     const cached = this.verified.get(cacheKey);
-    if (cached && cached.until > Date.now()) {
-      this.limiter.settle(ticket, true, Date.now());
+    if (cached && cached.until > this.clock.now()) {
+      this.limiter.settle(ticket, true);
       return cached.principal;
     }
     let outcome: { value: SecretCheck | undefined } | undefined;
@@ -152,7 +162,7 @@ export class AccessService {
       return this.refuseLogin(name, source, 'too many logins being checked');
     }
     const checked = outcome.value;
-    this.limiter.settle(ticket, checked !== undefined, Date.now());
+    this.limiter.settle(ticket, checked !== undefined);
     if (!checked) {
       await this.audit({
         actor: name,
@@ -164,7 +174,7 @@ export class AccessService {
     }
     const { principal } = checked;
     // A robot's login is not remembered past its expiry.
-    const until = Math.min(Date.now() + VERIFIED_TTL_MS, checked.expiresAt ?? Number.POSITIVE_INFINITY);
+    const until = Math.min(this.clock.now() + VERIFIED_TTL_MS, checked.expiresAt ?? Number.POSITIVE_INFINITY);
     this.verified.set(cacheKey, { principal, until });
     if (this.verified.size > 10_000) this.verified.clear();
     await this.audit({ actor: name, actorKind: principal.kind, event: 'login.succeeded', source });
@@ -205,7 +215,7 @@ export class AccessService {
       const robot = await this.store.getRobot(name);
       const ok = await verifySecret(secret, robot?.secretHash ?? DUMMY_HASH);
       if (!robot || !ok) return undefined;
-      if (robot.expiresAt !== null && robot.expiresAt <= Date.now()) return undefined;
+      if (robot.expiresAt !== null && robot.expiresAt <= this.clock.now()) return undefined;
       return {
         principal: { kind: 'robot', name, permissions: toPolicies(robot.permissions) },
         expiresAt: robot.expiresAt,
@@ -273,13 +283,13 @@ export class AccessService {
   async accountNamed(name: string): Promise<Account> {
     if (name === 'anonymous') return { principal: ANONYMOUS, grantsVersion: 0 };
     const cached = this.principals.get(name);
-    if (cached && cached.until > Date.now()) return cached.account;
+    if (cached && cached.until > this.clock.now()) return cached.account;
     const account = await this.lookupAccount(name);
     // A robot that expires sooner than the cache would keep it must not outlive its expiry.
     this.principals.set(name, {
       account,
       until: Math.min(
-        Date.now() + FACTS_TTL_MS,
+        this.clock.now() + FACTS_TTL_MS,
         account.principal.kind === 'robot'
           ? (this.robotExpiry.get(name) ?? Number.POSITIVE_INFINITY)
           : Number.POSITIVE_INFINITY,
@@ -298,7 +308,7 @@ export class AccessService {
     const gone = { principal: ANONYMOUS, grantsVersion: 0 };
     if (isRobotName(name)) {
       const robot = await this.store.getRobot(name);
-      if (!robot || (robot.expiresAt !== null && robot.expiresAt <= Date.now())) return gone;
+      if (!robot || (robot.expiresAt !== null && robot.expiresAt <= this.clock.now())) return gone;
       if (robot.expiresAt !== null) this.robotExpiry.set(name, robot.expiresAt);
       return {
         principal: { kind: 'robot', name, permissions: toPolicies(robot.permissions) },
@@ -318,7 +328,7 @@ export class AccessService {
     const version = principal.kind === 'anonymous' ? 0 : await this.grantsVersionOf(principal);
     const key = `${principal.kind}:${principalName(principal)}:${version}:${project}`;
     let entry = this.facts.get(key);
-    if (!entry || entry.until <= Date.now()) {
+    if (!entry || entry.until <= this.clock.now()) {
       const projectRow = await this.store.getProject(project);
       const facts: AccessFacts = { rolePolicies: [] };
       if (projectRow) facts.project = { name: projectRow.name, public: projectRow.public };
@@ -329,7 +339,7 @@ export class AccessService {
         if (role && (PROJECT_ROLES as string[]).includes(role)) facts.memberRole = role as ProjectRole;
         facts.rolePolicies = toPolicies(await this.store.policiesFor(principal.kind, principal.name));
       }
-      entry = { facts, until: Date.now() + FACTS_TTL_MS };
+      entry = { facts, until: this.clock.now() + FACTS_TTL_MS };
       this.facts.set(key, entry);
       if (this.facts.size > 10_000) this.facts.clear();
     }
@@ -346,7 +356,8 @@ export class AccessService {
     if (!claims) return false;
     if (claims.subject !== 'anonymous') {
       const known = this.principals.get(claims.subject);
-      if (!known || known.until <= Date.now() || known.account.principal.kind === 'anonymous') return false;
+      if (!known || known.until <= this.clock.now() || known.account.principal.kind === 'anonymous')
+        return false;
       if (known.account.grantsVersion !== claims.grantsVersion) return false;
     }
     return grantedActions(claims, repository).has(action);

@@ -1,58 +1,68 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ManualClock } from '../clock/clock.js';
 import { BoundedSlots } from './bounded-slots.js';
 import { LoginLimiter } from './login-limiter.js';
 
-// Time is an argument here: the window passes by giving a later `now`, never by waiting.
+// The window passes by moving a manual clock, never by waiting.
 const WINDOW = 300_000;
 
 test('per (account, address): the limit counts reservations in flight, and the window ends it', () => {
-  const limiter = new LoginLimiter(3, WINDOW);
-  const tickets = [1, 2, 3].map(() => limiter.reserve('victim', '10.0.0.1', 0));
+  const clock = new ManualClock(0);
+  const limiter = new LoginLimiter(3, WINDOW, clock);
+  const tickets = [1, 2, 3].map(() => limiter.reserve('victim', '10.0.0.1'));
   assert.ok(tickets.every(Boolean), 'three may be checked at once');
-  assert.equal(limiter.reserve('victim', '10.0.0.1', 0), undefined, 'a fourth in flight is refused');
-  assert.ok(limiter.reserve('victim', '10.0.0.2', 0), 'another address is not affected');
-  for (const ticket of tickets) if (ticket) limiter.settle(ticket, false, 1000);
-  assert.equal(limiter.reserve('victim', '10.0.0.1', 2000), undefined, 'three failures: refused');
-  const later = limiter.reserve('victim', '10.0.0.1', 1000 + WINDOW);
+  assert.equal(limiter.reserve('victim', '10.0.0.1'), undefined, 'a fourth in flight is refused');
+  assert.ok(limiter.reserve('victim', '10.0.0.2'), 'another address is not affected');
+  clock.set(1000);
+  for (const ticket of tickets) if (ticket) limiter.settle(ticket, false);
+  clock.set(2000);
+  assert.equal(limiter.reserve('victim', '10.0.0.1'), undefined, 'three failures: refused');
+  clock.set(1000 + WINDOW);
+  const later = limiter.reserve('victim', '10.0.0.1');
   assert.ok(later, 'the window passed');
   limiter.release(later);
 });
 
 test('a release does not count; a success clears the failures of that account and address', () => {
-  const limiter = new LoginLimiter(2, WINDOW);
-  const first = limiter.reserve('a', 's', 0);
+  const clock = new ManualClock(0);
+  const limiter = new LoginLimiter(2, WINDOW, clock);
+  const first = limiter.reserve('a', 's');
   assert.ok(first);
-  limiter.settle(first, false, 0);
-  const overloaded = limiter.reserve('a', 's', 0);
+  limiter.settle(first, false);
+  const overloaded = limiter.reserve('a', 's');
   assert.ok(overloaded);
   limiter.release(overloaded);
-  const ok = limiter.reserve('a', 's', 0);
+  const ok = limiter.reserve('a', 's');
   assert.ok(ok, 'one failure and a released attempt leave room');
-  limiter.settle(ok, true, 0);
+  limiter.settle(ok, true);
+  clock.advance(1);
   for (let i = 0; i < 2; i++) {
-    const t = limiter.reserve('a', 's', 1);
+    const t = limiter.reserve('a', 's');
     assert.ok(t, `after the success, attempt ${i} is allowed again`);
-    limiter.settle(t, false, 1);
+    limiter.settle(t, false);
   }
-  assert.equal(limiter.reserve('a', 's', 1), undefined);
+  assert.equal(limiter.reserve('a', 's'), undefined);
 });
 
 test('past the address limit: known accounts go on, others are marked for the slow lane', () => {
-  const limiter = new LoginLimiter(2, WINDOW);
-  const known = limiter.reserve('regular', 'nat', 0);
+  const clock = new ManualClock(0);
+  const limiter = new LoginLimiter(2, WINDOW, clock);
+  const known = limiter.reserve('regular', 'nat');
   assert.ok(known);
-  limiter.settle(known, true, 0);
+  limiter.settle(known, true);
+  clock.advance(1);
   for (let i = 0; i < 10; i++) {
-    const t = limiter.reserve(`made-up-${i}`, 'nat', 1);
+    const t = limiter.reserve(`made-up-${i}`, 'nat');
     assert.ok(t && !t.slow, `guess ${i} is under the address limit`);
-    limiter.settle(t, false, 1);
+    limiter.settle(t, false);
   }
-  const regular = limiter.reserve('regular', 'nat', 2);
-  const newcomer = limiter.reserve('newcomer', 'nat', 2);
+  clock.advance(1);
+  const regular = limiter.reserve('regular', 'nat');
+  const newcomer = limiter.reserve('newcomer', 'nat');
   assert.equal(regular?.slow, false, 'an account known at this address');
   assert.equal(newcomer?.slow, true, 'an account never seen here: checked, but in the slow lane');
-  assert.equal(limiter.reserve('newcomer', 'elsewhere', 2)?.slow, false);
+  assert.equal(limiter.reserve('newcomer', 'elsewhere')?.slow, false);
 });
 
 test('bounded slots: past the slots and the queue, work is turned away without running', async () => {

@@ -1,3 +1,5 @@
+import type { Clock } from '../clock/clock.js';
+
 /** One login attempt counted before its password is checked; settled (or released) once the check is done. */
 export interface LoginTicket {
   readonly pair: string;
@@ -31,6 +33,7 @@ export class LoginLimiter {
     /** Failures allowed per (account, source) in the window; five times as many per source. */
     private readonly max: number,
     private readonly windowMs: number,
+    private readonly clock: Clock,
   ) {}
 
   private recent(key: string, now: number): number[] {
@@ -51,7 +54,8 @@ export class LoginLimiter {
   }
 
   /** A ticket to check this account's password from this source now, or undefined when over the limit. */
-  reserve(account: string, source: string, now: number): LoginTicket | undefined {
+  reserve(account: string, source: string): LoginTicket | undefined {
+    const now = this.clock.now();
     const pair = `p:${account}\0${source}`;
     if (this.used(pair, now) >= this.max) return undefined;
     const lastGood = this.knownGood.get(`${account}\0${source}`);
@@ -68,7 +72,8 @@ export class LoginLimiter {
     this.adjust(`s:${ticket.source}`, -1);
   }
 
-  settle(ticket: LoginTicket, succeeded: boolean, now: number): void {
+  settle(ticket: LoginTicket, succeeded: boolean): void {
+    const now = this.clock.now();
     this.release(ticket);
     if (succeeded) {
       this.failures.delete(ticket.pair);

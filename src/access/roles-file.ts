@@ -24,7 +24,7 @@ export const roleSchema = z
 const rolesFileSchema = z.object({ roles: z.array(roleSchema) }).strict();
 
 /** Loads policy roles from a YAML file (`roles: [{name, policies: [{repo, actions}]}]`) into the store. */
-export async function loadRolesFile(path: string, store: AccessStore): Promise<number> {
+export async function loadRolesFile(path: string, store: AccessStore, now: number): Promise<number> {
   let parsed: unknown;
   try {
     parsed = YAML.parse(await readFile(path, 'utf8'));
@@ -39,7 +39,6 @@ export async function loadRolesFile(path: string, store: AccessStore): Promise<n
       `roles file ${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
     );
   }
-  const now = Date.now();
   for (const role of result.data.roles) await store.putRole(role.name, role.policies, now);
   return result.data.roles.length;
 }

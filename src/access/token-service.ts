@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../clock/clock.js';
 import type { AccessStore } from '../metadata/access-store.js';
 import type { Action } from './principal.js';
 
@@ -52,9 +53,11 @@ export class TokenService {
     private readonly privateKey: SigningKey,
     private readonly publicKey: SigningKey,
     readonly settings: TokenSettings,
+    private readonly clock: Clock,
   ) {}
 
-  static async open(store: AccessStore, settings: TokenSettings): Promise<TokenService> {
+  /** `clock` dates the tokens issued (iat, nbf, exp) and decides whether a token has expired. */
+  static async open(store: AccessStore, settings: TokenSettings, clock: Clock): Promise<TokenService> {
     let keys = await store.signingKeys();
     if (keys.length === 0) {
       const pair = await generateKeyPair(ALGORITHM, { extractable: true });
@@ -64,7 +67,7 @@ export class TokenService {
         kid: randomUUID(),
         algorithm: ALGORITHM,
         privateJwk: JSON.stringify(jwk),
-        createdAt: Date.now(),
+        createdAt: clock.now(),
       });
       keys = await store.signingKeys();
     }
@@ -74,7 +77,7 @@ export class TokenService {
     const privateKey = (await importJWK(jwk, ALGORITHM)) as SigningKey;
     const { d: _d, ...publicJwk } = jwk;
     const publicKey = (await importJWK(publicJwk, ALGORITHM)) as SigningKey;
-    return new TokenService(key.kid, privateKey, publicKey, settings);
+    return new TokenService(key.kid, privateKey, publicKey, settings, clock);
   }
 
   /** The `aud` claim of tokens for one use. */
@@ -86,9 +89,8 @@ export class TokenService {
     subject: string,
     access: TokenAccess[],
     options: { audience: TokenAudience; grantsVersion: number },
-    now = Date.now(),
   ): Promise<{ token: string; expiresIn: number; issuedAt: string }> {
-    const issuedAt = Math.floor(now / 1000);
+    const issuedAt = Math.floor(this.clock.now() / 1000);
     const expiresIn = options.audience === 'api' ? this.settings.apiExpiresIn : this.settings.expiresIn;
     const token = await new SignJWT({ access, gv: options.grantsVersion })
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: 'JWT' })
@@ -104,16 +106,19 @@ export class TokenService {
   }
 
   /** The claims of a token for this audience already verified and not expired, without any work. */
-  cachedClaims(token: string, audience: TokenAudience, now = Date.now()): TokenClaims | undefined {
+  cachedClaims(token: string, audience: TokenAudience): TokenClaims | undefined {
     const cached = this.verified.get(token);
-    return cached && cached.audience === audience && cached.expiresAt * 1000 > now ? cached : undefined;
+    return cached && cached.audience === audience && cached.expiresAt * 1000 > this.clock.now()
+      ? cached
+      : undefined;
   }
 
   /**
    * The claims of a token Berth issued for this audience and that is still valid, or undefined: a registry
    * token never opens the admin API, nor an API token the registry. Results are cached until expiry.
    */
-  async verify(token: string, audience: TokenAudience, now = Date.now()): Promise<TokenClaims | undefined> {
+  async verify(token: string, audience: TokenAudience): Promise<TokenClaims | undefined> {
+    const now = this.clock.now();
     const cached = this.verified.get(token);
     if (cached) {
       if (cached.expiresAt * 1000 > now) return cached.audience === audience ? cached : undefined;

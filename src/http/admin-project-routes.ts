@@ -108,7 +108,11 @@ export function registerProjectRoutes(api: FastifyInstance, access: AccessServic
     const caller = callerOf(request);
     if (!isSystemAdmin(caller)) await deny(access, request, caller, 'only system admins create projects');
     const body = await readJson(request, createProjectSchema);
-    const project: ProjectRecord = { name: body.name, public: body.public ?? false, createdAt: Date.now() };
+    const project: ProjectRecord = {
+      name: body.name,
+      public: body.public ?? false,
+      createdAt: access.clock.now(),
+    };
     if (!(await store.createProject(project)))
       throw new AdminError('CONFLICT', `project "${body.name}" exists`);
     await changed(access, request, caller, 'project.created', {

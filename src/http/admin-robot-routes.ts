@@ -66,7 +66,7 @@ const createRobotSchema = z
       });
   });
 
-function robotJson(robot: RobotRecord, now = Date.now()) {
+function robotJson(robot: RobotRecord, now: number) {
   return {
     name: robot.name,
     description: robot.description,
@@ -93,7 +93,7 @@ export function registerRobotRoutes(api: FastifyInstance, access: AccessService,
 
   api.get('/robots', async (request) => {
     await requireAdmin(request);
-    return { robots: (await store.listRobots()).map((r) => robotJson(r)) };
+    return { robots: (await store.listRobots()).map((r) => robotJson(r, access.clock.now())) };
   });
 
   api.post('/robots', async (request, reply) => {
@@ -106,7 +106,7 @@ export function registerRobotRoutes(api: FastifyInstance, access: AccessService,
       // A project is shorthand for everything under it.
       permissions.push({ repo: `${project}/**`, actions: body.actions ?? [] });
     }
-    const now = Date.now();
+    const now = access.clock.now();
     const secret = generateSecret();
     const robot: RobotRecord = {
       name: robotName(body.name),
@@ -136,7 +136,7 @@ export function registerRobotRoutes(api: FastifyInstance, access: AccessService,
     const name = nameParam(request);
     const robot = await store.getRobot(name);
     if (!robot) throw new AdminError('NOT_FOUND', `no robot named "${name}"`);
-    return robotJson(robot);
+    return robotJson(robot, access.clock.now());
   });
 
   api.delete('/robots/:name', async (request, reply) => {

@@ -67,7 +67,7 @@ export function registerRoleRoutes(api: FastifyInstance, access: AccessService, 
     if (body.name !== undefined && body.name !== name)
       throw new AdminError('INVALID', `name: "${body.name}" differs from the role in the path, "${name}"`);
     const created = (await store.getRole(name)) === undefined;
-    await store.putRole(name, body.policies, Date.now());
+    await store.putRole(name, body.policies, access.clock.now());
     await changed(access, request, caller, 'role.put', { role: name, policies: body.policies });
     return reply.code(created ? 201 : 200).send(roleJson(await existing(name)));
   });

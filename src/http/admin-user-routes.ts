@@ -74,7 +74,7 @@ export function registerUserRoutes(api: FastifyInstance, access: AccessService, 
       name: body.name,
       passwordHash: await hashSecret(password),
       admin: body.admin ?? false,
-      createdAt: Date.now(),
+      createdAt: access.clock.now(),
     };
     if (!(await store.createUser(user))) throw new AdminError('CONFLICT', `user "${body.name}" exists`);
     await changed(access, request, caller, 'user.created', { user: user.name, admin: user.admin });

@@ -1,21 +1,27 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { Clock } from '../clock/clock.js';
 import type { BlobDependents, MetadataStore } from '../metadata/metadata-store.js';
 import { type Digest, digestAlgorithm, digestFromHash, EMPTY_JSON_DIGEST, isDigest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 /** Reading the time and waiting: the real one in production, a hand-driven one in tests. */
-export interface PaceClock {
-  now(): number;
+export interface PaceClock extends Clock {
   wait(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemPaceClock: PaceClock = {
-  now: () => Date.now(),
-  wait: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}),
-};
+/**
+ * The server's clock with real waits. The pace is measured on `clock`, so a clock that does not move (a
+ * test's `ManualClock`) with a rate limit makes each wait longer: such tests give their own `PaceClock`.
+ */
+export function paceClockOn(clock: Clock): PaceClock {
+  return {
+    now: () => clock.now(),
+    wait: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}),
+  };
+}
 
 export interface BlobProblem {
   digest: Digest;

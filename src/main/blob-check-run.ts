@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths } from '../config/config.js';
-import { type BlobCheckReport, checkBlobs, systemPaceClock } from '../jobs/blob-check.js';
+import { type BlobCheckReport, checkBlobs, paceClockOn } from '../jobs/blob-check.js';
 import { BerthError } from '../oci/errors.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -36,7 +37,7 @@ export async function runBlobCheck(config: Config, options: BlobCheckRunOptions)
     return await checkBlobs(blobs, metadata, {
       repair: options.repair,
       bytesPerSecond: 0,
-      clock: systemPaceClock,
+      clock: paceClockOn(systemClock),
       log: options.log,
     });
   } finally {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resetPassword } from '../access/admin-account.js';
 import { generateSecret } from '../access/password-hash.js';
+import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths } from '../config/config.js';
 import { BerthError } from '../oci/errors.js';
 import { openMetadata } from './server.js';
@@ -16,6 +17,7 @@ export async function resetUserPassword(
   user: string,
   password: string | undefined,
   cwd = process.cwd(),
+  clock: Clock = systemClock,
 ): Promise<string> {
   const pg = config.metadata.postgres;
   const where = pg ? 'the PostgreSQL database of the config' : resolvePaths(config, cwd).sqlite;
@@ -30,7 +32,7 @@ export async function resetUserPassword(
   try {
     if (!(await metadata.initialized())) throw missing();
     const secret = password ?? generateSecret();
-    await resetPassword(metadata.access, user, secret, Date.now());
+    await resetPassword(metadata.access, user, secret, clock.now());
     return secret;
   } finally {
     await metadata.close();

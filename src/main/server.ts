@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import { AccessService } from '../access/access-service.js';
 import { ensureFirstAdmin, FIRST_ADMIN } from '../access/admin-account.js';
 import { loadRolesFile } from '../access/roles-file.js';
+import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
-import { checkBlobs, scheduleBlobCheck, systemPaceClock } from '../jobs/blob-check.js';
+import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openPostgresMetadata } from '../metadata/postgres.js';
@@ -100,10 +101,14 @@ export interface StartOptions {
   announce?: (announcement: Announcement) => void | Promise<void>;
   /** Start an empty database even though the blob store already holds blobs (`berth serve --init`). */
   init?: boolean;
+  /** The time every part of the server reads (tokens, logins, caches, uploads, jobs); tests pass a `ManualClock`. */
+  clock?: Clock;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger(config.log.level);
+  // The one clock of this server: everything below that reads the time gets it from here.
+  const clock = options.clock ?? systemClock;
   const paths = resolvePaths(config, options.cwd);
   const { host, port } = splitListen(config.listen);
   const loopback = isLoopbackAddress(host);
@@ -164,6 +169,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metadata,
     { deletes: config.registry.deletes, maxManifestSize: config.registry.maxManifestSize },
     log,
+    clock,
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;
@@ -177,11 +183,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         loginChecks: config.auth.loginChecks,
       },
       log,
+      clock,
     );
     if (config.auth.rolesFile) {
       const count = await loadRolesFile(
         resolve(options.cwd ?? process.cwd(), config.auth.rolesFile),
         metadata.access,
+        clock.now(),
       );
       log.info({ roles: count, file: config.auth.rolesFile }, 'policy roles loaded');
     }
@@ -200,7 +208,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
-    () => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, Date.now(), log),
+    () => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, clock.now(), log),
     purge.interval * 1000,
     log,
   );
@@ -212,7 +220,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
             checkBlobs(blobs, metadata, {
               repair: blobCheck.repair,
               bytesPerSecond: blobCheck.bytesPerSecond,
-              clock: systemPaceClock,
+              clock: paceClockOn(clock),
               log,
               signal,
             }),
@@ -224,7 +232,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
-    if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, Date.now());
+    if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
     await app.close();
     await blobCheckJob?.stop();

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Clock } from '../clock/clock.js';
 import type { MetadataQueries, MetadataStore, Page } from '../metadata/metadata-store.js';
 import {
   type Digest,
@@ -75,6 +76,8 @@ export class Registry {
     private readonly meta: MetadataStore,
     private readonly options: RegistryOptions,
     private readonly log: Logger,
+    /** Dates upload sessions (opened, last written), which the upload purge compares with its own now. */
+    private readonly clock: Clock,
   ) {}
 
   get maxManifestSize(): number {
@@ -256,7 +259,7 @@ export class Registry {
   /** Opens an upload session owned by `owner` (when access is checked): nobody else may use it. */
   async startUpload(repo: RepoName, owner?: string): Promise<UploadState> {
     const writer = await this.blobs.createUpload();
-    await this.meta.createUpload(writer.id, repo, Date.now(), owner);
+    await this.meta.createUpload(writer.id, repo, this.clock.now(), owner);
     return { id: writer.id, size: 0 };
   }
 
@@ -292,7 +295,7 @@ export class Registry {
     const writer = await this.openUpload(repo, id, owner);
     try {
       const size = await writer.append(input.body, input);
-      await this.meta.touchUpload(id, Date.now());
+      await this.meta.touchUpload(id, this.clock.now());
       return { id, size };
     } catch (error) {
       throw withUploadRange(error, writer.size);

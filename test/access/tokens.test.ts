@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { type Clock, ManualClock } from '../../src/clock/clock.js';
 import type { RunningServer } from '../../src/main/server.js';
 import {
   type Account,
@@ -31,7 +32,6 @@ import {
   parseChallenge,
   requestToken,
   SERVICE,
-  sleep,
 } from '../support/access-fixtures.js';
 import { makeImage, randomBlob } from '../support/images.js';
 import { startTestServer } from '../support/registry-server.js';
@@ -44,9 +44,13 @@ describe('registry tokens', { concurrency: 4 }, () => {
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
-  const start = async (config: Record<string, unknown> = {}): Promise<RunningServer> => {
+  const start = async (config: Record<string, unknown> = {}, clock?: Clock): Promise<RunningServer> => {
     const data = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-tokens-');
-    const server = await startTestServer({ data, config: { 'auth.mode': 'token', ...config } });
+    const server = await startTestServer({
+      data,
+      config: { 'auth.mode': 'token', ...config },
+      ...(clock ? { clock } : {}),
+    });
     cleanups.push(() => server.close());
     return server;
   };
@@ -485,22 +489,49 @@ describe('registry tokens', { concurrency: 4 }, () => {
 
   describe('a token lives expires_in seconds', { concurrency: 1 }, () => {
     test('a real token works, then is refused with invalid_token once expires_in (10 s) has passed', async () => {
-      const server = await start({ 'auth.token.expiresIn': 10 });
+      // The server's time: the token is dated by it, and expires when it is moved on, not by waiting.
+      const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0, 400));
+      const server = await start({ 'auth.token.expiresIn': 10 }, clock);
       const admin = bootstrapAdmin(server);
       await new AuthorizedClient(server.url, basic(admin)).pushImage('team/app', 'v1', makeImage());
       const reply = await requestToken(server.url, admin, ['repository:team/app:pull']);
       assert.equal(reply.body.expires_in, 10);
+      assert.equal(reply.body.issued_at, '2026-06-01T12:00:00.000Z');
       const token = reply.body.token as string;
+      const claims = decodeJwt(token).payload;
+      const issuedAt = Math.floor(clock.now() / 1000);
+      assert.deepEqual([claims.iat, claims.nbf, claims.exp], [issuedAt, issuedAt - 5, issuedAt + 10]);
       const read = () =>
         fetch(`${server.url}/v2/team/app/manifests/v1`, {
           headers: { authorization: `Bearer ${token}`, accept: MANIFEST_ACCEPT },
         });
-      assert.equal((await read()).status, 200);
-      const exp = decodeJwt(token).payload.exp as number;
-      await sleep(exp * 1000 - Date.now() + 300);
+      clock.advance(9000);
+      assert.equal((await read()).status, 200, 'still valid a moment before exp');
+      clock.set((issuedAt + 10) * 1000);
       const res = await read();
       assert.equal(res.status, 401);
       assert.equal(parseChallenge(res.headers.get('www-authenticate')).error, 'invalid_token');
+    });
+  });
+
+  describe("login limits count on the server's clock", { concurrency: 1 }, () => {
+    test('failed logins refuse the account for auth.loginWindow seconds of the clock, then let it in', async () => {
+      const clock = new ManualClock(Date.UTC(2026, 5, 1));
+      const server = await start({ 'auth.loginAttempts': 3, 'auth.loginWindow': 60 }, clock);
+      const user = await addUser(server, 'tester', 'tester-password');
+      const wrong = { name: 'tester', password: 'wrong-password' };
+      for (let i = 0; i < 3; i++) assert.equal((await requestToken(server.url, wrong, [])).status, 401);
+      assert.equal((await requestToken(server.url, user, [])).status, 429, 'three failures: refused');
+      clock.advance(59_000);
+      assert.equal((await requestToken(server.url, user, [])).status, 429, 'still inside the window');
+      clock.advance(1000);
+      assert.equal((await requestToken(server.url, user, [])).status, 200, 'the window has passed');
+      const audit = (await auditRows(server, 'tester')).filter((r) => r.event === 'login.succeeded');
+      assert.deepEqual(
+        audit.map((r) => r.at),
+        [Date.UTC(2026, 5, 1, 0, 1)],
+        'the audit row is dated by the clock too',
+      );
     });
   });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { systemClock } from '../../src/clock/clock.js';
 import { createLogger } from '../../src/main/logger.js';
 import type { KyselyMetadataStore } from '../../src/metadata/kysely-store.js';
 import { openPostgresMetadata } from '../../src/metadata/postgres.js';
@@ -54,6 +55,7 @@ if (!url) {
         store,
         { deletes: true, maxManifestSize: 4 << 20 },
         createLogger('silent'),
+        systemClock,
       );
     });
     after(async () => {

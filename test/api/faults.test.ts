@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
 import { randomBlob } from '../support/images.js';
+import { LogRecords } from '../support/log-records.js';
 import { errorCode, TestClient } from '../support/oci-client.js';
 import { rawRequest } from '../support/raw-http.js';
 import { startTestServer } from '../support/registry-server.js';
@@ -12,6 +13,7 @@ import { fileScope, tempDir } from '../support/temp.js';
 let server: RunningServer;
 let client: TestClient;
 let data: string;
+const logs = new LogRecords();
 
 /** Upload sessions present in storage. */
 async function storedUploads(): Promise<string[]> {
@@ -22,7 +24,7 @@ const scope = fileScope();
 
 before(async () => {
   data = await tempDir(scope);
-  server = await startTestServer({ data });
+  server = await startTestServer({ data, log: logs.log });
   client = new TestClient(server.url);
 });
 after(() => server.close());
@@ -135,7 +137,11 @@ describe('bad input leaves nothing half-written', () => {
       true,
     );
     assert.equal(res, undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    // The server has seen the cut and given the request up: nothing can be stored after this.
+    await logs.waitFor(
+      (r) => r.msg === 'client disconnected during request' && r.url === '/v2/fault/manifest/manifests/v1',
+      'the cut manifest PUT handled',
+    );
     const get = await client.request('GET', '/v2/fault/manifest/manifests/v1');
     assert.equal(get.status, 404);
     await get.arrayBuffer();

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type BerthProcess, spawnBerth } from '../support/berth-process.js';
 import { makeImage, randomBlob } from '../support/images.js';
@@ -29,6 +31,25 @@ function streamingPatch(base: string, location: string) {
     end: () => req.end(),
     response,
   };
+}
+
+/**
+ * Waits until `check` holds: for what the server does on its own (bytes reaching the disk, a log line),
+ * polled every 20 ms and bounded, so that a test waits for the event and not for a guessed time.
+ */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 750; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`still not the case after 15 s: ${what}`);
+}
+
+/** Bytes of an upload session in Berth's storage (its in-flight request's writes included). */
+async function storedUploadBytes(data: string, location: string): Promise<number> {
+  const id = new URL(location, 'http://x').pathname.split('/').pop() as string;
+  const info = await stat(join(data, 'storage', 'uploads', id, 'data')).catch(() => undefined);
+  return info?.size ?? 0;
 }
 
 async function restart(data: string, previous: BerthProcess): Promise<BerthProcess> {
@@ -78,7 +99,8 @@ describe('restarts and crashes', () => {
     let sent = 0;
     for (; sent < 2 * 1024 * 1024; sent += 256 * 1024)
       await patch.write(big.bytes.subarray(sent, sent + 256 * 1024));
-    await new Promise((r) => setTimeout(r, 200));
+    // Killed once some of what was sent is on the disk: the resumed upload starts past 0.
+    await until(async () => (await storedUploadBytes(data, location)) > 1, 'upload bytes on disk');
 
     berth = await restart(data, berth);
     client = new TestClient(berth.url);
@@ -111,9 +133,11 @@ describe('restarts and crashes', () => {
     const location = await client.startUpload('term/app');
     const patch = streamingPatch(berth.url, location);
     await patch.write(blob.bytes.subarray(0, 512 * 1024));
-    await new Promise((r) => setTimeout(r, 100));
+    // The request is in flight on the server once its first bytes are stored.
+    await until(async () => (await storedUploadBytes(data, location)) > 0, 'upload bytes on disk');
     const exited = berth.stop('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    // The server took the signal and is closing: it must now wait for the request in flight.
+    await until(() => berth.output().includes('"msg":"shutting down"'), 'shutdown begun');
     assert.equal(berth.child.exitCode, null, 'still running while a request is in flight');
     await patch.write(blob.bytes.subarray(512 * 1024));
     patch.end();

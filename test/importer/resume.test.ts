@@ -3,7 +3,7 @@
 // about the missing half, a restarted one the whole layer again.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunningServer } from '../../src/main/server.js';
@@ -49,6 +49,18 @@ describe('an interrupted push resumes', { skip: gate.skip }, () => {
   };
 
   /**
+   * Asks Berth for the status of each unfinished upload of `repo`: it answers only once a request the kill
+   * cut has been given up and its bytes flushed, so what the sessions hold is final after this.
+   */
+  const settleUploads = async (repo: string): Promise<void> => {
+    for (const [path] of await folderSizes(uploads)) {
+      if (!path.endsWith('/data')) continue;
+      const res = await fetch(`${server?.url}/v2/${repo}/blobs/uploads/${basename(dirname(path))}`);
+      await res.arrayBuffer();
+    }
+  };
+
+  /**
    * Starts `berth push`, waits until Berth holds at least `fraction` of the layer in an upload session, then
    * sends `signal`; returns how the child ended and how much the upload session held.
    */
@@ -70,7 +82,7 @@ describe('an interrupted push resumes', { skip: gate.skip }, () => {
     }
     run.child.kill(signal);
     const result = await run.done;
-    await sleep(200);
+    await settleUploads(repo);
     return { result, held: await uploadedSoFar(), sent: proxy?.take() ?? 0 };
   };
 

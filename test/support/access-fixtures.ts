@@ -249,5 +249,3 @@ export async function folderSnapshot(dir: string): Promise<Record<string, number
   await walk(dir, '');
   return out;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

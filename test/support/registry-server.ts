@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/main/logger.js';
 import { type RunningServer, startServer } from '../../src/main/server.js';
@@ -8,6 +10,10 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   /** The first `admin` password, with `auth.mode: token` (generated and returned in `adminPassword` when absent). */
   adminPassword?: string;
+  /** The server's time (a `ManualClock` to move it); the system clock when absent. */
+  clock?: Clock;
+  /** Where the server logs (a `LogRecords` log to wait for a record); quiet, or BERTH_TEST_LOG, when absent. */
+  log?: Logger;
 }
 
 /** A real Berth on a free loopback port, in this process, with quiet logs. */
@@ -24,7 +30,8 @@ export async function startTestServer(options: TestServerOptions): Promise<Runni
     },
   });
   return startServer(config, {
-    log: createLogger(process.env.BERTH_TEST_LOG ?? 'silent'),
+    log: options.log ?? createLogger(process.env.BERTH_TEST_LOG ?? 'silent'),
     adminPassword: options.adminPassword,
+    clock: options.clock,
   });
 }

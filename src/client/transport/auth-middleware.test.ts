@@ -4,12 +4,16 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { ManualClock } from '../../clock/clock.js';
 import { BerthError } from '../../oci/errors.js';
 import { type AuthCredentials, authMiddleware } from './auth-middleware.js';
 import { httpTransport } from './http-transport.js';
 import { compose } from './transport.js';
 
-/** A registry that wants Docker token auth, with a token server that issues tokens valid for one second. */
+/**
+ * A registry that wants Docker token auth, with a token server that issues tokens valid for one second of
+ * `clock`, the time the fake and the clients read: tests move it instead of waiting.
+ */
 interface Fake {
   server: Server;
   base: string;
@@ -17,6 +21,8 @@ interface Fake {
   tokens: Map<string, { scope: string[]; expires: number }>;
   basicOnly: boolean;
 }
+
+const clock = new ManualClock();
 
 const fake: Fake = {
   server: createServer(),
@@ -53,7 +59,7 @@ before(async () => {
         return;
       }
       const token = randomBytes(8).toString('hex');
-      fake.tokens.set(token, { scope, expires: Date.now() + 1000 });
+      fake.tokens.set(token, { scope, expires: clock.now() + 1000 });
       res
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ token, expires_in: 1 }));
@@ -68,7 +74,7 @@ before(async () => {
     }
     const token = /^Bearer (\w+)$/.exec(req.headers.authorization ?? '')?.[1];
     const grant = token ? fake.tokens.get(token) : undefined;
-    if (grant && grant.expires > Date.now() && grant.scope.includes(needed)) {
+    if (grant && grant.expires > clock.now() && grant.scope.includes(needed)) {
       res.writeHead(200).end(text);
       return;
     }
@@ -86,7 +92,7 @@ after(() => new Promise<void>((resolve) => fake.server.close(() => resolve())));
 
 function client(credentials: AuthCredentials | undefined) {
   const base = httpTransport({ tls: () => ({ verify: true }) });
-  const auth = authMiddleware({ credentials: async () => credentials, tokenTransport: base });
+  const auth = authMiddleware({ credentials: async () => credentials, tokenTransport: base, clock });
   const send = compose(base, auth);
   return {
     get: async (repo: string, init: { body?: Buffer | Readable; method?: string } = {}) => {
@@ -114,7 +120,7 @@ test('bearer: challenge, token for the scope, retry, then the cached token goes 
     assert.equal((await c.get('team/other')).status, 200);
     assert.equal(fake.tokenRequests.length, 2, 'another scope, another token');
     // The token lives one second: after that it is fetched again, before or after a 401.
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1100);
     assert.equal((await c.get('team/app')).status, 200);
     assert.equal(fake.tokenRequests.length, 3);
   } finally {

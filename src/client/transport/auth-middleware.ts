@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../../clock/clock.js';
 import { BerthError } from '../../oci/errors.js';
 import {
   header,
@@ -18,8 +19,8 @@ export interface AuthOptions {
   credentials(host: string): Promise<AuthCredentials | undefined>;
   /** Sends token requests; the base transport, without this middleware. */
   tokenTransport: Transport;
-  /** Now, in milliseconds; a test may move time. */
-  now?: () => number;
+  /** When cached tokens expire is read from this clock (the system's by default; tests move a `ManualClock`). */
+  clock?: Clock;
 }
 
 interface CachedToken {
@@ -41,7 +42,8 @@ export function authMiddleware(options: AuthOptions): TransportMiddleware & {
   /** The challenge a host answered with, once known (for `berth login` checks). */
   challengeFor(host: string): Challenge | undefined;
 } {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = (): number => clock.now();
   const challenges = new Map<string, Challenge>();
   const tokens = new Map<string, CachedToken>();
   const inflight = new Map<string, Promise<string>>();

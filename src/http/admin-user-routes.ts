@@ -43,12 +43,10 @@ export function registerUserRoutes(api: FastifyInstance, admin: AdminService, ca
     const { user, generatedPassword } = await admin.users.create(callOf(request), () =>
       readJson(request, createUserSchema),
     );
-    return reply
-      .code(201)
-      .send({
-        ...userJson(user),
-        ...(generatedPassword !== undefined ? { password: generatedPassword } : {}),
-      });
+    return reply.code(201).send({
+      ...userJson(user),
+      ...(generatedPassword !== undefined ? { password: generatedPassword } : {}),
+    });
   });
 
   api.get('/users/:name', async (request) =>

@@ -31,7 +31,7 @@ function auditJson(record: AuditRecord) {
 }
 
 /** The admin service's failures carry the codes of the admin error table. */
-function adminFailure(error: unknown): error is BerthError & { code: AdminErrorKind } {
+function isAdminFailure(error: unknown): error is BerthError & { code: AdminErrorKind } {
   return error instanceof BerthError && Object.hasOwn(ADMIN_ERRORS, error.code);
 }
 
@@ -68,7 +68,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService,
       api.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
         let failure: AdminError;
         if (error instanceof AdminError) failure = error;
-        else if (adminFailure(error)) failure = new AdminError(error.code, error.message);
+        else if (isAdminFailure(error)) failure = new AdminError(error.code, error.message);
         else if (unavailable(error)) failure = new AdminError('UNAVAILABLE', error.message);
         else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
           failure = new AdminError('INVALID', error.message);

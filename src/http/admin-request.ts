@@ -2,19 +2,13 @@ import type { FastifyRequest } from 'fastify';
 import { type ZodType, z } from 'zod';
 import { type AccessService, AuthenticationError } from '../access/access-service.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../access/admin-account.js';
+import type { AdminCall, Caller } from '../access/admin-service.js';
 import { type Principal, ROBOT_PREFIX, type SubjectKind } from '../access/principal.js';
 import { isRepoName } from '../oci/names.js';
 import { AdminError } from './admin-error.js';
 
-/** A logged-in user or robot: the admin API has nothing for anonymous callers. */
-export type Caller = Exclude<Principal, { kind: 'anonymous' }>;
-
-/** Who made an admin request, found once per request by the authentication hook. */
-export type CallerOf = (request: FastifyRequest) => Caller;
-
-export function isSystemAdmin(caller: Caller): boolean {
-  return caller.kind === 'user' && caller.admin;
-}
+/** Who made an admin request, from where and by which route: found once per request by the authentication hook. */
+export type CallOf = (request: FastifyRequest) => AdminCall;
 
 // Admin bodies are a few names and globs; a large one is a mistake or an attack.
 const BODY_LIMIT = 256 * 1024;
@@ -135,36 +129,4 @@ export async function authenticateCaller(access: AccessService, request: Fastify
     throw new AdminError('UNAUTHORIZED', 'authentication required: Basic credentials or a Bearer token');
   }
   return principal;
-}
-
-/** What every audit event of a request says about who and from where. */
-export function actorOf(caller: Caller, request: FastifyRequest) {
-  return { actor: caller.name, actorKind: caller.kind, source: request.ip };
-}
-
-/** Refuses the request (403), leaving an `access.denied` event so that probing shows in the log. */
-export async function deny(
-  access: AccessService,
-  request: FastifyRequest,
-  caller: Caller,
-  why: string,
-): Promise<never> {
-  await access.audit({
-    ...actorOf(caller, request),
-    event: 'access.denied',
-    detail: { method: request.method, route: request.routeOptions.url ?? request.url },
-  });
-  throw new AdminError('DENIED', why);
-}
-
-/** Records a change: cached logins and permissions are dropped first, then the event is written. */
-export async function changed(
-  access: AccessService,
-  request: FastifyRequest,
-  caller: Caller,
-  event: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
-  access.invalidate();
-  await access.audit({ ...actorOf(caller, request), event, detail });
 }

@@ -1,18 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { AccessService } from '../access/access-service.js';
-import { generateSecret, hashSecret } from '../access/password-hash.js';
-import type { Policy } from '../access/principal.js';
+import type { AdminService, NewRobot, RobotAccount } from '../access/admin-service.js';
 import { policySchema } from '../access/roles-file.js';
-import type { RobotRecord } from '../metadata/access-store.js';
-import { AdminError } from './admin-error.js';
 import {
-  type Caller,
-  type CallerOf,
-  changed,
-  deny,
+  type CallOf,
   isoTime,
-  isSystemAdmin,
   parseInput,
   pathParam,
   projectNameSchema,
@@ -33,6 +25,7 @@ const isoDateSchema = z
     'an ISO 8601 date or date-time, such as 2030-01-31T12:00:00Z',
   );
 
+// Whether `expiresAt` is in the past is the service's to say: it has the clock.
 const createRobotSchema = z
   .object({
     name: robotNameSchema,
@@ -50,8 +43,6 @@ const createRobotSchema = z
   .superRefine((body, ctx) => {
     if (body.expiresIn !== undefined && body.expiresAt !== undefined)
       ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'give expiresIn or expiresAt, not both' });
-    if (body.expiresAt !== undefined && Date.parse(body.expiresAt) <= Date.now())
-      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'is in the past' });
     if ((body.projects?.length ?? 0) > 0 && body.actions === undefined)
       ctx.addIssue({
         code: 'custom',
@@ -66,84 +57,56 @@ const createRobotSchema = z
       });
   });
 
-function robotJson(robot: RobotRecord, now: number) {
+async function readNewRobot(request: FastifyRequest): Promise<NewRobot> {
+  const body = await readJson(request, createRobotSchema);
+  return {
+    name: robotName(body.name),
+    description: body.description,
+    expires:
+      body.expiresIn !== undefined
+        ? { in: body.expiresIn }
+        : body.expiresAt !== undefined
+          ? { at: Date.parse(body.expiresAt) }
+          : undefined,
+    permissions: body.permissions,
+    projects: body.projects,
+    actions: body.actions,
+  };
+}
+
+function robotJson(robot: RobotAccount) {
   return {
     name: robot.name,
     description: robot.description,
     permissions: robot.permissions,
     expiresAt: robot.expiresAt === null ? null : isoTime(robot.expiresAt),
-    expired: robot.expiresAt !== null && robot.expiresAt <= now,
+    expired: robot.expired,
     createdBy: robot.createdBy,
     createdAt: isoTime(robot.createdAt),
   };
 }
 
 /** Robot accounts for CI: scoped, expiring, revocable; their secret is shown once, at creation. */
-export function registerRobotRoutes(api: FastifyInstance, access: AccessService, callerOf: CallerOf): void {
-  const store = access.store;
-
-  const requireAdmin = async (request: FastifyRequest): Promise<Caller> => {
-    const caller = callerOf(request);
-    if (!isSystemAdmin(caller))
-      await deny(access, request, caller, 'only system admins manage robot accounts');
-    return caller;
-  };
-  const nameParam = (request: FastifyRequest): string =>
-    robotName(parseInput(robotNameSchema, pathParam(request, 'name'), 'name'));
-
-  api.get('/robots', async (request) => {
-    await requireAdmin(request);
-    return { robots: (await store.listRobots()).map((r) => robotJson(r, access.clock.now())) };
+export function registerRobotRoutes(api: FastifyInstance, admin: AdminService, callOf: CallOf): void {
+  const named = (request: FastifyRequest) => () => ({
+    name: robotName(parseInput(robotNameSchema, pathParam(request, 'name'), 'name')),
   });
+
+  api.get('/robots', async (request) => ({
+    robots: (await admin.robots.list(callOf(request))).map(robotJson),
+  }));
 
   api.post('/robots', async (request, reply) => {
-    const caller = await requireAdmin(request);
-    const body = await readJson(request, createRobotSchema);
-    const permissions: Policy[] = [...(body.permissions ?? [])];
-    for (const [index, project] of (body.projects ?? []).entries()) {
-      if (!(await store.getProject(project)))
-        throw new AdminError('INVALID', `projects.${index}: no project named "${project}"`);
-      // A project is shorthand for everything under it.
-      permissions.push({ repo: `${project}/**`, actions: body.actions ?? [] });
-    }
-    const now = access.clock.now();
-    const secret = generateSecret();
-    const robot: RobotRecord = {
-      name: robotName(body.name),
-      secretHash: await hashSecret(secret),
-      permissions,
-      description: body.description ?? '',
-      expiresAt:
-        body.expiresIn !== undefined
-          ? now + body.expiresIn * 1000
-          : body.expiresAt !== undefined
-            ? Date.parse(body.expiresAt)
-            : null,
-      createdBy: caller.name,
-      createdAt: now,
-    };
-    if (!(await store.createRobot(robot))) throw new AdminError('CONFLICT', `robot "${robot.name}" exists`);
-    await changed(access, request, caller, 'robot.created', {
-      robot: robot.name,
-      permissions,
-      expiresAt: robot.expiresAt === null ? null : isoTime(robot.expiresAt),
-    });
-    return reply.code(201).send({ ...robotJson(robot, now), secret });
+    const { robot, secret } = await admin.robots.create(callOf(request), () => readNewRobot(request));
+    return reply.code(201).send({ ...robotJson(robot), secret });
   });
 
-  api.get('/robots/:name', async (request) => {
-    await requireAdmin(request);
-    const name = nameParam(request);
-    const robot = await store.getRobot(name);
-    if (!robot) throw new AdminError('NOT_FOUND', `no robot named "${name}"`);
-    return robotJson(robot, access.clock.now());
-  });
+  api.get('/robots/:name', async (request) =>
+    robotJson(await admin.robots.get(callOf(request), named(request))),
+  );
 
   api.delete('/robots/:name', async (request, reply) => {
-    const caller = await requireAdmin(request);
-    const name = nameParam(request);
-    if (!(await store.deleteRobot(name))) throw new AdminError('NOT_FOUND', `no robot named "${name}"`);
-    await changed(access, request, caller, 'robot.revoked', { robot: name });
+    await admin.robots.revoke(callOf(request), named(request));
     return reply.code(204).send();
   });
 }

@@ -1,19 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
-import type { AuditRecord } from '../metadata/access-store.js';
-import { RegistryError } from '../oci/errors.js';
-import { AdminError } from './admin-error.js';
+import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
+import { BerthError, RegistryError } from '../oci/errors.js';
+import { ADMIN_ERRORS, AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
-import {
-  authenticateCaller,
-  type Caller,
-  type CallerOf,
-  deny,
-  isoTime,
-  isSystemAdmin,
-  parseInput,
-} from './admin-request.js';
+import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
@@ -38,6 +30,11 @@ function auditJson(record: AuditRecord) {
   };
 }
 
+/** The admin service's failures carry the codes of the admin error table. */
+function isAdminFailure(error: unknown): error is BerthError & { code: AdminErrorKind } {
+  return error instanceof BerthError && Object.hasOwn(ADMIN_ERRORS, error.code);
+}
+
 /** The metadata store refusing writes (its file was deleted) throws this; it is not the caller's fault. */
 function unavailable(error: unknown): error is RegistryError {
   return error instanceof RegistryError && error.kind === 'UNAVAILABLE';
@@ -48,14 +45,19 @@ function unavailable(error: unknown): error is RegistryError {
  * in and out, every route behind a login. Only registered when access checks are on: with `auth: none`
  * there is nobody to manage, and the routes answer 404.
  */
-export function registerAdminRoutes(app: FastifyInstance, access: AccessService): void {
+export function registerAdminRoutes(app: FastifyInstance, access: AccessService, admin: AdminService): void {
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
-      const callerOf: CallerOf = (request) => {
+      const callOf: CallOf = (request) => {
         const caller = callers.get(request);
         if (!caller) throw new AdminError('UNAUTHORIZED', 'authentication required');
-        return caller;
+        return {
+          caller,
+          source: request.ip,
+          method: request.method,
+          route: request.routeOptions.url ?? request.url,
+        };
       };
 
       // Before routing, so that an unknown path tells an anonymous caller nothing either.
@@ -66,6 +68,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService)
       api.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
         let failure: AdminError;
         if (error instanceof AdminError) failure = error;
+        else if (isAdminFailure(error)) failure = new AdminError(error.code, error.message);
         else if (unavailable(error)) failure = new AdminError('UNAVAILABLE', error.message);
         else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
           failure = new AdminError('INVALID', error.message);
@@ -84,27 +87,18 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService)
         throw new AdminError('NOT_FOUND', `no such endpoint: ${request.method} ${request.url.split('?')[0]}`);
       });
 
-      api.get('/me', async (request) => {
-        const caller = callerOf(request);
-        return { name: caller.name, kind: caller.kind, admin: isSystemAdmin(caller) };
-      });
+      api.get('/me', async (request) => admin.me(callOf(request)));
 
-      registerUserRoutes(api, access, callerOf);
-      registerRobotRoutes(api, access, callerOf);
-      registerProjectRoutes(api, access, callerOf);
-      registerRoleRoutes(api, access, callerOf);
+      registerUserRoutes(api, admin, callOf);
+      registerRobotRoutes(api, admin, callOf);
+      registerProjectRoutes(api, admin, callOf);
+      registerRoleRoutes(api, admin, callOf);
 
       api.get('/audit', async (request) => {
-        const caller = callerOf(request);
-        if (!isSystemAdmin(caller))
-          await deny(access, request, caller, 'only system admins read the audit log');
-        const query = parseInput(auditQuerySchema, request.query, 'query');
-        const events = await access.store.listAudit(query);
-        const last = events.at(-1);
-        return {
-          events: events.map(auditJson),
-          ...(events.length === query.limit && last ? { next: last.id } : {}),
-        };
+        const { events, next } = await admin.auditLog(callOf(request), () =>
+          parseInput(auditQuerySchema, request.query, 'query'),
+        );
+        return { events: events.map(auditJson), ...(next !== undefined ? { next } : {}) };
       });
     },
     { prefix: '/api/v1' },

@@ -10,6 +10,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
+import type { AdminService } from '../access/admin-service.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
@@ -25,6 +26,8 @@ export interface HttpOptions {
   chunkMinLength: number;
   /** Checks every request; absent with `auth: none`. */
   access?: AccessService | undefined;
+  /** The admin API's use cases (`/api/v1`), given with `access`. */
+  admin?: AdminService | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -206,7 +209,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
-    registerAdminRoutes(app, options.access);
+    if (options.admin) registerAdminRoutes(app, options.access, options.admin);
   }
   registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength }, gate);
   return app;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Page } from '../metadata/metadata-store.js';
 import { RegistryError } from '../oci/errors.js';
+import type { Page } from '../oci/page.js';
 import type { RangeRequest } from '../registry/registry.js';
 
 /** Parses an upload `Content-Range` (`start-end`, also `bytes start-end/total` as some clients send). */

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessService } from '../access/access-service.js';
 import { ensureFirstAdmin, FIRST_ADMIN } from '../access/admin-account.js';
+import { AdminService } from '../access/admin-service.js';
 import { loadRolesFile } from '../access/roles-file.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
@@ -199,6 +200,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     idleTimeout: config.http.idleTimeout,
     chunkMinLength: config.registry.chunkMinLength,
     access,
+    admin: access ? new AdminService(access) : undefined,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

@@ -97,6 +97,8 @@ export interface AccessStore {
   setMember(member: MemberRecord): Promise<void>;
   removeMember(project: string, subjectKind: string, subject: string): Promise<boolean>;
   memberRole(project: string, subjectKind: string, subject: string): Promise<string | undefined>;
+  /** Every membership the subject holds, by project name: one query where a listing needs them all. */
+  membershipsOf(subjectKind: string, subject: string): Promise<MemberRecord[]>;
 
   getRole(name: string): Promise<PolicyRoleRecord | undefined>;
   listRoles(): Promise<PolicyRoleRecord[]>;

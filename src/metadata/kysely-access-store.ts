@@ -42,6 +42,10 @@ function toProject(row: Selectable<Database['projects']>): ProjectRecord {
   return { name: row.name, public: Number(row.public) === 1, createdAt: Number(row.created_at) };
 }
 
+function toMember(row: Selectable<Database['project_members']>): MemberRecord {
+  return { project: row.project, subjectKind: row.subject_kind, subject: row.subject, role: row.role };
+}
+
 /** The access tables, written once in Kysely for SQLite and PostgreSQL. */
 export class KyselyAccessStore implements AccessStore {
   constructor(private readonly db: Db) {}
@@ -216,12 +220,7 @@ export class KyselyAccessStore implements AccessStore {
       .orderBy('subject_kind')
       .orderBy('subject')
       .execute();
-    return rows.map((r) => ({
-      project: r.project,
-      subjectKind: r.subject_kind,
-      subject: r.subject,
-      role: r.role,
-    }));
+    return rows.map(toMember);
   }
 
   async setMember(member: MemberRecord): Promise<void> {
@@ -261,6 +260,17 @@ export class KyselyAccessStore implements AccessStore {
       .where('subject', '=', subject)
       .executeTakeFirst();
     return row?.role;
+  }
+
+  async membershipsOf(subjectKind: string, subject: string): Promise<MemberRecord[]> {
+    const rows = await this.db
+      .selectFrom('project_members')
+      .selectAll()
+      .where('subject_kind', '=', subjectKind)
+      .where('subject', '=', subject)
+      .orderBy('project')
+      .execute();
+    return rows.map(toMember);
   }
 
   async getRole(name: string): Promise<PolicyRoleRecord | undefined> {

@@ -1,5 +1,6 @@
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
+import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
 
 export interface ManifestRecord {
@@ -41,12 +42,7 @@ export interface UploadRecord {
   owner?: string | undefined;
 }
 
-export interface Page {
-  /** At most this many items; undefined for all. */
-  limit?: number | undefined;
-  /** Start after this value (exclusive). */
-  after?: string | undefined;
-}
+export type { Page } from '../oci/page.js';
 
 /** The queries the registry needs, run on the store or inside one transaction. */
 export interface MetadataQueries {

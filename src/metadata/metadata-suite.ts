@@ -232,6 +232,23 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       await a.setMember({ project: 'team', subjectKind: 'robot', subject: 'robot$ci', role: 'maintainer' });
       assert.equal(await a.memberRole('team', 'user', 'alice'), 'developer');
       assert.equal((await a.listMembers('team')).length, 2);
+      await a.createProject({ name: 'apps', public: false, createdAt: 5 });
+      await a.setMember({ project: 'apps', subjectKind: 'user', subject: 'alice', role: 'guest' });
+      assert.deepEqual(
+        await a.membershipsOf('user', 'alice'),
+        [
+          { project: 'apps', subjectKind: 'user', subject: 'alice', role: 'guest' },
+          { project: 'team', subjectKind: 'user', subject: 'alice', role: 'developer' },
+        ],
+        'every project of the subject, by name',
+      );
+      assert.deepEqual(
+        (await a.membershipsOf('robot', 'robot$ci')).map((m) => m.project),
+        ['team'],
+        'a robot and a user are told apart by kind',
+      );
+      assert.deepEqual(await a.membershipsOf('robot', 'alice'), []);
+      assert.equal(await a.deleteProject('apps'), true);
       await a.putRole('reader', [{ repo: 'team/*', actions: ['pull'] }], 6);
       await a.putRole('reader', [{ repo: 'other/*', actions: ['pull'] }], 7);
       await a.putRole('writer', [{ repo: 'team/**', actions: ['push'] }], 8);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gzipSync } from 'node:zlib';
+import type { ImageSource } from '../../src/client/sources/image-source.js';
 import { BerthError } from '../../src/oci/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
@@ -15,12 +16,14 @@ import {
   type ClientEnv,
   type Descriptor,
   type ImageManifest,
+  makeClientEnv,
   readLayoutRef,
   run,
   sha256,
   umociImage,
   writeRootfs,
 } from './containers.js';
+import { tempDir } from './temp.js';
 
 /** Awaits `action` and asserts it fails with a BerthError of `code`; returns the error. */
 export async function expectBerthError(
@@ -49,6 +52,19 @@ export async function drain(stream: Readable): Promise<{ size: number; digest: s
   return { size, digest: `sha256:${hash.digest('hex')}` };
 }
 
+/** Opens an image source, hands it to `use`, and closes it whatever happens. */
+export async function withSource<T>(
+  opening: Promise<ImageSource>,
+  use: (source: ImageSource) => Promise<T>,
+): Promise<T> {
+  const source = await opening;
+  try {
+    return await use(source);
+  } finally {
+    await source.close();
+  }
+}
+
 /** Reads a small stream whole. */
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -65,6 +81,18 @@ export async function failureOf(stream: Readable): Promise<{ error: unknown; rec
     return { error, received };
   }
   assert.fail(`the stream ended without an error after ${received} bytes`);
+}
+
+/**
+ * A work folder for a suite (removed by running `cleanups` in its `after`), and a client environment for the
+ * tools run there (tar, and skopeo, podman, umoci or buildah where a suite needs them).
+ */
+export async function sourceWork(
+  cleanups: (() => unknown)[],
+  prefix: string,
+): Promise<{ work: string; client: ClientEnv }> {
+  const work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, prefix);
+  return { work, client: await makeClientEnv(join(work, 'env'), '127.0.0.1:1') };
 }
 
 // ---- OCI layouts made with umoci ----

@@ -9,7 +9,6 @@ import { gzipSync } from 'node:zlib';
 import {
   blobPath,
   type ClientEnv,
-  makeClientEnv,
   requireTools,
   run,
   runRaw,
@@ -25,11 +24,12 @@ import {
   type LayoutImage,
   link,
   readAll,
+  sourceWork,
   tarFolder,
+  withSource,
   writeDocker25Archive,
   writeTestLayout,
 } from '../../../test/support/source-fixtures.js';
-import { tempDir } from '../../../test/support/temp.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { BerthError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/manifest.js';
@@ -88,18 +88,6 @@ async function checkImage(
   return { digest: top.digest, bytes: top.bytes };
 }
 
-async function withSource<T>(
-  opening: Promise<ImageSource>,
-  use: (source: ImageSource) => Promise<T>,
-): Promise<T> {
-  const source = await opening;
-  try {
-    return await use(source);
-  } finally {
-    await source.close();
-  }
-}
-
 /** What both suites read: v1 and v2 in an OCI layout written without tools, and v1 as a Docker 25+ archive. */
 interface Fixture {
   work: string;
@@ -114,9 +102,7 @@ interface Fixture {
 }
 
 async function makeFixture(cleanups: (() => unknown)[]): Promise<Fixture> {
-  const work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-docker-archive-');
-  // The client environment only runs tar here; the tool suite's skopeo and podman use it too.
-  const client = await makeClientEnv(join(work, 'env'), '127.0.0.1:1');
+  const { work, client } = await sourceWork(cleanups, 'berth-docker-archive-');
   const { layout, v1, v2 } = await writeTestLayout(work);
   const docker25 = join(work, 'docker25.tar');
   const { manifestDigest } = await writeDocker25Archive(client, layout, v1, 'team/app:v1', docker25);

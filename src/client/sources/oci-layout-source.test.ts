@@ -10,7 +10,6 @@ import {
   type ClientEnv,
   type ImageIndex,
   type ImageManifest,
-  makeClientEnv,
   readLayoutIndex,
   requireTools,
   run,
@@ -26,10 +25,11 @@ import {
   failureOf,
   type LayoutImage,
   readAll,
+  sourceWork,
   tarFolder,
+  withSource,
   writeTestLayout,
 } from '../../../test/support/source-fixtures.js';
-import { tempDir } from '../../../test/support/temp.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { BerthError } from '../../oci/errors.js';
 import type { Descriptor } from '../../oci/manifest.js';
@@ -40,18 +40,6 @@ import { openOciArchive, openOciLayout } from './oci-layout-source.js';
 // The first suite reads a layout written here (tar packs its archive); the second, what the real tools write.
 const tarGate = await requireTools('tar');
 const toolGate = await requireTools('umoci', 'skopeo', 'buildah', 'podman', 'tar', 'gzip');
-
-async function withSource<T>(
-  opening: Promise<ImageSource>,
-  use: (source: ImageSource) => Promise<T>,
-): Promise<T> {
-  const source = await opening;
-  try {
-    return await use(source);
-  } finally {
-    await source.close();
-  }
-}
 
 /** Checks the top manifest is umoci's image and every blob streams with its digest. */
 async function checkImage(source: ImageSource, image: LayoutImage): Promise<void> {
@@ -70,12 +58,6 @@ async function checkBlobs(source: ImageSource, manifest: ImageManifest): Promise
   }
 }
 
-/** A work folder removed after the suite, and a client environment for the tools run there. */
-async function makeWork(cleanups: (() => unknown)[]): Promise<{ work: string; client: ClientEnv }> {
-  const work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-oci-layout-');
-  return { work, client: await makeClientEnv(join(work, 'env'), '127.0.0.1:1') };
-}
-
 describe('OCI layout and archive sources: a layout written here', { skip: tarGate.skip }, () => {
   const cleanups: (() => unknown)[] = [];
   let work: string;
@@ -85,7 +67,7 @@ describe('OCI layout and archive sources: a layout written here', { skip: tarGat
 
   before(async () => {
     tarGate.assertAvailable();
-    ({ work, client } = await makeWork(cleanups));
+    ({ work, client } = await sourceWork(cleanups, 'berth-oci-layout-'));
     ({ layout, v1 } = await writeTestLayout(work));
   });
 
@@ -198,7 +180,7 @@ describe('OCI layout and archive sources: what umoci, buildah, skopeo and podman
 
   before(async () => {
     toolGate.assertAvailable();
-    ({ work, client } = await makeWork(cleanups));
+    ({ work, client } = await sourceWork(cleanups, 'berth-oci-layout-'));
     ({ layout, v1, v2 } = await buildTestLayout(client, work));
 
     const buildah = (args: string[]) => run(client, 'buildah', args);

@@ -172,13 +172,14 @@ export const start = (): unknown[] => [new FsDriver(), openSqlite(), register, c
 import { pushCommand } from '../cli/push-command.js';
 export const run = pushCommand;
 `,
-  // A command: a use case from client/, oci's vocabulary to parse flags, the types its printer takes.
+  // A command: a use case from client/, oci's vocabulary to parse flags, scan's to print, the types its printer takes.
   'src/cli/push-command.ts': `import { push } from '../client/push.js';
 import { BerthError } from '../oci/errors.js';
 import { type Digest, isDigest } from '../oci/digest.js';
 import type { Severity } from '../scan/types.js';
+import { SEVERITIES } from '../scan/severity.js';
 export const pushCommand = (ref: Digest, worst?: Severity): boolean => {
-  if (worst === undefined && !(isDigest(ref) && push(ref))) throw new BerthError();
+  if (worst === undefined && !(isDigest(ref) && push(ref) && SEVERITIES.length > 0)) throw new BerthError();
   return true;
 };
 `,

@@ -1,5 +1,5 @@
 // podman (with vfs storage, no container engine) against a real Berth on a loopback port: the shared scenarios
-// (push, pull, mount) and what only podman does (load and save archives, image IDs).
+// (push, pull, mount, copy --all) and what only podman does (load and save archives, image IDs).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import {
   writeRootfs,
 } from '../support/containers.js';
 import { useBerth } from './scenarios/berth-under-test.js';
+import { expectCopyAllKeepsDigests, expectPushedIndex } from './scenarios/copy-all.js';
 import { expectMountedOnPush } from './scenarios/mount.js';
 import { expectPulledBack } from './scenarios/pull.js';
 import { expectPushedImage } from './scenarios/push.js';
@@ -141,6 +142,53 @@ describe('podman against Berth', { skip: gate.skip }, () => {
       return stderr;
     });
     assert.equal((await inspectRaw(client, 'pod/other:v1')).digest, pushed);
+  });
+
+  test('copy --all: podman manifest push --all of a two-platform list', async () => {
+    // Two single-platform images in podman's storage (umoci builds them, skopeo puts them there), one list.
+    const list = 'localhost/pod-multi-list';
+    await podman(['manifest', 'create', list]);
+    for (const arch of ['amd64', 'arm64']) {
+      const rootfs = join(work, `rootfs-${arch}`);
+      await writeRootfs(rootfs, { 'etc/arch': `${arch}\n`, 'data/blob.bin': randomBytes(64 * 1024) });
+      const layout = join(work, `layout-${arch}`);
+      await umociImage(client, layout, arch, { rootfs, arch, labels: { k: 'v' } });
+      await skopeo(client, [
+        'copy',
+        `oci:${layout}:${arch}`,
+        `containers-storage:localhost/pod-multi:${arch}`,
+      ]);
+      await podman(['manifest', 'add', list, `containers-storage:localhost/pod-multi:${arch}`]);
+    }
+    const digestFile = join(work, 'multi.digest');
+    await podman([
+      'manifest',
+      'push',
+      '--all',
+      '--tls-verify=false',
+      '--format',
+      'oci',
+      '--digestfile',
+      digestFile,
+      list,
+      `docker://${remote('pod/multi:v1')}`,
+    ]);
+    const pushedList = await readDigestFile(digestFile);
+    assert.equal((await inspectRaw(client, 'pod/multi:v1')).digest, pushedList);
+    await expectPushedIndex(berth(), {
+      repo: 'pod/multi',
+      tag: 'v1',
+      digest: pushedList,
+      indexType: MediaType.ociIndex,
+      childType: MediaType.ociManifest,
+      architectures: ['amd64', 'arm64'],
+      labels: { k: 'v' },
+    });
+    await expectCopyAllKeepsDigests(
+      berth(),
+      { repo: 'pod/multi', tag: 'v1' },
+      { repo: 'pod/copied', tag: 'v1' },
+    );
   });
 
   test('podman save as docker-archive and oci-archive, load back, push again', async () => {

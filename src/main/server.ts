@@ -20,8 +20,9 @@ import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
+import { ensureSelfSignedTls } from '../tls/self-signed.js';
+import { loadTlsFiles, type TlsMaterial } from '../tls/tls-material.js';
 import { createLogger } from './logger.js';
-import { ensureSelfSignedTls, loadTlsFiles, type TlsMaterial } from './tls-certificates.js';
 
 export interface RunningServer {
   /** Base URL, such as `https://127.0.0.1:5000`. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { requireCondition } from '../../test/support/tool-gate.js';
-import { metadataSuite } from './metadata-suite.js';
+import { metadataSuite } from './metadata-store.test-suite.js';
 import { openPostgresMetadata } from './postgres.js';
 
 // CI and `npm run test:full` set BERTH_TEST_POSTGRES_URL to a throwaway cluster; then a PostgreSQL that is

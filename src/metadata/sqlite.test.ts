@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { metadataSuite } from './metadata-suite.js';
+import { metadataSuite } from './metadata-store.test-suite.js';
 import { openSqliteMetadata } from './sqlite.js';
 
 const dirs: string[] = [];

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { blobStoreSuite } from './blob-store-suite.js';
+import { blobStoreSuite } from './blob-store.test-suite.js';
 import { FsDriver } from './fs-driver.js';
 
 const roots: string[] = [];

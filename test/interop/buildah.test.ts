@@ -1,18 +1,14 @@
-// buildah (vfs storage, images from scratch, manifest lists) against a real Berth on a loopback port.
+// buildah (vfs storage, images from scratch, manifest lists) against a real Berth on a loopback port: the shared
+// scenarios (push, pull, mount, copy --all of the lists buildah pushes).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../../src/main/server.js';
+import { before, describe, test } from 'node:test';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
   type ClientEnv,
-  fetchManifest,
-  headStatus,
-  type ImageIndex,
   type ImageManifest,
   inspectRaw,
-  makeClientEnv,
   readDigestFile,
   requireTools,
   run,
@@ -20,8 +16,11 @@ import {
   skopeo,
   writeRootfs,
 } from '../support/containers.js';
-import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { useBerth } from './scenarios/berth-under-test.js';
+import { expectCopyAllKeepsDigests, expectPushedIndex } from './scenarios/copy-all.js';
+import { expectMountedOnPush } from './scenarios/mount.js';
+import { expectPulledBack } from './scenarios/pull.js';
+import { expectPushedImage } from './scenarios/push.js';
 
 const gate = await requireTools('buildah', 'skopeo');
 
@@ -35,21 +34,19 @@ interface ImageConfig {
 }
 
 describe('buildah against Berth', { skip: gate.skip }, () => {
-  const cleanups: (() => unknown)[] = [];
-  let server: RunningServer | undefined;
+  const berth = useBerth(gate, 'berth-buildah-');
   let client: ClientEnv;
   let work: string;
+  /** What `buildah push` reported for bud/x:arm64, and the manifest Berth serves for it. */
+  let pushed: string;
+  let pushedManifest: ImageManifest;
 
-  const registry = (): RunningServer => {
-    assert.ok(server, 'the server did not start');
-    return server;
-  };
   const remote = (reference: string): string => `docker://${client.registry}/${reference}`;
   const buildah = (args: string[]) => run(client, 'buildah', args);
 
   /** Fetches a blob from Berth and checks its bytes against its digest. */
   const fetchBlob = async (repo: string, digest: string): Promise<Buffer> => {
-    const res = await fetch(`${registry().url}/v2/${repo}/blobs/${digest}`);
+    const res = await fetch(`${berth().server.url}/v2/${repo}/blobs/${digest}`);
     assert.equal(res.status, 200, `GET blob ${digest} in ${repo}`);
     const bytes = Buffer.from(await res.arrayBuffer());
     assert.equal(sha256(bytes), digest);
@@ -57,10 +54,7 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
   };
 
   before(async () => {
-    gate.assertAvailable();
-    work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-buildah-');
-    server = await startTestServer({ data: join(work, 'data') });
-    client = await makeClientEnv(join(work, 'clients'), server.hostPort);
+    ({ client, work } = berth());
 
     for (const arch of ARCHES) {
       const rootfs = join(work, `rootfs-${arch}`);
@@ -88,12 +82,7 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
     }
   });
 
-  after(async () => {
-    await server?.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
-
-  test('buildah push of an image built from scratch; Berth serves its manifest, config and layer', async () => {
+  test('push: buildah push of an image built from scratch; Berth serves its manifest, config and layer', async () => {
     const digestFile = join(work, 'arm64.digest');
     await buildah([
       'push',
@@ -103,10 +92,8 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
       'localhost/berth-x:arm64',
       remote('bud/x:arm64'),
     ]);
-    const pushed = await readDigestFile(digestFile);
+    pushed = await readDigestFile(digestFile);
 
-    const raw = await inspectRaw(client, 'bud/x:arm64');
-    assert.equal(raw.digest, pushed);
     const { stdout } = await skopeo(client, ['inspect', '--tls-verify=false', remote('bud/x:arm64')]);
     const inspected = JSON.parse(stdout) as {
       Digest: string;
@@ -119,12 +106,13 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
     assert.equal(inspected.Os, 'linux');
     assert.equal(inspected.Labels.k, 'v');
 
-    const fetched = await fetchManifest(registry().url, 'bud/x', 'arm64');
-    assert.equal(fetched.status, 200);
-    assert.equal(fetched.digest, pushed);
-    assert.equal(fetched.dockerContentDigest, pushed);
-    assert.equal(fetched.contentType?.split(';')[0], MediaType.ociManifest);
-    const manifest = JSON.parse(fetched.bytes.toString('utf8')) as ImageManifest;
+    const manifest = await expectPushedImage(berth(), {
+      repo: 'bud/x',
+      reference: 'arm64',
+      digest: pushed,
+      mediaType: MediaType.ociManifest,
+    });
+    pushedManifest = manifest;
     const config = JSON.parse(
       (await fetchBlob('bud/x', manifest.config.digest)).toString('utf8'),
     ) as ImageConfig;
@@ -145,11 +133,48 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
     assert.equal(`sha256:${id.trim()}`, manifest.config.digest);
   });
 
+  test('pull: buildah pull from Berth, by tag and by digest, gives the image buildah pushed', async () => {
+    await expectPulledBack(
+      {
+        async pull(reference) {
+          await buildah(['pull', '--quiet', '--tls-verify=false', remote(reference)]);
+          const { stdout } = await buildah([
+            'inspect',
+            '--type',
+            'image',
+            '--format',
+            '{{.FromImageDigest}} {{.FromImageID}}',
+            `${client.registry}/${reference}`,
+          ]);
+          const [digest = '', id = ''] = stdout.trim().split(' ');
+          return { digest, configDigest: `sha256:${id}` };
+        },
+      },
+      'bud/x',
+      'arm64',
+      { digest: pushed, configDigest: pushedManifest.config.digest },
+    );
+  });
+
+  test('mount: buildah push of the image to a second repository mounts its layer from the first', async () => {
+    const layer = pushedManifest.layers[0]?.digest as string;
+    await expectMountedOnPush(berth(), 'bud/other', layer, async () => {
+      const { stderr } = await buildah([
+        '--log-level=debug',
+        'push',
+        '--tls-verify=false',
+        'localhost/berth-x:arm64',
+        remote('bud/other:arm64'),
+      ]);
+      return stderr;
+    });
+  });
+
   for (const format of [
     { flag: 'oci', list: MediaType.ociIndex, child: MediaType.ociManifest, tag: 'oci' },
     { flag: 'v2s2', list: MediaType.dockerManifestList, child: MediaType.dockerManifest, tag: 'v2s2' },
   ] as const) {
-    test(`buildah manifest push --all --format ${format.flag} of a two-platform list`, async () => {
+    test(`copy --all: buildah manifest push --all --format ${format.flag} of a two-platform list`, async () => {
       const list = `localhost/berth-list-${format.tag}`;
       await buildah(['manifest', 'create', list]);
       for (const arch of ARCHES) {
@@ -170,58 +195,24 @@ describe('buildah against Berth', { skip: gate.skip }, () => {
         remote(`bud/list:${format.tag}`),
       ]);
       const pushed = await readDigestFile(digestFile);
-
-      const fetched = await fetchManifest(registry().url, 'bud/list', format.tag);
-      assert.equal(fetched.status, 200, `GET manifest bud/list:${format.tag}`);
-      assert.equal(fetched.digest, pushed);
-      assert.equal(fetched.dockerContentDigest, pushed);
-      assert.equal(fetched.contentType?.split(';')[0], format.list);
       assert.equal((await inspectRaw(client, `bud/list:${format.tag}`)).digest, pushed);
-      const index = JSON.parse(fetched.bytes.toString('utf8')) as ImageIndex;
-      assert.equal(index.mediaType, format.list);
-      assert.deepEqual(index.manifests.map((m) => m.platform?.architecture).sort(), [...ARCHES]);
-
-      for (const child of index.manifests) {
-        assert.equal(child.mediaType, format.child);
-        assert.equal(
-          await headStatus(registry().url, `bud/list/manifests/${child.digest}`),
-          200,
-          child.digest,
-        );
-        const got = await fetchManifest(registry().url, 'bud/list', child.digest);
-        assert.equal(got.status, 200);
-        assert.equal(got.digest, child.digest);
-        assert.equal(got.bytes.length, child.size);
-        assert.equal(got.contentType?.split(';')[0], format.child);
-        const manifest = JSON.parse(got.bytes.toString('utf8')) as ImageManifest;
-        for (const blob of [manifest.config, ...manifest.layers]) {
-          assert.equal(await headStatus(registry().url, `bud/list/blobs/${blob.digest}`), 200, blob.digest);
-        }
-        const config = JSON.parse(
-          (await fetchBlob('bud/list', manifest.config.digest)).toString('utf8'),
-        ) as ImageConfig;
-        assert.equal(config.architecture, child.platform?.architecture);
-        assert.equal(config.os, 'linux');
-        assert.equal(config.config?.Labels?.k, 'v');
-      }
+      await expectPushedIndex(berth(), {
+        repo: 'bud/list',
+        tag: format.tag,
+        digest: pushed,
+        indexType: format.list,
+        childType: format.child,
+        architectures: ARCHES,
+        labels: { k: 'v' },
+      });
     });
   }
 
-  test('skopeo copy --all from Berth of the list buildah pushed keeps every digest', async () => {
-    const { stdout } = await skopeo(client, [
-      'copy',
-      '--all',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      '--digestfile',
-      join(work, 'recopy.digest'),
-      remote('bud/list:v2s2'),
-      remote('bud/copied:v2s2'),
-    ]);
-    assert.match(stdout, /Writing manifest list/);
-    const original = await fetchManifest(registry().url, 'bud/list', 'v2s2');
-    assert.equal(await readDigestFile(join(work, 'recopy.digest')), original.digest);
-    const copied = await fetchManifest(registry().url, 'bud/copied', 'v2s2');
-    assert.equal(copied.digest, original.digest);
+  test('copy --all: skopeo copy --all from Berth of the list buildah pushed keeps every digest', async () => {
+    await expectCopyAllKeepsDigests(
+      berth(),
+      { repo: 'bud/list', tag: 'v2s2' },
+      { repo: 'bud/copied', tag: 'v2s2' },
+    );
   });
 });

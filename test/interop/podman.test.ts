@@ -1,17 +1,15 @@
-// podman (with vfs storage, no container engine) against a real Berth on a loopback port.
+// podman (with vfs storage, no container engine) against a real Berth on a loopback port: the shared scenarios
+// (push, pull, mount, copy --all) and what only podman does (load and save archives, image IDs).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { RunningServer } from '../../src/main/server.js';
+import { before, describe, test } from 'node:test';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
   type ClientEnv,
   fetchManifest,
-  headStatus,
   type ImageManifest,
   inspectRaw,
-  makeClientEnv,
   readDigestFile,
   readLayoutRef,
   requireTools,
@@ -21,8 +19,11 @@ import {
   umociImage,
   writeRootfs,
 } from '../support/containers.js';
-import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { useBerth } from './scenarios/berth-under-test.js';
+import { expectCopyAllKeepsDigests, expectPushedIndex } from './scenarios/copy-all.js';
+import { expectMountedOnPush } from './scenarios/mount.js';
+import { expectPulledBack } from './scenarios/pull.js';
+import { expectPushedImage } from './scenarios/push.js';
 
 const gate = await requireTools('podman', 'skopeo', 'umoci');
 
@@ -36,8 +37,7 @@ interface PodmanImage {
 }
 
 describe('podman against Berth', { skip: gate.skip }, () => {
-  const cleanups: (() => unknown)[] = [];
-  let server: RunningServer | undefined;
+  const berth = useBerth(gate, 'berth-podman-');
   let client: ClientEnv;
   let work: string;
   /** The image umoci built, as it sits in the OCI layout. */
@@ -45,10 +45,6 @@ describe('podman against Berth', { skip: gate.skip }, () => {
   /** What `podman push` reported for pod/app:v1. */
   let pushed: string;
 
-  const registry = (): RunningServer => {
-    assert.ok(server, 'the server did not start');
-    return server;
-  };
   const remote = (reference: string): string => `${client.registry}/${reference}`;
   const podman = (args: string[]) => run(client, 'podman', args);
   const inspect = async (name: string): Promise<PodmanImage> => {
@@ -61,10 +57,7 @@ describe('podman against Berth', { skip: gate.skip }, () => {
   const configId = (): string => source.manifest.config.digest.slice('sha256:'.length);
 
   before(async () => {
-    gate.assertAvailable();
-    work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-podman-');
-    server = await startTestServer({ data: join(work, 'data') });
-    client = await makeClientEnv(join(work, 'clients'), server.hostPort);
+    ({ client, work } = berth());
 
     const rootfs = join(work, 'rootfs');
     await writeRootfs(rootfs, {
@@ -83,11 +76,6 @@ describe('podman against Berth', { skip: gate.skip }, () => {
     ]);
   });
 
-  after(async () => {
-    await server?.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
-
   test('podman load of an OCI archive keeps the manifest digest', async () => {
     const { stdout } = await podman(['load', '-i', join(work, 'src.tar')]);
     assert.match(stdout, /localhost\/src:v1/);
@@ -97,44 +85,110 @@ describe('podman against Berth', { skip: gate.skip }, () => {
     assert.equal(image.Labels?.k, 'v');
   });
 
-  test('podman tag and push to Berth; the registry serves the digest podman reports', async () => {
+  test('push: podman tag and push to Berth; the registry serves the digest podman reports', async () => {
     await podman(['tag', 'localhost/src:v1', remote('pod/app:v1')]);
     const digestFile = join(work, 'push.digest');
     await podman(['push', '--tls-verify=false', '--digestfile', digestFile, remote('pod/app:v1')]);
     pushed = await readDigestFile(digestFile);
 
-    const raw = await inspectRaw(client, 'pod/app:v1');
-    assert.equal(raw.digest, pushed);
-    const manifest = JSON.parse(raw.bytes.toString('utf8')) as ImageManifest;
+    const manifest = await expectPushedImage(berth(), {
+      repo: 'pod/app',
+      reference: 'v1',
+      digest: pushed,
+      mediaType: MediaType.ociManifest,
+    });
     assert.equal(manifest.config.digest, source.manifest.config.digest);
     assert.equal(manifest.layers.length, source.manifest.layers.length);
-
-    const fetched = await fetchManifest(registry().url, 'pod/app', 'v1');
-    assert.equal(fetched.status, 200);
-    assert.equal(fetched.dockerContentDigest, pushed);
-    assert.equal(fetched.contentType?.split(';')[0], MediaType.ociManifest);
-    for (const blob of [manifest.config, ...manifest.layers]) {
-      assert.equal(await headStatus(registry().url, `pod/app/blobs/${blob.digest}`), 200, blob.digest);
-    }
   });
 
-  test('podman rmi then pull from Berth gives back the same image and digest', async () => {
+  test('pull: podman rmi then pull from Berth gives back the same image and digest', async () => {
     await podman(['rmi', remote('pod/app:v1'), 'localhost/src:v1']);
     await runFailing(client, 'podman', ['image', 'exists', remote('pod/app:v1')]);
 
-    await podman(['pull', '--tls-verify=false', remote('pod/app:v1')]);
+    // By tag, then by digest.
+    await expectPulledBack(
+      {
+        async pull(reference) {
+          await podman(['pull', '--tls-verify=false', remote(reference)]);
+          const image = await inspect(remote(reference));
+          return { digest: image.Digest, configDigest: `sha256:${image.Id}` };
+        },
+      },
+      'pod/app',
+      'v1',
+      { digest: pushed, configDigest: source.manifest.config.digest },
+    );
     const image = await inspect(remote('pod/app:v1'));
-    assert.equal(image.Digest, pushed);
-    assert.equal(image.Id, configId());
     assert.ok(
       image.RepoDigests?.includes(remote(`pod/app@${pushed}`)),
       `RepoDigests ${JSON.stringify(image.RepoDigests)} lack ${pushed}`,
     );
     assert.equal(image.Labels?.k, 'v');
+  });
 
-    // Pull by digest as well.
-    await podman(['pull', '--tls-verify=false', remote(`pod/app@${pushed}`)]);
-    assert.equal((await inspect(remote(`pod/app@${pushed}`))).Id, configId());
+  test('mount: podman push of the image to a second repository mounts its layers from the first', async () => {
+    const served = JSON.parse(
+      (await fetchManifest(berth().server.url, 'pod/app', 'v1')).bytes.toString('utf8'),
+    );
+    const layer = (served as ImageManifest).layers[0]?.digest as string;
+    await podman(['tag', remote('pod/app:v1'), remote('pod/other:v1')]);
+    await expectMountedOnPush(berth(), 'pod/other', layer, async () => {
+      const { stderr } = await podman([
+        '--log-level=debug',
+        'push',
+        '--tls-verify=false',
+        remote('pod/other:v1'),
+      ]);
+      return stderr;
+    });
+    assert.equal((await inspectRaw(client, 'pod/other:v1')).digest, pushed);
+  });
+
+  test('copy --all: podman manifest push --all of a two-platform list', async () => {
+    // Two single-platform images in podman's storage (umoci builds them, skopeo puts them there), one list.
+    const list = 'localhost/pod-multi-list';
+    await podman(['manifest', 'create', list]);
+    for (const arch of ['amd64', 'arm64']) {
+      const rootfs = join(work, `rootfs-${arch}`);
+      await writeRootfs(rootfs, { 'etc/arch': `${arch}\n`, 'data/blob.bin': randomBytes(64 * 1024) });
+      const layout = join(work, `layout-${arch}`);
+      await umociImage(client, layout, arch, { rootfs, arch, labels: { k: 'v' } });
+      await skopeo(client, [
+        'copy',
+        `oci:${layout}:${arch}`,
+        `containers-storage:localhost/pod-multi:${arch}`,
+      ]);
+      await podman(['manifest', 'add', list, `containers-storage:localhost/pod-multi:${arch}`]);
+    }
+    const digestFile = join(work, 'multi.digest');
+    await podman([
+      'manifest',
+      'push',
+      '--all',
+      '--tls-verify=false',
+      '--format',
+      'oci',
+      '--digestfile',
+      digestFile,
+      list,
+      `docker://${remote('pod/multi:v1')}`,
+    ]);
+    const pushedList = await readDigestFile(digestFile);
+    assert.equal((await inspectRaw(client, 'pod/multi:v1')).digest, pushedList);
+    await expectPushedIndex(berth(), {
+      repo: 'pod/multi',
+      tag: 'v1',
+      digest: pushedList,
+      indexType: MediaType.ociIndex,
+      childType: MediaType.ociManifest,
+      architectures: ['amd64', 'arm64'],
+      labels: { k: 'v' },
+    });
+    await expectCopyAllKeepsDigests(
+      berth(),
+      { repo: 'pod/multi', tag: 'v1' },
+      { repo: 'pod/copied', tag: 'v1' },
+    );
   });
 
   test('podman save as docker-archive and oci-archive, load back, push again', async () => {

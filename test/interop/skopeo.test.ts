@@ -1,22 +1,20 @@
-// skopeo (and umoci to build the images) against a real Berth on a loopback port.
+// skopeo (and umoci to build the images) against a real Berth on a loopback port: the shared scenarios (push,
+// pull, mount, copy --all) and what only skopeo does (docker-archive, list-tags, delete).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import type { RunningServer } from '../../src/main/server.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
   addLayoutIndex,
   blobPath,
   type ClientEnv,
   fetchManifest,
-  headStatus,
   type ImageIndex,
   type ImageManifest,
   inspectRaw,
-  makeClientEnv,
   readDigestFile,
   readLayoutRef,
   requireTools,
@@ -27,36 +25,28 @@ import {
   umociImage,
   writeRootfs,
 } from '../support/containers.js';
-import { startTestServer } from '../support/registry-server.js';
-import { tempDir } from '../support/temp.js';
+import { useBerth } from './scenarios/berth-under-test.js';
+import { expectCopyAllKeepsDigests, expectPushedIndex } from './scenarios/copy-all.js';
+import { expectMountedOnPush } from './scenarios/mount.js';
+import { expectPulledBack } from './scenarios/pull.js';
+import { expectPushedImage } from './scenarios/push.js';
 
 const gate = await requireTools('skopeo', 'umoci');
 
-function bare(contentType: string | null): string | undefined {
-  return contentType?.split(';')[0]?.trim();
-}
-
 describe('skopeo against Berth', { skip: gate.skip }, () => {
-  const cleanups: (() => unknown)[] = [];
-  let server: RunningServer | undefined;
+  const berth = useBerth(gate, 'berth-skopeo-');
   let client: ClientEnv;
   let work: string;
   let layout: string;
   /** The image umoci built: its manifest as it sits in the layout. */
   let source: { digest: string; bytes: Buffer; manifest: ImageManifest };
+  let pulls = 0;
 
-  const registry = (): RunningServer => {
-    assert.ok(server, 'the server did not start');
-    return server;
-  };
-  const docker = (reference: string): string => `docker://${client.registry}/${reference}`;
+  const registryUrl = (): string => berth().server.url;
+  const docker = (reference: string): string => berth().docker(reference);
 
   before(async () => {
-    gate.assertAvailable();
-    work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-skopeo-');
-    server = await startTestServer({ data: join(work, 'data') });
-    client = await makeClientEnv(join(work, 'clients'), server.hostPort);
-
+    ({ client, work } = berth());
     // A layer of a few files, one of them 2 MiB of random bytes so every run pushes new blobs.
     const rootfs = join(work, 'rootfs');
     await writeRootfs(rootfs, {
@@ -76,12 +66,7 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     assert.equal(source.manifest.layers.length, 1, 'umoci should have written one layer');
   });
 
-  after(async () => {
-    await server?.close();
-    for (const fn of cleanups.reverse()) await fn();
-  });
-
-  test('copies an OCI layout to Berth; inspect --raw returns the very manifest bytes', async () => {
+  test('push: copies an OCI layout to Berth; inspect --raw returns the very manifest bytes', async () => {
     const digestFile = join(work, 'v1.digest');
     await skopeo(client, [
       'copy',
@@ -100,36 +85,43 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
       'skopeo inspect --raw digest differs from the layout manifest digest',
     );
     assert.deepEqual(raw.bytes, source.bytes);
-
     // umoci writes no mediaType field: Berth must serve the type it was pushed with.
-    const fetched = await fetchManifest(registry().url, 'team/app', 'v1');
-    assert.equal(fetched.status, 200);
-    assert.equal(fetched.dockerContentDigest, source.digest);
-    assert.equal(bare(fetched.contentType), MediaType.ociManifest);
-    for (const blob of [source.manifest.config, ...source.manifest.layers]) {
-      assert.equal(await headStatus(registry().url, `team/app/blobs/${blob.digest}`), 200, blob.digest);
-    }
+    await expectPushedImage(berth(), {
+      repo: 'team/app',
+      reference: 'v1',
+      digest: source.digest,
+      mediaType: MediaType.ociManifest,
+    });
   });
 
-  test('copies back from Berth to a new OCI layout with the same manifest, config and layer digests', async () => {
-    const back = join(work, 'back');
-    await skopeo(client, ['copy', '--src-tls-verify=false', docker('team/app:v1'), `oci:${back}:v1`]);
-    const ref = await readLayoutRef(back, 'v1');
-    assert.equal(ref.digest, source.digest);
-    const manifest = JSON.parse(ref.bytes.toString('utf8')) as ImageManifest;
-    assert.equal(manifest.config.digest, source.manifest.config.digest);
-    assert.deepEqual(
-      manifest.layers.map((l) => l.digest),
-      source.manifest.layers.map((l) => l.digest),
+  test('pull: copies back from Berth to a new OCI layout with the same manifest, config and layer digests', async () => {
+    // skopeo pulls into an OCI layout of its own; each pull gets a fresh one.
+    await expectPulledBack(
+      {
+        async pull(reference) {
+          const back = join(work, `back-${++pulls}`);
+          await skopeo(client, ['copy', '--src-tls-verify=false', docker(reference), `oci:${back}:v1`]);
+          const ref = await readLayoutRef(back, 'v1');
+          const manifest = JSON.parse(ref.bytes.toString('utf8')) as ImageManifest;
+          assert.deepEqual(
+            manifest.layers.map((l) => l.digest),
+            source.manifest.layers.map((l) => l.digest),
+          );
+          for (const blob of [manifest.config, ...manifest.layers]) {
+            const bytes = await readFile(blobPath(back, blob.digest));
+            assert.equal(sha256(bytes), blob.digest, `blob ${blob.digest} copied back has other bytes`);
+            assert.equal(bytes.length, blob.size);
+          }
+          return { digest: ref.digest, configDigest: manifest.config.digest };
+        },
+      },
+      'team/app',
+      'v1',
+      { digest: source.digest, configDigest: source.manifest.config.digest },
     );
-    for (const blob of [manifest.config, ...manifest.layers]) {
-      const bytes = await readFile(blobPath(back, blob.digest));
-      assert.equal(sha256(bytes), blob.digest, `blob ${blob.digest} copied back has other bytes`);
-      assert.equal(bytes.length, blob.size);
-    }
   });
 
-  test('pushes a Docker schema 2 manifest with --format v2s2', async () => {
+  test('push: a Docker schema 2 manifest with --format v2s2', async () => {
     const digestFile = join(work, 'v2s2.digest');
     await skopeo(client, [
       'copy',
@@ -154,11 +146,12 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
       source.manifest.layers.map((l) => l.digest),
     );
 
-    const fetched = await fetchManifest(registry().url, 'team/app', 'v2s2');
-    assert.equal(fetched.status, 200);
-    assert.equal(bare(fetched.contentType), MediaType.dockerManifest);
-    assert.equal(fetched.dockerContentDigest, pushed);
-    assert.equal(fetched.digest, pushed);
+    await expectPushedImage(berth(), {
+      repo: 'team/app',
+      reference: 'v2s2',
+      digest: pushed,
+      mediaType: MediaType.dockerManifest,
+    });
   });
 
   test('pushes a docker-archive; the layer Berth serves unpacks to the diff_id of the config', async () => {
@@ -181,7 +174,7 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     // A docker-archive keeps the config byte for byte.
     assert.equal(manifest.config.digest, source.manifest.config.digest);
 
-    const configRes = await fetch(`${registry().url}/v2/team/app/blobs/${manifest.config.digest}`);
+    const configRes = await fetch(`${registryUrl()}/v2/team/app/blobs/${manifest.config.digest}`);
     assert.equal(configRes.status, 200);
     const configBytes = Buffer.from(await configRes.arrayBuffer());
     assert.equal(sha256(configBytes), manifest.config.digest);
@@ -194,7 +187,7 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     assert.equal(config.config?.Labels?.k, 'v');
     assert.equal(manifest.layers.length, config.rootfs.diff_ids.length);
     for (const [i, layer] of manifest.layers.entries()) {
-      const res = await fetch(`${registry().url}/v2/team/app/blobs/${layer.digest}`);
+      const res = await fetch(`${registryUrl()}/v2/team/app/blobs/${layer.digest}`);
       assert.equal(res.status, 200);
       const bytes = Buffer.from(await res.arrayBuffer());
       assert.equal(sha256(bytes), layer.digest);
@@ -209,26 +202,18 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     assert.deepEqual([...listed.Tags].sort(), ['archive', 'v1', 'v2s2']);
   });
 
-  test('pushing the same image to a second repository mounts its layer from the first', async () => {
+  test('mount: pushing the same image to a second repository mounts its layer from the first', async () => {
     const layer = source.manifest.layers[0]?.digest as string;
-    // A repository reads only blobs linked to it, until they are pushed or mounted there.
-    assert.equal(await headStatus(registry().url, `team/other/blobs/${layer}`), 404);
-
-    const { stderr } = await skopeo(client, [
-      '--debug',
-      'copy',
-      '--dest-tls-verify=false',
-      `oci:${layout}:v1`,
-      docker('team/other:v1'),
-    ]);
-    const hex = layer.slice('sha256:'.length);
-    assert.match(
-      stderr,
-      new RegExp(`Trying to mount /v2/team/other/blobs/uploads/\\?from=[^&]+&mount=sha256%3A${hex}`),
-      `skopeo did not try a cross-repository mount of ${layer}:\n${stderr}`,
-    );
-    assert.match(stderr, /mount OK/, `the cross-repository mount was not accepted:\n${stderr}`);
-    assert.equal(await headStatus(registry().url, `team/other/blobs/${layer}`), 200);
+    await expectMountedOnPush(berth(), 'team/other', layer, async () => {
+      const { stderr } = await skopeo(client, [
+        '--debug',
+        'copy',
+        '--dest-tls-verify=false',
+        `oci:${layout}:v1`,
+        docker('team/other:v1'),
+      ]);
+      return stderr;
+    });
     const raw = await inspectRaw(client, 'team/other:v1');
     assert.equal(raw.digest, source.digest);
   });
@@ -269,7 +254,7 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
       docker('team/doomed:a'),
     ]);
     assert.match(byTag.stderr, /manifest unknown/i);
-    assert.equal((await fetchManifest(registry().url, 'team/doomed', source.digest)).status, 404);
+    assert.equal((await fetchManifest(registryUrl(), 'team/doomed', source.digest)).status, 404);
 
     const { stdout } = await skopeo(client, ['list-tags', '--tls-verify=false', docker('team/doomed')]);
     assert.deepEqual((JSON.parse(stdout) as { Tags: string[] }).Tags, ['keep']);
@@ -278,7 +263,7 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     assert.equal((await inspectRaw(client, 'team/app:v1')).digest, source.digest);
   });
 
-  test('copy --all of a multi-arch OCI index keeps the index and every child digest', async () => {
+  test('copy --all: a multi-arch OCI index keeps the index and every child digest', async () => {
     const multi = join(work, 'multi');
     const children: { digest: string; size: number; mediaType: string; bytes: Buffer; arch: string }[] = [];
     for (const arch of ['amd64', 'arm64']) {
@@ -318,9 +303,14 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
     const raw = await inspectRaw(client, 'team/multi:v1');
     assert.equal(raw.digest, index.digest);
     assert.deepEqual(raw.bytes, index.bytes);
-    const fetched = await fetchManifest(registry().url, 'team/multi', 'v1');
-    assert.equal(bare(fetched.contentType), MediaType.ociIndex);
-    assert.equal(fetched.dockerContentDigest, index.digest);
+    await expectPushedIndex(berth(), {
+      repo: 'team/multi',
+      tag: 'v1',
+      digest: index.digest,
+      indexType: MediaType.ociIndex,
+      childType: MediaType.ociManifest,
+      architectures: ['amd64', 'arm64'],
+    });
 
     for (const child of children) {
       const childRaw = await inspectRaw(client, `team/multi@${child.digest}`);
@@ -339,10 +329,12 @@ describe('skopeo against Berth', { skip: gate.skip }, () => {
         (JSON.parse(config.toString('utf8')) as { architecture: string }).architecture,
         child.arch,
       );
-      for (const layer of manifest.layers) {
-        assert.equal(await headStatus(registry().url, `team/multi/blobs/${layer.digest}`), 200);
-      }
     }
+    await expectCopyAllKeepsDigests(
+      berth(),
+      { repo: 'team/multi', tag: 'v1' },
+      { repo: 'team/copied', tag: 'v1' },
+    );
 
     const back = join(work, 'multi-back');
     await skopeo(client, [

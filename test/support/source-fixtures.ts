@@ -1,5 +1,5 @@
-// Inputs for the image source tests: OCI layouts built with umoci, `docker save`-style archives assembled the
-// way Docker writes them, hand-made tar headers, and checks on blob streams.
+// Inputs for the image source tests: OCI layouts built with umoci or written here without any tool, `docker
+// save`-style archives assembled the way Docker writes them, hand-made tar headers, and checks on blob streams.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -7,7 +7,8 @@ import { copyFile, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gzipSync } from 'node:zlib';
+import type { ImageSource } from '../../src/client/sources/image-source.js';
 import { BerthError } from '../../src/oci/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import {
@@ -15,12 +16,14 @@ import {
   type ClientEnv,
   type Descriptor,
   type ImageManifest,
+  makeClientEnv,
   readLayoutRef,
   run,
   sha256,
   umociImage,
   writeRootfs,
 } from './containers.js';
+import { tempDir } from './temp.js';
 
 /** Awaits `action` and asserts it fails with a BerthError of `code`; returns the error. */
 export async function expectBerthError(
@@ -49,6 +52,19 @@ export async function drain(stream: Readable): Promise<{ size: number; digest: s
   return { size, digest: `sha256:${hash.digest('hex')}` };
 }
 
+/** Opens an image source, hands it to `use`, and closes it whatever happens. */
+export async function withSource<T>(
+  opening: Promise<ImageSource>,
+  use: (source: ImageSource) => Promise<T>,
+): Promise<T> {
+  const source = await opening;
+  try {
+    return await use(source);
+  } finally {
+    await source.close();
+  }
+}
+
 /** Reads a small stream whole. */
 export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -65,6 +81,18 @@ export async function failureOf(stream: Readable): Promise<{ error: unknown; rec
     return { error, received };
   }
   assert.fail(`the stream ended without an error after ${received} bytes`);
+}
+
+/**
+ * A work folder for a suite (removed by running `cleanups` in its `after`), and a client environment for the
+ * tools run there (tar, and skopeo, podman, umoci or buildah where a suite needs them).
+ */
+export async function sourceWork(
+  cleanups: (() => unknown)[],
+  prefix: string,
+): Promise<{ work: string; client: ClientEnv }> {
+  const work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, prefix);
+  return { work, client: await makeClientEnv(join(work, 'env'), '127.0.0.1:1') };
 }
 
 // ---- OCI layouts made with umoci ----
@@ -115,6 +143,80 @@ export async function buildTestLayout(
   // A second layer on v1.
   await run(client, 'umoci', ['insert', '--image', `${layout}:v1`, rootfs2, '/']);
   await umociImage(client, layout, 'v2', { rootfs: rootfs3, arch: 'arm64' });
+  return { layout, v1: await readLayoutImage(layout, 'v1'), v2: await readLayoutImage(layout, 'v2') };
+}
+
+/** Writes `bytes` into the layout's blob folder under their digest; returns the descriptor. */
+async function writeBlob(layout: string, mediaType: string, bytes: Buffer): Promise<Descriptor> {
+  const digest = sha256(bytes);
+  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+  await writeFile(blobPath(layout, digest), bytes);
+  return { mediaType, digest, size: bytes.length };
+}
+
+/** One image of a layout written without umoci: gzip layers of `layers`, an amd64/arm64 config, a tagged manifest. */
+async function writeLayoutImage(
+  layout: string,
+  tag: string,
+  arch: string,
+  layers: Record<string, string | Buffer>[],
+  labels: Record<string, string> = {},
+): Promise<Descriptor> {
+  const diffIds: string[] = [];
+  const layerDescriptors: Descriptor[] = [];
+  for (const files of layers) {
+    const tar = tarBytes(Object.entries(files).map(([name, data]) => ({ name, data })));
+    diffIds.push(sha256(tar));
+    layerDescriptors.push(await writeBlob(layout, MediaType.ociLayerGzip, gzipSync(tar)));
+  }
+  const config = await writeBlob(
+    layout,
+    MediaType.ociConfig,
+    Buffer.from(
+      JSON.stringify({
+        created: '2026-01-01T00:00:00Z',
+        architecture: arch,
+        os: 'linux',
+        config: { Labels: labels },
+        rootfs: { type: 'layers', diff_ids: diffIds },
+        history: layers.map(() => ({ created: '2026-01-01T00:00:00Z', created_by: 'berth source fixtures' })),
+      }),
+    ),
+  );
+  // Like umoci's, the manifest has no mediaType field: the type is in index.json's descriptor.
+  const manifest = await writeBlob(
+    layout,
+    MediaType.ociManifest,
+    Buffer.from(JSON.stringify({ schemaVersion: 2, config, layers: layerDescriptors })),
+  );
+  return { ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } };
+}
+
+/**
+ * The images of `buildTestLayout` (v1: amd64, a layer of text files and a layer of 300 KiB of random bytes;
+ * v2: arm64, one layer), written here without umoci: for the tests that read layouts and archives and need
+ * no real tool to have made them.
+ */
+export async function writeTestLayout(
+  dir: string,
+): Promise<{ layout: string; v1: LayoutImage; v2: LayoutImage }> {
+  const layout = join(dir, 'layout');
+  const v1 = await writeLayoutImage(
+    layout,
+    'v1',
+    'amd64',
+    [
+      { 'etc/hello.txt': 'hello from the sources test\n', 'etc/motd': 'berth\n' },
+      { 'data/random.bin': randomBytes(300 * 1024) },
+    ],
+    { k: 'v' },
+  );
+  const v2 = await writeLayoutImage(layout, 'v2', 'arm64', [{ 'etc/second.txt': `second ${Date.now()}\n` }]);
+  await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  await writeFile(
+    join(layout, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [v1, v2] }),
+  );
   return { layout, v1: await readLayoutImage(layout, 'v1'), v2: await readLayoutImage(layout, 'v2') };
 }
 

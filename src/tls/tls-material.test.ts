@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { requireTools } from '../../test/support/containers.js';
 import { tempDir } from '../../test/support/temp.js';
 import { BerthError } from '../oci/errors.js';
-import { ensureSelfSignedTls, loadTlsFiles, type TlsMaterial } from './tls-certificates.js';
+import { ensureSelfSignedTls } from './self-signed.js';
+import { loadTlsFiles, type TlsMaterial } from './tls-material.js';
 
 const execFileAsync = promisify(execFile);
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -151,12 +151,14 @@ describe('with auth token', { concurrency: 1 }, () => {
     await checkInvalidReferences(new AuthorizedClient(url, basic(dev)), 'mine/base');
   });
 
-  test('an invalid reference in a repository the caller may not pull: still refused first', async () => {
-    const res = await fetch(`${url}/v2/theirs/base/manifests/.INVALID_MANIFEST_NAME`, {
-      headers: { authorization: basic(dev) },
-    });
-    assert.equal(res.status, 403);
-    assert.equal(await errorCode(res), 'DENIED');
+  test('an invalid reference is 404 before access is checked: the same answer for every repository', async () => {
+    for (const headers of [{ authorization: basic(dev) }, {}] as Record<string, string>[]) {
+      for (const repo of ['theirs/base', 'theirs/nothing']) {
+        const res = await fetch(`${url}/v2/${repo}/manifests/.INVALID_MANIFEST_NAME`, { headers });
+        assert.equal(res.status, 404, repo);
+        assert.equal(await errorCode(res), 'MANIFEST_UNKNOWN', repo);
+      }
+    }
   });
 
   test('a mount without from: 201 from a repository the caller may pull, a plain session otherwise', async () => {

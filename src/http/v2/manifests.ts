@@ -34,14 +34,11 @@ function acceptValues(request: FastifyRequest): string[] {
 /** `/v2/<name>/manifests/<reference>`: read by tag or digest, push, delete. */
 export function manifestMethods({ registry, gate, features }: V2Context): MethodTable<ManifestRoute> {
   const read: V2Handler<ManifestRoute> = async ({ request, reply, route, name }) => {
+    // Checked before access, as every syntax error is: the answer is the same for every repository.
+    const ref = readReference(route.reference);
     await gate.require(request, name, 'pull');
     const withContent = request.method === 'GET';
-    const result = await registry.getManifest(
-      name,
-      readReference(route.reference),
-      acceptValues(request),
-      withContent,
-    );
+    const result = await registry.getManifest(name, ref, acceptValues(request), withContent);
     reply
       .header('Content-Type', result.mediaType)
       .header('Docker-Content-Digest', result.digest)

@@ -73,7 +73,11 @@ export function methodTable<R extends V2Route>(
 }
 
 /** The answer for a method a route does not have: UNSUPPORTED with the reason when it is switched off. */
-export function methodRefusal(table: MethodTable<V2Route>, method: string, path: string): RegistryError {
+export function methodRefusal(
+  table: Pick<MethodTable<V2Route>, 'off'>,
+  method: string,
+  path: string,
+): RegistryError {
   const why = table.off[method as V2Method];
   return why === undefined
     ? new RegistryError('METHOD_UNKNOWN', { method, path })

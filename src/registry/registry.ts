@@ -193,6 +193,7 @@ export class Registry {
    */
   async deleteManifest(repo: RepoName, ref: ManifestRef, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
+    requireForceRight(options);
     const deleted =
       'tag' in ref
         ? await this.meta.deleteTag(repo, ref.tag)
@@ -257,6 +258,7 @@ export class Registry {
   /** Unlinks a blob from the repository; refused with DENIED while a tag needs it, unless `force`. */
   async deleteBlob(repo: RepoName, digest: Digest, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
+    requireForceRight(options);
     const unlinked = await this.meta.tx(async (tx) => {
       const repositoryId = await tx.repositoryId(repo);
       if (repositoryId === undefined) return false;
@@ -452,6 +454,22 @@ export const REFERRERS_MEDIA_TYPE = MediaType.ociIndex;
 export interface DeleteOptions {
   /** Delete even what a tag still needs, leaving that tag unpullable: for system administrators only. */
   force?: boolean | undefined;
+  /** Whether the caller is a system administrator (or access is not checked: the operator). */
+  systemAdmin?: boolean | undefined;
+}
+
+/**
+ * A forced delete leaves a tag unpullable: only a system administrator may ask for one. Anyone else asking is
+ * refused with DENIED, so that a script never mistakes the parameter for having worked.
+ */
+function requireForceRight(options: DeleteOptions): void {
+  if (!options.force || options.systemAdmin) return;
+  throw new RegistryError(
+    'DENIED',
+    { reason: 'only a system administrator may force a delete' },
+    {},
+    'only a system administrator may force a delete (force=true)',
+  );
 }
 
 /** DENIED, naming a manifest and tag, when a tag still needs the blob or child manifest. */

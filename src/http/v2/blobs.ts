@@ -5,7 +5,7 @@ import { isDirectBody } from '../direct-body.js';
 import { parseRange } from '../wire.js';
 import {
   clientGone,
-  forcedDelete,
+  deleteOptions,
   type MethodTable,
   methodTable,
   type V2Context,
@@ -50,7 +50,7 @@ export function blobMethods({ registry, gate, features }: V2Context): MethodTabl
     const { request, reply, route, name } = call;
     const digest = parseDigest(route.digest);
     await gate.require(request, name, 'delete');
-    await registry.deleteBlob(name, digest, { force: await forcedDelete(gate, call) });
+    await registry.deleteBlob(name, digest, await deleteOptions(gate, call));
     return reply.code(202).header('Content-Length', '0').send();
   };
 

@@ -6,7 +6,7 @@ import type { V2Route } from '../../oci/v2-path.js';
 import { v2Url } from '../../oci/v2-path.js';
 import type { ManifestRef } from '../../registry/registry.js';
 import { readLimited } from '../wire.js';
-import { forcedDelete, type MethodTable, methodTable, type V2Context, type V2Handler } from './resource.js';
+import { deleteOptions, type MethodTable, methodTable, type V2Context, type V2Handler } from './resource.js';
 
 type ManifestRoute = Extract<V2Route, { kind: 'manifest' }>;
 
@@ -71,7 +71,7 @@ export function manifestMethods({ registry, gate, features }: V2Context): Method
     const { request, reply, route, name } = call;
     const ref = parseReference(route.reference);
     await gate.require(request, name, 'delete');
-    await registry.deleteManifest(name, ref, { force: await forcedDelete(gate, call) });
+    await registry.deleteManifest(name, ref, await deleteOptions(gate, call));
     return reply.code(202).header('Content-Length', '0').send();
   };
 

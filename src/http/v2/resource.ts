@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
 import type { RepoName } from '../../oci/names.js';
 import type { V2Route } from '../../oci/v2-path.js';
-import type { PullAccess, Registry } from '../../registry/registry.js';
+import type { DeleteOptions, PullAccess, Registry } from '../../registry/registry.js';
 import type { AuthGate } from '../auth-gate.js';
 
 /** The methods a `/v2/` route is registered for; anything else is answered before a resource is asked. */
@@ -107,20 +107,12 @@ export function pullAccess(gate: AuthGate, request: FastifyRequest, by: 'token' 
 
 /**
  * `DELETE …/blobs/<digest>?force=true` and `DELETE …/manifests/<digest>?force=true` delete what a tag still
- * needs (which leaves that tag unpullable). Only a system administrator may: an admin user by Basic auth or
- * by a token with delete on the repository; with `auth: none`, whoever reaches the port is the operator.
- * Anyone else asking to force is refused with DENIED, so that a script never mistakes the parameter for
- * having worked.
+ * needs; the registry lets only a system administrator do that. Who that is: an admin user by Basic auth or by
+ * a token with delete on the repository; with `auth: none`, whoever reaches the port is the operator.
  */
-export async function forcedDelete(gate: AuthGate, call: V2Call): Promise<boolean> {
-  if (call.query.get('force') !== 'true') return false;
-  if (!gate.enabled) return true;
+export async function deleteOptions(gate: AuthGate, call: V2Call): Promise<DeleteOptions> {
+  if (call.query.get('force') !== 'true') return {};
+  if (!gate.enabled) return { force: true, systemAdmin: true };
   const auth = await gate.authentication(call.request);
-  if (auth?.principal.kind === 'user' && auth.principal.admin) return true;
-  throw new RegistryError(
-    'DENIED',
-    { reason: 'only a system administrator may force a delete' },
-    {},
-    'only a system administrator may force a delete (force=true)',
-  );
+  return { force: true, systemAdmin: auth?.principal.kind === 'user' && auth.principal.admin };
 }

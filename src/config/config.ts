@@ -96,6 +96,8 @@ export const configSchema = z
           .max(64 * 1024 * 1024)
           .default(4 * 1024 * 1024),
         chunkMinLength: z.number().int().min(0).default(0),
+        // A mount without `from` finds the blob in any repository the caller may pull (OCI 1.1 discovery).
+        mountDiscovery: z.boolean().default(true),
         uploadPurge: z
           .object({
             maxAge: z.number().int().min(60).default(86_400),
@@ -109,6 +111,7 @@ export const configSchema = z
         deletes: true,
         maxManifestSize: 4 * 1024 * 1024,
         chunkMinLength: 0,
+        mountDiscovery: true,
         uploadPurge: { maxAge: 86_400, interval: 3600 },
       }),
     http: z

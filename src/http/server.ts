@@ -14,11 +14,11 @@ import type { AdminService } from '../access/admin-service.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
-import { isStorageFullError } from '../storage/storage-reserve.js';
+import { storageFailure } from '../registry/storage-failure.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authGate, OPEN_GATE } from './auth-gate.js';
 import { registerTokenRoute } from './token-route.js';
-import { registerV2Routes } from './v2-routes.js';
+import { registerV2Routes } from './v2/router.js';
 
 export interface HttpOptions {
   /** Seconds a connection may stay silent before it is dropped. */
@@ -164,12 +164,14 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     // A body the handler stopped reading (the disk filled up, the body ran past its length) is read to its
     // end and dropped, so the client gets this answer instead of a broken pipe.
     if (!request.raw.complete && !request.raw.destroyed) request.raw.resume();
-    let registryError =
-      error instanceof RegistryError ? error : (fromFastifyError(error as FastifyError) ?? undefined);
-    if (!registryError && isStorageFullError(error)) {
-      await options.onStorageFull?.();
-      registryError = new RegistryError('STORAGE_FULL');
-    }
+    // What the registry's use cases did not map themselves (a full database disk met by an access check's
+    // write, for one) is mapped by the registry's table all the same.
+    const registryError =
+      error instanceof RegistryError
+        ? error
+        : (fromFastifyError(error as FastifyError) ?? storageFailure(error));
+    // Releasing the reserve is idempotent: the blob store may have done it already.
+    if (registryError?.kind === 'STORAGE_FULL') await options.onStorageFull?.();
     if (!registryError) {
       if (request.raw.destroyed || request.raw.socket?.destroyed) {
         request.log.info({ method: request.method, url: request.url }, 'client disconnected during request');

@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock/clock.js';
 import type { BlobDependents, MetadataStore } from '../metadata/metadata-store.js';
 import { type Digest, digestAlgorithm, digestFromHash, EMPTY_JSON_DIGEST, isDigest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { StorageError } from '../storage/storage-error.js';
 
 /** Reading the time and waiting: the real one in production, a hand-driven one in tests. */
 export interface PaceClock extends Clock {
@@ -176,7 +176,7 @@ async function hashBlob(
   try {
     stream = await blobs.read(digest, undefined, signal);
   } catch (error) {
-    if (error instanceof RegistryError && error.kind === 'BLOB_UNKNOWN') return undefined;
+    if ((error as StorageError | undefined)?.reason === 'blob-unknown') return undefined;
     throw error;
   }
   for await (const chunk of stream) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { RegistryError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { StorageError } from '../storage/storage-error.js';
 
 export interface PurgeResult {
   /** Sessions removed: rows, their bytes, and bytes no row knew of (left by a crash mid-request). */
@@ -37,7 +37,7 @@ export async function purgeStaleUploads(
       try {
         await (await blobs.resumeUpload(id)).cancel();
       } catch (error) {
-        if (!(error instanceof RegistryError && error.kind === 'BLOB_UPLOAD_UNKNOWN')) throw error;
+        if ((error as StorageError | undefined)?.reason !== 'upload-unknown') throw error;
       }
     }
     if (row) await meta.deleteUpload(id);

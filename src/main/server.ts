@@ -169,7 +169,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const registry = new Registry(
     blobs,
     metadata,
-    { deletes: config.registry.deletes, maxManifestSize: config.registry.maxManifestSize },
+    {
+      deletes: config.registry.deletes,
+      maxManifestSize: config.registry.maxManifestSize,
+      mountDiscovery: config.registry.mountDiscovery,
+    },
     log,
     clock,
   );

@@ -532,4 +532,16 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     }
     return [...byRepository.values()].sort((a, b) => a.repository.localeCompare(b.repository));
   }
+
+  async repositoriesLinking(digest: Digest, limit: number): Promise<RepoName[]> {
+    const rows = await this.kysely
+      .selectFrom('repository_blobs')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .select('repositories.name')
+      .where('repository_blobs.digest', '=', digest)
+      .orderBy('repositories.name')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.name as RepoName);
+  }
 }

@@ -71,6 +71,19 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       assert.deepEqual(await store.unlinkedBlobs(b, many), many.slice(600));
     });
 
+    test('repositories linking a blob: by name, bounded (where a mount without a source looks)', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const d = digest('shared');
+      for (const name of ['z/last', 'a/first', 'm/middle']) {
+        await store.linkBlob(await store.ensureRepository(repo(name)), d, 10);
+      }
+      await store.linkBlob(await store.ensureRepository(repo('other/one')), digest('else'), 10);
+      assert.deepEqual(await store.repositoriesLinking(d, 10), ['a/first', 'm/middle', 'z/last']);
+      assert.deepEqual(await store.repositoriesLinking(d, 2), ['a/first', 'm/middle']);
+      assert.deepEqual(await store.repositoriesLinking(digest('nowhere'), 10), []);
+    });
+
     test('manifests: stored byte for byte, tags move, deletes', async (t) => {
       const store = await open();
       t.after(() => store.close());

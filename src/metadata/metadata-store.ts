@@ -124,6 +124,8 @@ export interface MetadataStore extends MetadataQueries {
   linkedBlobDigests(page: Page): Promise<Digest[]>;
   /** Per repository, what bad bytes of this blob break: its link, the manifests that need it, their tags. */
   blobDependents(digest: Digest): Promise<BlobDependents[]>;
+  /** Repositories that link the blob, by name, at most `limit` (where a mount without `from` may take it). */
+  repositoriesLinking(digest: Digest, limit: number): Promise<RepoName[]>;
 }
 
 /** What one repository loses when a blob's bytes are corrupt or missing. */

@@ -13,15 +13,29 @@ import { RegistryError } from '../oci/errors.js';
 import { type Descriptor, parseManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RepoName, Tag } from '../oci/names.js';
+import { rangeHeader } from '../oci/upload-range.js';
 import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
-import { rangeHeader } from '../storage/blob-store.js';
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
+import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
 
 export interface RegistryOptions {
   deletes: boolean;
   maxManifestSize: number;
+  /** A mount without a source finds the blob in a repository the caller may pull (absent: on, as in config). */
+  mountDiscovery?: boolean | undefined;
 }
+
+/**
+ * Which repositories the caller may pull from: `'any'` when access is not checked, else the decision for one
+ * repository. Use cases that read across repositories (mounts, the catalog) take it, so no caller can skip it.
+ */
+export type PullAccess = 'any' | ((repo: RepoName) => Promise<boolean>);
+
+// A mount without `from` considers at most this many repositories linking the blob: one bounded query.
+const MOUNT_CANDIDATES = 100;
+// The catalog asks for this many names at least per query while it filters by access.
+const CATALOG_BATCH = 100;
 
 /** A manifest reference from a URL: a tag or a digest, already parsed. */
 export type ManifestRef = { tag: Tag } | { digest: Digest };
@@ -82,6 +96,11 @@ export class Registry {
 
   get maxManifestSize(): number {
     return this.options.maxManifestSize;
+  }
+
+  /** Whether deletes exist on this registry at all (the HTTP layer registers no DELETE without them). */
+  get deletes(): boolean {
+    return this.options.deletes;
   }
 
   // ---- manifests ----
@@ -177,6 +196,7 @@ export class Registry {
    */
   async deleteManifest(repo: RepoName, ref: ManifestRef, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
+    requireForceRight(options);
     const deleted =
       'tag' in ref
         ? await this.meta.deleteTag(repo, ref.tag)
@@ -234,13 +254,14 @@ export class Registry {
       result.stream = Readable.from([bytes]);
       return result;
     }
-    result.stream = await this.blobs.read(digest, resolved, signal);
+    result.stream = await this.blobs.read(digest, resolved, signal).catch(rethrowStorageFailure);
     return result;
   }
 
   /** Unlinks a blob from the repository; refused with DENIED while a tag needs it, unless `force`. */
   async deleteBlob(repo: RepoName, digest: Digest, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
+    requireForceRight(options);
     const unlinked = await this.meta.tx(async (tx) => {
       const repositoryId = await tx.repositoryId(repo);
       if (repositoryId === undefined) return false;
@@ -258,25 +279,52 @@ export class Registry {
 
   /** Opens an upload session owned by `owner` (when access is checked): nobody else may use it. */
   async startUpload(repo: RepoName, owner?: string): Promise<UploadState> {
-    const writer = await this.blobs.createUpload();
+    const writer = await this.blobs.createUpload().catch(rethrowStorageFailure);
     await this.meta.createUpload(writer.id, repo, this.clock.now(), owner);
     return { id: writer.id, size: 0 };
   }
 
   /** A whole blob in one request (`POST ?digest=`). Nothing is kept unless the digest matches. */
   async uploadMonolithic(repo: RepoName, digest: Digest, input: BodyInput): Promise<BlobInfo> {
-    const writer = await this.blobs.createUpload();
+    const writer = await this.blobs.createUpload().catch(rethrowStorageFailure);
     try {
       await writer.append(input.body, { length: input.length, signal: input.signal });
       return await this.commit(repo, writer, digest);
     } catch (error) {
       await writer.cancel().catch(() => {});
-      throw error;
+      throw storageFailure(error) ?? error;
     }
   }
 
-  /** Links a blob from another repository; undefined when the source does not have it linked. */
-  async mount(repo: RepoName, digest: Digest, from: RepoName): Promise<BlobInfo | undefined> {
+  /**
+   * Links a blob from another repository the caller may pull: `from` when named, else (mount discovery) the
+   * first repository by name that links the blob and that the caller may pull. Undefined when there is none:
+   * the caller cannot tell a blob it may not read from a blob that does not exist.
+   */
+  async mount(
+    repo: RepoName,
+    digest: Digest,
+    from: RepoName | undefined,
+    access: PullAccess,
+  ): Promise<BlobInfo | undefined> {
+    if (from !== undefined) {
+      return access === 'any' || (await access(from)) ? this.link(repo, digest, from) : undefined;
+    }
+    const source = await this.mountSource(digest, access);
+    return source === undefined ? undefined : this.link(repo, digest, source);
+  }
+
+  /** The repository a mount without `from` takes the blob from; one query, then the access check. */
+  private async mountSource(digest: Digest, access: PullAccess): Promise<RepoName | undefined> {
+    if (this.options.mountDiscovery === false) return undefined;
+    const candidates = await this.meta.repositoriesLinking(digest, MOUNT_CANDIDATES);
+    for (const candidate of candidates) {
+      if (access === 'any' || (await access(candidate))) return candidate;
+    }
+    return undefined;
+  }
+
+  private async link(repo: RepoName, digest: Digest, from: RepoName): Promise<BlobInfo | undefined> {
     const size = await this.meta.linkedBlobSize(from, digest);
     if (size === undefined) return undefined;
     const stored = await this.blobs.stat(digest);
@@ -342,14 +390,15 @@ export class Registry {
     try {
       return await this.blobs.resumeUpload(id);
     } catch (error) {
-      if (error instanceof RegistryError && error.kind === 'BLOB_UPLOAD_UNKNOWN')
+      const failure = storageFailure(error) ?? error;
+      if (failure instanceof RegistryError && failure.kind === 'BLOB_UPLOAD_UNKNOWN')
         await this.meta.deleteUpload(id);
-      throw error;
+      throw failure;
     }
   }
 
   private async commit(repo: RepoName, writer: UploadWriter, digest: Digest): Promise<BlobInfo> {
-    const blob = await writer.commit(digest);
+    const blob = await writer.commit(digest).catch(rethrowStorageFailure);
     await this.meta.tx(async (tx) => {
       await tx.linkBlob(await tx.ensureRepository(repo), blob.digest, blob.size);
       await tx.deleteUpload(writer.id);
@@ -366,8 +415,24 @@ export class Registry {
     return this.meta.listTags(id, page);
   }
 
-  listRepositories(page: Page): Promise<RepoName[]> {
-    return this.meta.listRepositories(page);
+  /** A page of repository names, in order: only those the caller may pull from. */
+  async catalog(
+    page: { after?: string | undefined; limit: number },
+    access: PullAccess,
+  ): Promise<RepoName[]> {
+    if (access === 'any') return this.meta.listRepositories(page);
+    const visible: RepoName[] = [];
+    let cursor = page.after;
+    while (visible.length < page.limit) {
+      const limit = Math.max(page.limit * 2, CATALOG_BATCH);
+      const batch = await this.meta.listRepositories({ after: cursor, limit });
+      for (const name of batch) {
+        if (visible.length < page.limit && (await access(name))) visible.push(name);
+      }
+      if (batch.length < limit) break;
+      cursor = batch[batch.length - 1];
+    }
+    return visible;
   }
 
   async referrers(repo: RepoName, subject: Digest, artifactType?: string): Promise<ReferrersResult> {
@@ -392,6 +457,22 @@ export const REFERRERS_MEDIA_TYPE = MediaType.ociIndex;
 export interface DeleteOptions {
   /** Delete even what a tag still needs, leaving that tag unpullable: for system administrators only. */
   force?: boolean | undefined;
+  /** Whether the caller is a system administrator (or access is not checked: the operator). */
+  systemAdmin?: boolean | undefined;
+}
+
+/**
+ * A forced delete leaves a tag unpullable: only a system administrator may ask for one. Anyone else asking is
+ * refused with DENIED, so that a script never mistakes the parameter for having worked.
+ */
+function requireForceRight(options: DeleteOptions): void {
+  if (!options.force || options.systemAdmin) return;
+  throw new RegistryError(
+    'DENIED',
+    { reason: 'only a system administrator may force a delete' },
+    {},
+    'only a system administrator may force a delete (force=true)',
+  );
 }
 
 /** DENIED, naming a manifest and tag, when a tag still needs the blob or child manifest. */
@@ -429,8 +510,9 @@ function rangeError(size: number): RegistryError {
   return new RegistryError('BLOB_RANGE_INVALID', { size }, { 'Content-Range': `bytes */${size}` });
 }
 
-/** A range error on an upload tells the client where the upload stands. */
-function withUploadRange(error: unknown, size: number): unknown {
+/** A failed append, as a registry error where it is one; a range error tells the client where the upload stands. */
+function withUploadRange(caught: unknown, size: number): unknown {
+  const error = storageFailure(caught) ?? caught;
   if (error instanceof RegistryError && error.kind === 'RANGE_INVALID' && !error.headers.Range) {
     return new RegistryError('RANGE_INVALID', error.detail, { ...error.headers, Range: rangeHeader(size) });
   }

@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { Digest } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
 import { DriverBlobStore } from './blob-store.js';
 import type { ObjectDriver } from './object-driver.js';
+import { StorageError, type StorageErrorReason } from './storage-error.js';
 
 function digest(bytes: Buffer, algorithm: 'sha256' | 'sha512' = 'sha256'): Digest {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest;
@@ -17,15 +17,15 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function rejectsWith(promise: Promise<unknown>, kind: string): Promise<RegistryError> {
+async function rejectsWith(promise: Promise<unknown>, reason: StorageErrorReason): Promise<StorageError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof RegistryError, `expected RegistryError ${kind}, got ${error}`);
-    assert.equal(error.kind, kind);
+    assert.ok(error instanceof StorageError, `expected StorageError ${reason}, got ${error}`);
+    assert.equal(error.reason, reason);
     return error;
   }
-  assert.fail(`expected ${kind}`);
+  assert.fail(`expected ${reason}`);
 }
 
 /** A stream that yields `bytes` and then fails, as a request body does when the connection drops. */
@@ -68,7 +68,7 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       const uploads = [];
       for await (const u of store.listUploads()) uploads.push(u);
       assert.deepEqual(uploads, [], 'a committed upload leaves nothing behind');
-      await rejectsWith(store.read(digest(Buffer.from('missing'))), 'BLOB_UNKNOWN');
+      await rejectsWith(store.read(digest(Buffer.from('missing'))), 'blob-unknown');
     });
 
     test('chunks must come in order; a wrong offset changes nothing and tells where the upload stands', async () => {
@@ -82,12 +82,12 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       );
       const error = await rejectsWith(
         upload.append(Readable.from([bytes.subarray(0, 4000)]), { offset: 0 }),
-        'RANGE_INVALID',
+        'offset-mismatch',
       );
-      assert.equal(error.headers.Range, '0-3999');
+      assert.equal(error.uploadSize, 4000);
       await rejectsWith(
         upload.append(Readable.from([bytes.subarray(5000)]), { offset: 5000 }),
-        'RANGE_INVALID',
+        'offset-mismatch',
       );
       assert.equal(
         await upload.append(Readable.from([bytes.subarray(4000)]), { offset: 4000, length: 6000 }),
@@ -104,12 +104,12 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       await upload.append(Readable.from([bytes.subarray(0, 3000)]), { offset: 0, length: 3000 });
       await rejectsWith(
         upload.append(Readable.from([bytes.subarray(3000, 6000)]), { offset: 3000, length: 2000 }),
-        'SIZE_INVALID',
+        'length-mismatch',
       );
       assert.equal((await store.resumeUpload(upload.id)).size, 3000);
       await rejectsWith(
         upload.append(Readable.from([bytes.subarray(3000, 4000)]), { offset: 3000, length: 2000 }),
-        'SIZE_INVALID',
+        'length-mismatch',
       );
       assert.equal((await store.resumeUpload(upload.id)).size, 3000);
       await upload.append(Readable.from([bytes.subarray(3000)]), { offset: 3000, length: 6000 });
@@ -152,10 +152,10 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       const upload = await store.createUpload();
       await upload.append(Readable.from([bytes]));
       const wrong = digest(Buffer.from('something else'));
-      await rejectsWith(upload.commit(wrong), 'DIGEST_INVALID');
+      await rejectsWith(upload.commit(wrong), 'digest-mismatch');
       assert.equal(await store.stat(wrong), undefined);
       assert.equal(await store.stat(digest(bytes)), undefined);
-      await rejectsWith(store.resumeUpload(upload.id), 'BLOB_UPLOAD_UNKNOWN');
+      await rejectsWith(store.resumeUpload(upload.id), 'upload-unknown');
     });
 
     test('an upload survives a restart: another store on the same driver continues and commits it', async () => {
@@ -206,7 +206,7 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       slow.push(Buffer.alloc(100));
       const first = upload.append(slow, { offset: 0 });
       await new Promise((r) => setTimeout(r, 20));
-      await rejectsWith(upload.append(Readable.from([Buffer.alloc(10)]), { offset: 0 }), 'RANGE_INVALID');
+      await rejectsWith(upload.append(Readable.from([Buffer.alloc(10)]), { offset: 0 }), 'upload-busy');
       release = () => slow.push(null);
       release();
       assert.equal(await first, 100);
@@ -218,9 +218,9 @@ export function blobStoreSuite(name: string, open: () => Promise<{ driver: () =>
       const upload = await store.createUpload();
       await upload.append(Readable.from([Buffer.from('abc')]));
       await upload.cancel();
-      await rejectsWith(store.resumeUpload(upload.id), 'BLOB_UPLOAD_UNKNOWN');
-      await rejectsWith(store.resumeUpload('../../etc/passwd'), 'BLOB_UPLOAD_UNKNOWN');
-      await rejectsWith(store.resumeUpload('00000000-0000-4000-8000-000000000000'), 'BLOB_UPLOAD_UNKNOWN');
+      await rejectsWith(store.resumeUpload(upload.id), 'upload-unknown');
+      await rejectsWith(store.resumeUpload('../../etc/passwd'), 'upload-unknown');
+      await rejectsWith(store.resumeUpload('00000000-0000-4000-8000-000000000000'), 'upload-unknown');
     });
 
     test('an empty blob', async () => {

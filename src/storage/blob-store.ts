@@ -2,8 +2,8 @@ import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, digestHex } from '../oci/digest.js';
-import { RegistryError } from '../oci/errors.js';
 import type { ByteRange, ObjectDriver } from './object-driver.js';
+import { StorageError } from './storage-error.js';
 import { isStorageFullError, type StorageReserve } from './storage-reserve.js';
 
 export interface BlobInfo {
@@ -16,13 +16,13 @@ export interface UploadWriter {
   /** Bytes stored so far. */
   readonly size: number;
   /**
-   * Appends a request body. `offset`, when given, must equal the current size (else `RANGE_INVALID`); when
-   * `length` is given the body must be exactly that long (else `SIZE_INVALID`, and the bytes of this call
-   * are taken back). A body cut short by a broken connection keeps what arrived, so the client can ask for
+   * Appends a request body. `offset`, when given, must equal the current size (else `offset-mismatch`); when
+   * `length` is given the body must be exactly that long (else `length-mismatch`, and the bytes of this call
+   * are taken back). Errors are `StorageError`s (see storage-error.ts) or the connection's own. A body cut short by a broken connection keeps what arrived, so the client can ask for
    * the status and continue from there. Returns the new size.
    */
   append(body: Readable, options?: AppendOptions): Promise<number>;
-  /** Verifies the digest over all stored bytes and publishes the blob atomically; on a mismatch the upload is gone. */
+  /** Verifies the digest over all stored bytes and publishes the blob atomically; on a mismatch (`digest-mismatch`) the upload is gone. */
   commit(expected: Digest): Promise<BlobInfo>;
   cancel(): Promise<void>;
 }
@@ -35,12 +35,13 @@ export interface AppendOptions {
 
 export interface BlobStore {
   stat(d: Digest): Promise<BlobInfo | undefined>;
+  /** Throws `blob-unknown` when there are no bytes for the digest. */
   read(d: Digest, range?: ByteRange, signal?: AbortSignal): Promise<Readable>;
   redirectUrl(d: Digest): Promise<string | undefined>;
   delete(d: Digest): Promise<void>;
   list(): AsyncIterable<BlobInfo>;
   createUpload(): Promise<UploadWriter>;
-  /** Reopens an upload by id: works after a restart or on another node. Throws `BLOB_UPLOAD_UNKNOWN`. */
+  /** Reopens an upload by id: works after a restart or on another node. Throws `upload-unknown`. */
   resumeUpload(id: string): Promise<UploadWriter>;
   /** Upload ids present in storage, with their last modification time (for expiry). */
   listUploads(): AsyncIterable<{ id: string; modified: Date }>;
@@ -107,7 +108,7 @@ export class DriverBlobStore implements BlobStore {
       return await this.driver.read(blobPath(d), range, signal);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new RegistryError('BLOB_UNKNOWN', { digest: d });
+        throw new StorageError('blob-unknown', { digest: d });
       throw error;
     }
   }
@@ -155,11 +156,11 @@ export class DriverBlobStore implements BlobStore {
   }
 
   async resumeUpload(id: string): Promise<UploadWriter> {
-    if (!isUploadId(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    if (!isUploadId(id)) throw new StorageError('upload-unknown', { upload: id });
     // A status asked while a cut request is still flushing must count the bytes that request got.
     await this.settled(id);
     const info = await this.driver.stat(uploadPath(id));
-    if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: id });
+    if (!info) throw new StorageError('upload-unknown', { upload: id });
     return new DriverUpload(this, id, info.size);
   }
 
@@ -185,7 +186,7 @@ export class DriverBlobStore implements BlobStore {
     return `${algorithm}:${hash.digest('hex')}` as Digest;
   }
 
-  /** @internal Throws `STORAGE_FULL` while the disk is full and no space came back. */
+  /** @internal Throws StorageError `full` while the disk is full and no space came back. */
   async admitWrite(): Promise<void> {
     await this.options.reserve?.admitWrite();
   }
@@ -196,9 +197,9 @@ export class DriverBlobStore implements BlobStore {
   }
 
   /** @internal A write hit a full disk: frees the reserve for deletes and gives the error to answer with. */
-  async storageFull(): Promise<RegistryError> {
+  async storageFull(): Promise<StorageError> {
     await this.options.reserve?.release('blob store');
-    return new RegistryError('STORAGE_FULL');
+    return new StorageError('full');
   }
 
   /** @internal */
@@ -230,10 +231,10 @@ export class DriverBlobStore implements BlobStore {
     // Checked and taken without a pause when free, so that a request that came first holds it first.
     if (this.busy.has(id)) await this.settled(id);
     if (this.busy.has(id)) {
-      throw new RegistryError(
-        'RANGE_INVALID',
+      throw new StorageError(
+        'upload-busy',
         { upload: id, reason: 'another request is writing to this upload' },
-        { Range: rangeHeader(size()) },
+        size(),
       );
     }
     let release = (): void => {};
@@ -274,11 +275,6 @@ export class DriverBlobStore implements BlobStore {
   }
 }
 
-/** The `Range` header value for an upload holding `size` bytes (`0-0` when empty, as Distribution sends). */
-export function rangeHeader(size: number): string {
-  return `0-${Math.max(size - 1, 0)}`;
-}
-
 class DriverUpload implements UploadWriter {
   constructor(
     private readonly store: DriverBlobStore,
@@ -297,13 +293,13 @@ class DriverUpload implements UploadWriter {
     try {
       await this.store.admitWrite();
       const current = (await this.store.driver.stat(path))?.size;
-      if (current === undefined) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
+      if (current === undefined) throw new StorageError('upload-unknown', { upload: this.id });
       this.stored = current;
       if (expectedOffset !== undefined && expectedOffset !== current) {
-        throw new RegistryError(
-          'RANGE_INVALID',
+        throw new StorageError(
+          'offset-mismatch',
           { upload: this.id, offset: current, requested: expectedOffset },
-          { Range: rangeHeader(current) },
+          current,
         );
       }
       const state = this.store.hashState(this.id);
@@ -334,10 +330,10 @@ class DriverUpload implements UploadWriter {
           }
         };
         await pipeline(guarded, meter, out);
-        if (refused) throw new RegistryError('STORAGE_FULL');
+        if (refused) throw new StorageError('full');
         if (broken) throw broken;
         if (expectedLength !== undefined && meter.count !== expectedLength) {
-          throw new RegistryError('SIZE_INVALID', {
+          throw new StorageError('length-mismatch', {
             reason: 'body shorter than announced',
             expected: expectedLength,
             received: meter.count,
@@ -349,7 +345,7 @@ class DriverUpload implements UploadWriter {
       } catch (caught) {
         const error = isStorageFullError(caught) ? await this.store.storageFull() : caught;
         const after = (await this.store.driver.stat(path))?.size ?? current;
-        if (error instanceof RegistryError) {
+        if (error instanceof StorageError) {
           // The client broke the contract of this request: take back every byte of it.
           await this.store.driver.truncate(path, current);
           this.stored = current;
@@ -372,7 +368,7 @@ class DriverUpload implements UploadWriter {
     try {
       const path = uploadPath(this.id);
       const info = await this.store.driver.stat(path);
-      if (!info) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { upload: this.id });
+      if (!info) throw new StorageError('upload-unknown', { upload: this.id });
       const algorithm = digestAlgorithm(expected);
       const state = this.store.hashState(this.id);
       const hash =
@@ -382,7 +378,7 @@ class DriverUpload implements UploadWriter {
       const actual = `${algorithm}:${hash.digest('hex')}` as Digest;
       if (actual !== expected) {
         await this.remove();
-        throw new RegistryError('DIGEST_INVALID', { expected, actual, size: info.size });
+        throw new StorageError('digest-mismatch', { expected, actual, size: info.size });
       }
       // Published even when the blob exists: these bytes were just verified, the stored ones may have rotted
       // on disk, and the atomic replace is how a push repairs them.
@@ -423,7 +419,7 @@ class Meter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (this.limit !== undefined && this.count + chunk.length > this.limit) {
       callback(
-        new RegistryError('SIZE_INVALID', { reason: 'body longer than announced', expected: this.limit }),
+        new StorageError('length-mismatch', { reason: 'body longer than announced', expected: this.limit }),
       );
       return;
     }

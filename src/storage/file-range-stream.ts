@@ -17,23 +17,14 @@ function giveBack(buffer: Buffer): void {
   if (pool.length < POOL_MAX) pool.push(buffer);
 }
 
-/** A blob body that can copy itself to a socket without allocating a buffer per chunk. */
-export interface DirectBody {
-  writeTo(out: Writable): Promise<void>;
-}
-
-export function isDirectBody(stream: unknown): stream is Readable & DirectBody {
-  return stream instanceof Readable && typeof (stream as Partial<DirectBody>).writeTo === 'function';
-}
-
 /**
  * An inclusive byte range of an open file. As a Readable it behaves like fs.createReadStream. `writeTo`
  * is the fast path for serving blobs: two buffers read into and written out in turn, each reused only once
  * the socket has taken its previous content. A fresh 1 MiB buffer per chunk (what a read stream does) makes
  * V8 run a full garbage collection every few dozen megabytes, which halves blob throughput; Node has no
- * sendfile, so this is written by hand.
+ * sendfile, so this is written by hand. (The blob route finds `writeTo` by shape: http's `DirectBody`.)
  */
-export class FileRangeStream extends Readable implements DirectBody {
+export class FileRangeStream extends Readable {
   private position: number;
 
   constructor(

@@ -1,26 +1,26 @@
 import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { RegistryError } from '../oci/errors.js';
+import { StorageError } from './storage-error.js';
 
 const FILL_CHUNK = 1024 * 1024;
 
 /**
- * Whether an error means the disk has no room: ENOSPC or EDQUOT from the filesystem, SQLITE_FULL from
- * SQLite, SQLSTATE 53100 (disk_full) from PostgreSQL.
+ * Whether a driver's error means the disk has no room: ENOSPC or EDQUOT from the filesystem. (The metadata
+ * store's own full-disk errors are recognised where they are met, in `registry/`.)
  */
 export function isStorageFullError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === '53100';
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /**
  * Room kept back for deletes. SQLite needs free pages to record a delete, so on a full disk nothing could be
  * deleted: a file of `size` zero bytes holds that room while the disk fills, and is removed the first time
- * a write hits a full disk. From then on new content is refused (`STORAGE_FULL`) while deletes and reads
+ * a write hits a full disk. From then on new content is refused (StorageError `full`) while deletes and reads
  * use the freed room; once the disk has twice the reserve free again (GC or an operator freed space), the
  * reserve is made again and writes are let through. A size of 0 turns the reserve off; full disks are still
- * answered with `STORAGE_FULL`.
+ * refused the same way.
  */
 export class StorageReserve {
   private full = false;
@@ -53,7 +53,7 @@ export class StorageReserve {
   }
 
   /**
-   * Lets a write of new content through, or throws `STORAGE_FULL` while the disk is full. When space has come
+   * Lets a write of new content through, or throws StorageError `full` while the disk is full. When space has come
    * back, the reserve is made again first.
    */
   async admitWrite(): Promise<void> {
@@ -62,7 +62,7 @@ export class StorageReserve {
       this.recovering = undefined;
     });
     await this.recovering;
-    if (this.full) throw new RegistryError('STORAGE_FULL');
+    if (this.full) throw new StorageError('full');
   }
 
   private markFull(where: string): void {

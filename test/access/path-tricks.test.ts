@@ -126,7 +126,9 @@ describe('path tricks, mounts, upload ownership and refused requests', { concurr
       ],
       ['GET', '/v2/public-p/../team/app/tags/list', 400, 'NAME_INVALID'],
       ['GET', `/v2/public-p/../team/app/referrers/${m}`, 400, 'NAME_INVALID'],
-      ['GET', '/v2/team/app/manifests/..', 400, 'TAG_INVALID'],
+      // No such reference can name a manifest: 404, as the OCI conformance suite expects (for every caller).
+      ['GET', '/v2/team/app/manifests/..', 404, 'MANIFEST_UNKNOWN'],
+      ['PUT', '/v2/team/app/manifests/..', 400, 'TAG_INVALID'],
       ['GET', '/v2/team/app/blobs/sha256:..%2f..%2fetc', 400, 'DIGEST_INVALID'],
       ['POST', '/v2/public-p/../team/app/blobs/uploads/', 400, 'NAME_INVALID'],
     ];

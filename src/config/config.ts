@@ -89,6 +89,8 @@ export const configSchema = z
     registry: z
       .object({
         deletes: z.boolean().default(true),
+        // Pulls only: no write or delete method is registered on /v2/ (a mirror, or a registry being moved).
+        readOnly: z.boolean().default(false),
         maxManifestSize: z
           .number()
           .int()
@@ -109,6 +111,7 @@ export const configSchema = z
       .strict()
       .default({
         deletes: true,
+        readOnly: false,
         maxManifestSize: 4 * 1024 * 1024,
         chunkMinLength: 0,
         mountDiscovery: true,

@@ -24,6 +24,8 @@ export interface HttpOptions {
   /** Seconds a connection may stay silent before it is dropped. */
   idleTimeout: number;
   chunkMinLength: number;
+  /** Pulls only: /v2/ registers no method that writes. */
+  readOnly?: boolean | undefined;
   /** Checks every request; absent with `auth: none`. */
   access?: AccessService | undefined;
   /** The admin API's use cases (`/api/v1`), given with `access`. */
@@ -213,6 +215,6 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     registerTokenRoute(app, options.access);
     if (options.admin) registerAdminRoutes(app, options.access, options.admin);
   }
-  registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength }, gate);
+  registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength, readOnly: options.readOnly }, gate);
   return app;
 }

@@ -204,6 +204,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
     chunkMinLength: config.registry.chunkMinLength,
+    readOnly: config.registry.readOnly,
     access,
     admin: access ? new AdminService(access) : undefined,
     realm: config.auth.token.realm,

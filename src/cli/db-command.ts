@@ -1,5 +1,10 @@
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import {
+  importAdvisorySources,
+  OSV_EXPORT_URL,
+  readAdvisoryDbStatus,
+  updateAdvisories,
+} from '../client/advisory-db-maintenance.js';
 import {
   type AdvisoryDownloadEvent,
   DEFAULT_ECOSYSTEMS,
@@ -10,7 +15,6 @@ import {
 import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
-import { OSV_EXPORT_URL } from '../scan/osv/advisory-db.js';
 import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
 import { CommandFailure, INTERRUPTED, onAction } from './exit-status.js';
 import { formatTable } from './output/table.js';
@@ -81,44 +85,24 @@ Examples:
         ),
     ),
     async (paths: string[], flags: DbFlags) => {
-      for (const path of paths) {
-        // Every source is checked before any is imported, so a typo does not leave half the sources loaded.
-        try {
-          await stat(path);
-        } catch {
-          throw new BerthError('ADVISORY_SOURCE_MISSING', `${path}: no such file or folder`);
-        }
-      }
       const file = advisoryDbPath(flags);
-      const [{ openAdvisoryDb }, { importAdvisories }] = await Promise.all([
-        import('../scan/osv/advisory-db.js'),
-        import('../scan/osv/advisory-import.js'),
-      ]);
-      const store = openAdvisoryDb(file);
-      const results: AdvisoryImportResult[] = [];
       const progress = !flags.json && process.stderr.isTTY;
-      try {
-        for (const path of paths) {
-          const result = await importAdvisories(store, path, {
-            onRecord: progress
-              ? (n) => {
-                  if (n % 1000 === 0) process.stderr.write(`\rimporting ${path}: ${n} records`);
-                }
-              : undefined,
-          });
+      const results = await importAdvisorySources(file, paths, {
+        onRecord: progress
+          ? (path, n) => {
+              if (n % 1000 === 0) process.stderr.write(`\rimporting ${path}: ${n} records`);
+            }
+          : undefined,
+        onImported: (result) => {
           if (progress) process.stderr.write('\r\u001b[K');
-          results.push(result);
-          if (!flags.json) {
-            process.stdout.write(summaryLine(result));
-            for (const issue of result.issues.slice(0, ISSUES_SHOWN))
-              process.stderr.write(`skipped ${issue.message}\n`);
-            if (result.issues.length > ISSUES_SHOWN)
-              process.stderr.write(`… and ${result.issues.length - ISSUES_SHOWN} more skipped records\n`);
-          }
-        }
-      } finally {
-        store.close();
-      }
+          if (flags.json) return;
+          process.stdout.write(summaryLine(result));
+          for (const issue of result.issues.slice(0, ISSUES_SHOWN))
+            process.stderr.write(`skipped ${issue.message}\n`);
+          if (result.issues.length > ISSUES_SHOWN)
+            process.stderr.write(`… and ${result.issues.length - ISSUES_SHOWN} more skipped records\n`);
+        },
+      });
       if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, sources: results }, null, 2)}\n`);
       else process.stdout.write(`advisory database: ${file}\n`);
       return 0;
@@ -160,11 +144,6 @@ Examples:
       const ecosystems = flags.ecosystem ? parseEcosystemList(flags.ecosystem) : [...DEFAULT_ECOSYSTEMS];
       const mirror = parseMirrorUrl(flags.mirror);
       const file = advisoryDbPath(flags);
-      const [{ updateAdvisoryDb }, { httpTransport }] = await Promise.all([
-        import('../client/advisory-download.js'),
-        import('../client/transport/http-transport.js'),
-      ]);
-      const transport = httpTransport({ tls: () => ({ verify: true }), userAgent: 'berth (db update)' });
       const controller = new AbortController();
       const interrupt = (): void => controller.abort();
       process.once('SIGINT', interrupt);
@@ -210,11 +189,10 @@ Examples:
       };
       let updates: EcosystemUpdate[];
       try {
-        updates = await updateAdvisoryDb({
+        updates = await updateAdvisories({
           dbPath: file,
           ecosystems,
           mirror,
-          transport,
           signal: controller.signal,
           onImported,
           ...(progress ? { onProgress } : {}),
@@ -233,7 +211,6 @@ Examples:
         throw error;
       } finally {
         process.off('SIGINT', interrupt);
-        await transport.close();
       }
       if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, ecosystems: updates }, null, 2)}\n`);
       else process.stdout.write(`advisory database: ${file}\n`);
@@ -256,12 +233,8 @@ Examples:
     ),
     async (flags: DbFlags) => {
       const file = advisoryDbPath(flags);
-      const { openAdvisoryDb } = await import('../scan/osv/advisory-db.js');
-      const exists = await stat(file).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) {
+      const status = await readAdvisoryDbStatus(file);
+      if (!status) {
         if (flags.json)
           process.stdout.write(
             `${JSON.stringify({ path: file, exists: false, records: 0, withdrawn: 0, ecosystems: [] }, null, 2)}\n`,
@@ -271,13 +244,6 @@ Examples:
             `no advisory database at ${file} (download OSV's advisories with: berth db update)\n`,
           );
         return 0;
-      }
-      const store = openAdvisoryDb(file, { mustExist: true });
-      let status: ReturnType<typeof store.status>;
-      try {
-        status = store.status();
-      } finally {
-        store.close();
       }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ ...status, exists: true }, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { loadServerConfig } from '../main/server-config.js';
 import { BerthError } from '../oci/errors.js';
 import { readStdinLines } from './admin-options.js';
 import { onAction } from './exit-status.js';
@@ -36,7 +36,7 @@ Examples:
   $ printf '%s\\n' "$NEW_PASSWORD" | berth admin reset-password alice --config /etc/berth/berth.yaml --password-stdin`,
     );
   onAction(reset, async (user: string, opts: ResetFlags) => {
-    const config = loadConfig({ file: opts.config, overrides: { data: opts.data } });
+    const config = loadServerConfig({ configFile: opts.config, data: opts.data });
     let password: string | undefined;
     if (opts.passwordStdin) {
       const lines = await readStdinLines();

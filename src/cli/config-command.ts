@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { configKeys, defaultConfigText, envName, loadConfig } from '../config/config.js';
+import { configKeys, defaultConfigText, envName, loadServerConfig } from '../main/server-config.js';
 import { onAction } from './exit-status.js';
 
 export function registerConfigCommand(program: Command): void {
@@ -20,7 +20,7 @@ export function registerConfigCommand(program: Command): void {
     .option('--json', 'print the effective configuration as JSON')
     .addHelpText('after', '\nExample:\n  $ berth config check --config /etc/berth/berth.yaml');
   onAction(check, async (opts: { config?: string; json?: boolean }) => {
-    const effective = loadConfig({ file: opts.config });
+    const effective = loadServerConfig({ configFile: opts.config });
     process.stdout.write(opts.json ? `${JSON.stringify(effective, null, 2)}\n` : YAML.stringify(effective));
     return 0;
   });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
 import { asGateCommand, onAction } from './exit-status.js';
 import { fsckReportText } from './output/fsck-report.js';
 
@@ -37,20 +36,12 @@ Examples:
     );
   onAction(command, (flags: FsckFlags) =>
     asGateCommand(async () => {
-      const config = loadConfig({
-        ...(flags.config ? { file: flags.config } : {}),
-        overrides: { data: flags.data },
-      });
       // Loaded here: the stores and their drivers would slow every other command.
-      const [{ default: pino }, { runBlobCheck }] = await Promise.all([
-        import('pino'),
-        import('../main/blob-check-run.js'),
-      ]);
-      const report = await runBlobCheck(config, {
-        repair: flags.repair === true,
-        // The report is the output (stdout); the log only says what went wrong, on stderr.
-        log: pino({ level: 'error' }, pino.destination(2)),
-      });
+      const { checkServerBlobs } = await import('../main/blob-check-run.js');
+      const report = await checkServerBlobs(
+        { configFile: flags.config, data: flags.data },
+        flags.repair === true,
+      );
       process.stdout.write(
         flags.json ? `${JSON.stringify(report, null, 2)}\n` : fsckReportText(report, flags.repair === true),
       );

@@ -115,19 +115,7 @@ roles.yaml:
       roles = [{ name, policies: policies.map((p) => parsePolicy(p, '--policy')) }];
     }
     return withAdminFlags(flags, async (client) => {
-      const saved: RoleJson[] = [];
-      for (const r of roles) {
-        try {
-          saved.push(
-            await client.request<RoleJson>('PUT', `roles/${segment(r.name)}`, { policies: r.policies }),
-          );
-        } catch (error) {
-          // Say which role of the file the server refused.
-          if (error instanceof BerthError && roles.length > 1)
-            throw new BerthError(error.code, `role ${r.name}: ${error.message}`);
-          throw error;
-        }
-      }
+      const saved = await client.putRoles<RoleJson>(roles);
       print(flags, flags.file ? { roles: saved } : saved[0], () =>
         saved.map((r) => `Role ${r.name} saved: ${policiesText(r.policies) || '(no policies)'}\n`).join(''),
       );

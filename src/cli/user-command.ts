@@ -122,13 +122,7 @@ Examples:
       { ...flags, passwordStdin: false },
       async (client) => {
         const password = next ?? (await promptNewPassword(name));
-        // Changing one's own password needs the current one: the login we hold is it.
-        const self = client.username === name;
-        await client.request('PUT', `users/${segment(name)}/password`, {
-          password,
-          ...(self ? { currentPassword: client.password } : {}),
-        });
-        const location = self && client.stored ? await client.updateStoredLogin(password) : undefined;
+        const { storedLoginUpdated: location } = await client.changePassword(name, password);
         print(
           flags,
           { user: name, passwordChanged: true, ...(location ? { storedLoginUpdated: location } : {}) },

@@ -183,9 +183,34 @@ export class AdminApi {
     return new BerthError(code, `${this.host}: ${message}`);
   }
 
-  /** After the caller changed their own password: the stored login gets the new one, so it keeps working. */
-  async updateStoredLogin(password: string): Promise<string> {
-    return (await this.session.credentials.store(this.host, { username: this.username, password })).location;
+  /**
+   * Sets a user's password. Changing one's own needs the current one (the login we hold is it), and then
+   * the stored login gets the new one, so it keeps working; returns where it is stored when it was.
+   */
+  async changePassword(user: string, password: string): Promise<{ storedLoginUpdated?: string }> {
+    const self = this.username === user;
+    await this.request('PUT', `users/${segment(user)}/password`, {
+      password,
+      ...(self ? { currentPassword: this.password } : {}),
+    });
+    if (!self || !this.stored) return {};
+    const stored = await this.session.credentials.store(this.host, { username: this.username, password });
+    return { storedLoginUpdated: stored.location };
+  }
+
+  /** Creates or replaces roles, in order; an error names the role the server refused when there are several. */
+  async putRoles<T>(roles: { name: string; policies: unknown[] }[]): Promise<T[]> {
+    const saved: T[] = [];
+    for (const role of roles) {
+      try {
+        saved.push(await this.request<T>('PUT', `roles/${segment(role.name)}`, { policies: role.policies }));
+      } catch (error) {
+        if (error instanceof BerthError && roles.length > 1)
+          throw new BerthError(error.code, `role ${role.name}: ${error.message}`);
+        throw error;
+      }
+    }
+    return saved;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { type Blob, makeImage, makeIndex, type TestImage } from '../../test/support/images.js';
 import { parseImageLocation } from './image-location.js';
-import { tagsToPush } from './push.js';
+import { parsePlatform } from './platform.js';
+import { platformsToCheck, tagsToPush } from './push.js';
+import { openOciLayout } from './sources/oci-layout-source.js';
 
 test('the tags a push sets: the destination own tag, then the extra ones, each once', () => {
   const cases: { to: string; destinationTags: string[]; extra: string[]; want: string[] }[] = [
@@ -19,4 +25,54 @@ test('the tags a push sets: the destination own tag, then the extra ones, each o
       c.want,
       JSON.stringify(c),
     );
+});
+
+async function writeLayout(dir: string, top: Blob & { mediaType: string }, blobs: Blob[]): Promise<void> {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  for (const blob of [top, ...blobs])
+    await writeFile(join(dir, 'blobs', 'sha256', blob.digest.slice('sha256:'.length)), blob.bytes);
+  const ref = { 'org.opencontainers.image.ref.name': 'v1' };
+  const entry = { mediaType: top.mediaType, digest: top.digest, size: top.bytes.length, annotations: ref };
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
+}
+
+function imageBlobs(image: TestImage): Blob[] {
+  return [image.manifest, image.config, ...image.layers];
+}
+
+test('the platforms a policy checks before a push: every one of an index with --all, else the chosen one', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-push-platforms-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const amd = makeImage({ layers: [64], arch: 'amd64' });
+  const arm = makeImage({ layers: [64], arch: 'arm64' });
+  const multi = join(dir, 'multi');
+  await writeLayout(
+    multi,
+    makeIndex([
+      { image: amd, arch: 'amd64' },
+      { image: arm, arch: 'arm64' },
+    ]),
+    [...imageBlobs(amd), ...imageBlobs(arm)],
+  );
+  const single = join(dir, 'single');
+  await writeLayout(single, { ...amd.manifest, mediaType: amd.mediaType }, imageBlobs(amd));
+
+  const cases: { layout: string; all: boolean; platform?: string; want: (string | undefined)[] }[] = [
+    { layout: multi, all: true, want: ['linux/amd64', 'linux/arm64'] },
+    { layout: multi, all: false, platform: 'linux/arm64', want: ['linux/arm64'] },
+    // No platform named: the gate picks this machine's, as the copy does.
+    { layout: multi, all: false, want: [undefined] },
+    { layout: single, all: true, want: [undefined] },
+    { layout: single, all: true, platform: 'linux/amd64', want: ['linux/amd64'] },
+  ];
+  for (const c of cases) {
+    const source = await openOciLayout(c.layout, 'v1');
+    try {
+      const settings = { all: c.all, platform: c.platform ? parsePlatform(c.platform) : undefined };
+      assert.deepEqual(await platformsToCheck(source, settings), c.want, JSON.stringify(c));
+    } finally {
+      await source.close();
+    }
+  }
 });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { loadServerConfig } from '../main/server-config.js';
 import { BerthError } from '../oci/errors.js';
-import { readStdinLines } from './admin-client.js';
+import { readStdinLines } from './admin-options.js';
+import { onAction } from './exit-status.js';
 
 interface ResetFlags {
   data?: string;
@@ -13,7 +14,7 @@ export function registerAdminCommand(program: Command): void {
   const admin = program
     .command('admin')
     .description("recovery on the server's machine, straight on its data (no login needed)");
-  admin
+  const reset = admin
     .command('reset-password')
     .description("set a user's password in the server's database (a lost admin password)")
     .argument('[user]', 'the user', 'admin')
@@ -33,21 +34,22 @@ for up to a minute (the server's login cache), and tokens issued before stay val
 Examples:
   $ berth admin reset-password --data /var/lib/berth
   $ printf '%s\\n' "$NEW_PASSWORD" | berth admin reset-password alice --config /etc/berth/berth.yaml --password-stdin`,
-    )
-    .action(async (user: string, opts: ResetFlags) => {
-      const config = loadConfig({ file: opts.config, overrides: { data: opts.data } });
-      let password: string | undefined;
-      if (opts.passwordStdin) {
-        const lines = await readStdinLines();
-        if (lines.length !== 1)
-          throw new BerthError('USAGE', '--password-stdin: give the password as one line on standard input');
-        password = lines[0] as string;
-      }
-      // Loaded here: the database drivers would slow every other command.
-      const { resetUserPassword } = await import('../main/password-reset.js');
-      const secret = await resetUserPassword(config, user, password);
-      if (password === undefined)
-        process.stdout.write(`new password for user "${user}": ${secret}\n(shown once)\n`);
-      else process.stdout.write(`password of user "${user}" changed\n`);
-    });
+    );
+  onAction(reset, async (user: string, opts: ResetFlags) => {
+    const config = loadServerConfig({ configFile: opts.config, data: opts.data });
+    let password: string | undefined;
+    if (opts.passwordStdin) {
+      const lines = await readStdinLines();
+      if (lines.length !== 1)
+        throw new BerthError('USAGE', '--password-stdin: give the password as one line on standard input');
+      password = lines[0] as string;
+    }
+    // Loaded here: the database drivers would slow every other command.
+    const { resetUserPassword } = await import('../main/password-reset.js');
+    const secret = await resetUserPassword(config, user, password);
+    if (password === undefined)
+      process.stdout.write(`new password for user "${user}": ${secret}\n(shown once)\n`);
+    else process.stdout.write(`password of user "${user}" changed\n`);
+    return 0;
+  });
 }

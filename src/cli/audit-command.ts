@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { BerthError } from '../oci/errors.js';
-import { type AdminFlags, addAdminOptions, formatTable, print, withAdminClient } from './admin-client.js';
+import { type AdminFlags, addAdminOptions, print, withAdminFlags } from './admin-options.js';
+import { onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 
 interface AuditEventJson {
   id: number;
@@ -50,11 +52,11 @@ Examples:
   $ berth audit --limit 20
   $ berth audit --actor 'robot$ci' --json`,
     );
-  addAdminOptions(audit).action(async (flags: AuditFlags) => {
+  onAction(addAdminOptions(audit), async (flags: AuditFlags) => {
     const query = new URLSearchParams({ limit: String(positiveInteger(flags.limit, '--limit')) });
     if (flags.actor) query.set('actor', flags.actor);
     if (flags.before) query.set('before', String(positiveInteger(flags.before, '--before')));
-    await withAdminClient(flags, async (client) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ events: AuditEventJson[]; next?: number }>(
         'GET',
         `audit?${query.toString()}`,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { ClientSession } from '../client/client-session.js';
 import type { Credentials } from '../client/credentials/credentials.js';
+import type { SessionSettings } from '../client/session-settings.js';
 import { BerthError } from '../oci/errors.js';
 
 export interface ClientFlags {
@@ -47,20 +47,19 @@ export function parseCreds(raw: string, option: string): Credentials {
   return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
 }
 
-/** A client session from the common flags; `credsFor` lists the hosts `--creds` applies to. */
-export async function openSession(flags: ClientFlags, credsFor: string[] = []): Promise<ClientSession> {
-  const creds = new Map<string, Credentials>();
-  if (flags.creds) for (const host of credsFor) creds.set(host, parseCreds(flags.creds, '--creds'));
+/** The client session the common flags ask for; `--creds` apply to the registry the command names. */
+export function sessionSettings(flags: ClientFlags): SessionSettings {
+  const credentials = flags.creds ? parseCreds(flags.creds, '--creds') : undefined;
   const timeout = Number(flags.timeout ?? 120);
   if (!Number.isFinite(timeout) || timeout <= 0)
     throw new BerthError('USAGE', '--timeout: expected a number of seconds');
-  return ClientSession.create({
+  return {
     tlsVerify: parseBool(flags.tlsVerify, '--tls-verify'),
     caFile: flags.caFile,
     certDir: flags.certDir,
     authFile: flags.authfile,
-    creds,
+    ...(credentials ? { credentials } : {}),
     timeout,
     debug: flags.debug ? (line) => process.stderr.write(`${line}\n`) : undefined,
-  });
+  };
 }

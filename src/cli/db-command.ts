@@ -1,5 +1,10 @@
-import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import {
+  importAdvisorySources,
+  OSV_EXPORT_URL,
+  readAdvisoryDbStatus,
+  updateAdvisories,
+} from '../client/advisory-db-maintenance.js';
 import {
   type AdvisoryDownloadEvent,
   DEFAULT_ECOSYSTEMS,
@@ -7,12 +12,12 @@ import {
   parseEcosystemList,
   parseMirrorUrl,
 } from '../client/advisory-download.js';
+import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
-import { OSV_EXPORT_URL } from '../scan/osv/advisory-db.js';
 import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
-import { formatTable } from './admin-client.js';
-import { advisoryDbPath } from './gate-command.js';
+import { CommandFailure, INTERRUPTED, onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 
 interface DbFlags {
   db?: string;
@@ -55,16 +60,17 @@ export function registerDbCommands(program: Command): void {
       'the offline vulnerability advisory database (OSV records) that `berth scan` matches against',
     );
 
-  addDbOptions(
-    db
-      .command('import')
-      .description(
-        'load OSV advisories from zip files (as osv.dev exports them), folders of *.json or JSON files',
-      )
-      .argument('<path...>', 'a zip, a folder (searched recursively) or a JSON file (a record or an array)')
-      .addHelpText(
-        'after',
-        `
+  onAction(
+    addDbOptions(
+      db
+        .command('import')
+        .description(
+          'load OSV advisories from zip files (as osv.dev exports them), folders of *.json or JSON files',
+        )
+        .argument('<path...>', 'a zip, a folder (searched recursively) or a JSON file (a record or an array)')
+        .addHelpText(
+          'after',
+          `
 Each PATH is imported in one transaction: stopped halfway, the database keeps what it had. A record replaces
 the stored one with the same id only when its "modified" time is newer (or equal). Malformed records are
 skipped and listed; the rest is imported.
@@ -76,69 +82,53 @@ Examples:
   $ berth db import all.zip
   $ berth db import ./advisories/ npm-all.zip --db /var/lib/berth/osv.sqlite
   $ BERTH_DATA=/var/lib/berth berth db import GHSA-xxxx-xxxx-xxxx.json --json`,
-      ),
-  ).action(async (paths: string[], flags: DbFlags) => {
-    for (const path of paths) {
-      // Every source is checked before any is imported, so a typo does not leave half the sources loaded.
-      try {
-        await stat(path);
-      } catch {
-        throw new BerthError('ADVISORY_SOURCE_MISSING', `${path}: no such file or folder`);
-      }
-    }
-    const file = advisoryDbPath(flags);
-    const [{ openAdvisoryDb }, { importAdvisories }] = await Promise.all([
-      import('../scan/osv/advisory-db.js'),
-      import('../scan/osv/advisory-import.js'),
-    ]);
-    const store = openAdvisoryDb(file);
-    const results: AdvisoryImportResult[] = [];
-    const progress = !flags.json && process.stderr.isTTY;
-    try {
-      for (const path of paths) {
-        const result = await importAdvisories(store, path, {
-          onRecord: progress
-            ? (n) => {
-                if (n % 1000 === 0) process.stderr.write(`\rimporting ${path}: ${n} records`);
-              }
-            : undefined,
-        });
-        if (progress) process.stderr.write('\r\u001b[K');
-        results.push(result);
-        if (!flags.json) {
+        ),
+    ),
+    async (paths: string[], flags: DbFlags) => {
+      const file = advisoryDbPath(flags);
+      const progress = !flags.json && process.stderr.isTTY;
+      const results = await importAdvisorySources(file, paths, {
+        onRecord: progress
+          ? (path, n) => {
+              if (n % 1000 === 0) process.stderr.write(`\rimporting ${path}: ${n} records`);
+            }
+          : undefined,
+        onImported: (result) => {
+          if (progress) process.stderr.write('\r\u001b[K');
+          if (flags.json) return;
           process.stdout.write(summaryLine(result));
           for (const issue of result.issues.slice(0, ISSUES_SHOWN))
             process.stderr.write(`skipped ${issue.message}\n`);
           if (result.issues.length > ISSUES_SHOWN)
             process.stderr.write(`… and ${result.issues.length - ISSUES_SHOWN} more skipped records\n`);
-        }
-      }
-    } finally {
-      store.close();
-    }
-    if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, sources: results }, null, 2)}\n`);
-    else process.stdout.write(`advisory database: ${file}\n`);
-  });
+        },
+      });
+      if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, sources: results }, null, 2)}\n`);
+      else process.stdout.write(`advisory database: ${file}\n`);
+      return 0;
+    },
+  );
 
-  addDbOptions(
-    db
-      .command('update')
-      .description(
-        "download OSV's per-ecosystem advisory archives (<mirror>/<Ecosystem>/all.zip) and import them",
-      )
-      .option(
-        '--ecosystem <list>',
-        `comma-separated OSV ecosystems (default ${DEFAULT_ECOSYSTEMS.join(',')})`,
-      )
-      .option(
-        '--mirror <url>',
-        "where the archives are, in the layout of OSV's export bucket",
-        OSV_EXPORT_URL,
-      )
-      .option('-q, --quiet', 'no progress, only the summary')
-      .addHelpText(
-        'after',
-        `
+  onAction(
+    addDbOptions(
+      db
+        .command('update')
+        .description(
+          "download OSV's per-ecosystem advisory archives (<mirror>/<Ecosystem>/all.zip) and import them",
+        )
+        .option(
+          '--ecosystem <list>',
+          `comma-separated OSV ecosystems (default ${DEFAULT_ECOSYSTEMS.join(',')})`,
+        )
+        .option(
+          '--mirror <url>',
+          "where the archives are, in the layout of OSV's export bucket",
+          OSV_EXPORT_URL,
+        )
+        .option('-q, --quiet', 'no progress, only the summary')
+        .addHelpText(
+          'after',
+          `
 Each archive is downloaded next to the database (<db>.downloads/), checked against the MD5 the bucket
 publishes, and imported in one transaction: the database changes only once a whole archive is verified
 and imported. An interrupted download is resumed by the next run with a Range request; an archive
@@ -148,144 +138,135 @@ Examples:
   $ berth db update
   $ berth db update --ecosystem Debian,npm
   $ berth db update --mirror https://osv-mirror.example.com/ --json`,
-      ),
-  ).action(async (flags: UpdateFlags) => {
-    const ecosystems = flags.ecosystem ? parseEcosystemList(flags.ecosystem) : [...DEFAULT_ECOSYSTEMS];
-    const mirror = parseMirrorUrl(flags.mirror);
-    const file = advisoryDbPath(flags);
-    const [{ updateAdvisoryDb }, { httpTransport }] = await Promise.all([
-      import('../client/advisory-download.js'),
-      import('../client/transport/http-transport.js'),
-    ]);
-    const transport = httpTransport({ tls: () => ({ verify: true }), userAgent: 'berth (db update)' });
-    const controller = new AbortController();
-    const interrupt = (): void => controller.abort();
-    process.once('SIGINT', interrupt);
-    const progress = !flags.json && !flags.quiet && process.stderr.isTTY;
-    let shown = -PROGRESS_STEP;
-    let current = '';
-    const onProgress = (event: AdvisoryDownloadEvent): void => {
-      if (event.ecosystem !== current) {
-        current = event.ecosystem;
-        shown = -PROGRESS_STEP;
-      }
-      if (event.phase === 'download') {
-        if (event.received - shown < PROGRESS_STEP && event.received !== event.total) return;
-        shown = event.received;
-        const of = event.total !== undefined ? ` of ${formatBytes(event.total)}` : '';
-        const resumed = event.resumedAt > 0 ? ` (resumed at ${formatBytes(event.resumedAt)})` : '';
-        process.stderr.write(
-          `\r\u001b[K${event.ecosystem}: downloading ${formatBytes(event.received)}${of}${resumed}`,
+        ),
+    ),
+    async (flags: UpdateFlags) => {
+      const ecosystems = flags.ecosystem ? parseEcosystemList(flags.ecosystem) : [...DEFAULT_ECOSYSTEMS];
+      const mirror = parseMirrorUrl(flags.mirror);
+      const file = advisoryDbPath(flags);
+      const controller = new AbortController();
+      const interrupt = (): void => controller.abort();
+      process.once('SIGINT', interrupt);
+      const progress = !flags.json && !flags.quiet && process.stderr.isTTY;
+      let shown = -PROGRESS_STEP;
+      let current = '';
+      const onProgress = (event: AdvisoryDownloadEvent): void => {
+        if (event.ecosystem !== current) {
+          current = event.ecosystem;
+          shown = -PROGRESS_STEP;
+        }
+        if (event.phase === 'download') {
+          if (event.received - shown < PROGRESS_STEP && event.received !== event.total) return;
+          shown = event.received;
+          const of = event.total !== undefined ? ` of ${formatBytes(event.total)}` : '';
+          const resumed = event.resumedAt > 0 ? ` (resumed at ${formatBytes(event.resumedAt)})` : '';
+          process.stderr.write(
+            `\r\u001b[K${event.ecosystem}: downloading ${formatBytes(event.received)}${of}${resumed}`,
+          );
+        } else if (event.phase === 'verify') {
+          shown = -PROGRESS_STEP;
+          process.stderr.write(`\r\u001b[K${event.ecosystem}: checking MD5`);
+        } else if (event.records % 1000 === 0) {
+          process.stderr.write(`\r\u001b[K${event.ecosystem}: importing ${event.records} records`);
+        }
+      };
+      const onImported = (update: EcosystemUpdate): void => {
+        if (progress) process.stderr.write('\r\u001b[K');
+        if (flags.json) return;
+        if (update.notModified) {
+          process.stdout.write(`${update.ecosystem}: unchanged since the last update, not downloaded\n`);
+          return;
+        }
+        const resumed = update.resumedAt > 0 ? `, resumed at ${formatBytes(update.resumedAt)}` : '';
+        const checked = update.md5Verified ? ', MD5 checked' : '';
+        process.stdout.write(
+          `${update.ecosystem}: ${formatBytes(update.bytes)} downloaded${resumed}${checked}; ${update.imported} imported, ${update.updated} updated, ${update.unchanged} unchanged, ${update.skipped} skipped, ${update.withdrawn} withdrawn\n`,
         );
-      } else if (event.phase === 'verify') {
-        shown = -PROGRESS_STEP;
-        process.stderr.write(`\r\u001b[K${event.ecosystem}: checking MD5`);
-      } else if (event.records % 1000 === 0) {
-        process.stderr.write(`\r\u001b[K${event.ecosystem}: importing ${event.records} records`);
+        for (const issue of update.issues.slice(0, ISSUES_SHOWN))
+          process.stderr.write(`skipped ${issue.message}\n`);
+        if (update.issues.length > ISSUES_SHOWN)
+          process.stderr.write(`… and ${update.issues.length - ISSUES_SHOWN} more skipped records\n`);
+      };
+      let updates: EcosystemUpdate[];
+      try {
+        updates = await updateAdvisories({
+          dbPath: file,
+          ecosystems,
+          mirror,
+          signal: controller.signal,
+          onImported,
+          ...(progress ? { onProgress } : {}),
+        });
+      } catch (error) {
+        if (progress) process.stderr.write('\r\u001b[K');
+        if (controller.signal.aborted) {
+          throw new CommandFailure(
+            INTERRUPTED,
+            new BerthError(
+              'INTERRUPTED',
+              'interrupted: the database is unchanged for the archive in progress; run berth db update again to resume its download',
+            ),
+          );
+        }
+        throw error;
+      } finally {
+        process.off('SIGINT', interrupt);
       }
-    };
-    const onImported = (update: EcosystemUpdate): void => {
-      if (progress) process.stderr.write('\r\u001b[K');
-      if (flags.json) return;
-      if (update.notModified) {
-        process.stdout.write(`${update.ecosystem}: unchanged since the last update, not downloaded\n`);
-        return;
-      }
-      const resumed = update.resumedAt > 0 ? `, resumed at ${formatBytes(update.resumedAt)}` : '';
-      const checked = update.md5Verified ? ', MD5 checked' : '';
-      process.stdout.write(
-        `${update.ecosystem}: ${formatBytes(update.bytes)} downloaded${resumed}${checked}; ${update.imported} imported, ${update.updated} updated, ${update.unchanged} unchanged, ${update.skipped} skipped, ${update.withdrawn} withdrawn\n`,
-      );
-      for (const issue of update.issues.slice(0, ISSUES_SHOWN))
-        process.stderr.write(`skipped ${issue.message}\n`);
-      if (update.issues.length > ISSUES_SHOWN)
-        process.stderr.write(`… and ${update.issues.length - ISSUES_SHOWN} more skipped records\n`);
-    };
-    let updates: EcosystemUpdate[];
-    try {
-      updates = await updateAdvisoryDb({
-        dbPath: file,
-        ecosystems,
-        mirror,
-        transport,
-        signal: controller.signal,
-        onImported,
-        ...(progress ? { onProgress } : {}),
-      });
-    } catch (error) {
-      if (progress) process.stderr.write('\r\u001b[K');
-      if (controller.signal.aborted) {
-        process.exitCode = 130;
-        throw new BerthError(
-          'INTERRUPTED',
-          'interrupted: the database is unchanged for the archive in progress; run berth db update again to resume its download',
-        );
-      }
-      throw error;
-    } finally {
-      process.off('SIGINT', interrupt);
-      await transport.close();
-    }
-    if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, ecosystems: updates }, null, 2)}\n`);
-    else process.stdout.write(`advisory database: ${file}\n`);
-  });
+      if (flags.json) process.stdout.write(`${JSON.stringify({ db: file, ecosystems: updates }, null, 2)}\n`);
+      else process.stdout.write(`advisory database: ${file}\n`);
+      return 0;
+    },
+  );
 
-  addDbOptions(
-    db
-      .command('status')
-      .description('show the advisory database: ecosystems, record counts, newest modification time')
-      .addHelpText(
-        'after',
-        `
+  onAction(
+    addDbOptions(
+      db
+        .command('status')
+        .description('show the advisory database: ecosystems, record counts, newest modification time')
+        .addHelpText(
+          'after',
+          `
 Examples:
   $ berth db status
   $ berth db status --db /var/lib/berth/osv.sqlite --json`,
-      ),
-  ).action(async (flags: DbFlags) => {
-    const file = advisoryDbPath(flags);
-    const { openAdvisoryDb } = await import('../scan/osv/advisory-db.js');
-    const exists = await stat(file).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
-      if (flags.json)
-        process.stdout.write(
-          `${JSON.stringify({ path: file, exists: false, records: 0, withdrawn: 0, ecosystems: [] }, null, 2)}\n`,
+        ),
+    ),
+    async (flags: DbFlags) => {
+      const file = advisoryDbPath(flags);
+      const status = await readAdvisoryDbStatus(file);
+      if (!status) {
+        if (flags.json)
+          process.stdout.write(
+            `${JSON.stringify({ path: file, exists: false, records: 0, withdrawn: 0, ecosystems: [] }, null, 2)}\n`,
+          );
+        else
+          process.stdout.write(
+            `no advisory database at ${file} (download OSV's advisories with: berth db update)\n`,
+          );
+        return 0;
+      }
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ ...status, exists: true }, null, 2)}\n`);
+        return 0;
+      }
+      let text = `advisory database: ${status.path}\n`;
+      text += `records: ${status.records} (${status.withdrawn} withdrawn)`;
+      if (status.newestModified) text += `, newest modified ${status.newestModified}`;
+      if (status.lastImport) text += `, last import ${status.lastImport}`;
+      text += '\n';
+      if (status.ecosystems.length > 0) {
+        text += formatTable(
+          ['ECOSYSTEM', 'RECORDS', 'WITHDRAWN', 'NEWEST MODIFIED'],
+          status.ecosystems.map((e) => [
+            e.ecosystem || '(none)',
+            String(e.records),
+            String(e.withdrawn),
+            e.newestModified,
+          ]),
         );
-      else
-        process.stdout.write(
-          `no advisory database at ${file} (download OSV's advisories with: berth db update)\n`,
-        );
-      return;
-    }
-    const store = openAdvisoryDb(file, { mustExist: true });
-    let status: ReturnType<typeof store.status>;
-    try {
-      status = store.status();
-    } finally {
-      store.close();
-    }
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ ...status, exists: true }, null, 2)}\n`);
-      return;
-    }
-    let text = `advisory database: ${status.path}\n`;
-    text += `records: ${status.records} (${status.withdrawn} withdrawn)`;
-    if (status.newestModified) text += `, newest modified ${status.newestModified}`;
-    if (status.lastImport) text += `, last import ${status.lastImport}`;
-    text += '\n';
-    if (status.ecosystems.length > 0) {
-      text += formatTable(
-        ['ECOSYSTEM', 'RECORDS', 'WITHDRAWN', 'NEWEST MODIFIED'],
-        status.ecosystems.map((e) => [
-          e.ecosystem || '(none)',
-          String(e.records),
-          String(e.withdrawn),
-          e.newestModified,
-        ]),
-      );
-    }
-    process.stdout.write(text);
-  });
+      }
+      process.stdout.write(text);
+      return 0;
+    },
+  );
 }

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
-import { runAdmissionGate } from '../client/admission-gate.js';
+import { lintImage } from '../client/image-lint.js';
 import { parseImageLocation } from '../client/image-location.js';
+import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
-import { formatAdmissionReport } from '../policy/admission-check.js';
-import { loadAdmissionPolicy } from '../policy/admission-policy.js';
-import type { ClientFlags } from './client-options.js';
-import { addClientOptions } from './client-options.js';
-import { advisoryDbPath, GATE_REFUSED, runGateCommand } from './gate-command.js';
-import { withImageSource } from './image-source-scope.js';
-import { withLayerProgress } from './layer-progress.js';
+import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
+import { asGateCommand, GATE_REFUSED, onAction } from './exit-status.js';
+import { formatAdmissionReport } from './output/admission-report.js';
+import { withLayerProgress } from './output/layer-progress.js';
 
 interface LintFlags extends ClientFlags {
   policy: string;
@@ -55,26 +53,24 @@ Examples:
   $ berth lint --policy policy.yaml docker-archive:app.tar registry.example.com/prod/app:1.4.2
   $ berth lint --policy policy.yaml --json oci:./layout:v1`,
     );
-  addClientOptions(lint).action(async (raw: string, destRaw: string | undefined, flags: LintFlags) => {
-    await runGateCommand(async () => {
-      const policy = await loadAdmissionPolicy(flags.policy);
+  onAction(addClientOptions(lint), (raw: string, destRaw: string | undefined, flags: LintFlags) =>
+    asGateCommand(async () => {
       const destination = destRaw ? destinationReference(destRaw) : undefined;
-      await withImageSource(raw, flags, async (source) => {
-        const { report } = await withLayerProgress((onLayer) =>
-          runAdmissionGate(source, {
-            policy,
-            onLayer,
-            ...(destination ? { destination } : {}),
-            ...(flags.platform ? { platform: flags.platform } : {}),
-            advisoryDb: advisoryDbPath(flags),
-            ...(flags.warnOnly ? { warnOnly: true } : {}),
-          }),
-        );
-        if (flags.json)
-          process.stdout.write(`${JSON.stringify({ image: source.description, ...report }, null, 2)}\n`);
-        else process.stdout.write(`${source.description}\n${formatAdmissionReport(report)}`);
-        if (report.refused) process.exitCode = GATE_REFUSED;
-      });
-    });
-  });
+      const { image, report } = await withLayerProgress((onLayer) =>
+        lintImage({
+          location: parseImageLocation(raw),
+          session: sessionSettings(flags),
+          policyFile: flags.policy,
+          destination,
+          platform: flags.platform,
+          advisoryDb: advisoryDbPath(flags),
+          warnOnly: flags.warnOnly === true,
+          onLayer,
+        }),
+      );
+      if (flags.json) process.stdout.write(`${JSON.stringify({ image, ...report }, null, 2)}\n`);
+      else process.stdout.write(`${image}\n${formatAdmissionReport(report)}`);
+      return report.refused ? GATE_REFUSED : 0;
+    }),
+  );
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ClientSession } from '../client/client-session.js';
 import type { Credentials } from '../client/credentials/credentials.js';
-import { isBerthServer, rememberServer } from '../client/remembered-server.js';
+import { logIn, logOut } from '../client/registry-login.js';
 import { BerthError } from '../oci/errors.js';
-import { addClientOptions, type ClientFlags, openSession, parseBool } from './client-options.js';
+import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
+import { onAction } from './exit-status.js';
 import { promptLine } from './prompt.js';
 
 interface LoginFlags extends ClientFlags {
@@ -20,18 +20,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(parts)
     .toString('utf8')
     .replace(/\r?\n$/, '');
-}
-
-/** Checks credentials against the registry: the ping goes through the auth layer, which uses them. */
-export async function verifyCredentials(session: ClientSession, host: string): Promise<void> {
-  const base = await session.registry.base(host);
-  const response = await session.registry.transport({ method: 'GET', url: new URL('/v2/', base), scope: [] });
-  await response.body.dump();
-  if (response.status === 401) {
-    throw new BerthError('UNAUTHORIZED', `${host}: login failed: the registry refused the credentials`);
-  }
-  if (response.status >= 400)
-    throw new BerthError('LOGIN_FAILED', `${host}: login failed: the registry answered ${response.status}`);
 }
 
 export function registerLoginCommands(program: Command): void {
@@ -58,7 +46,7 @@ otherwise into config.json itself; with --authfile into that auth.json.
 A login to a Berth also makes it the server of admin commands (berth user, robot, project, role, audit,
 repos) until the next login to a Berth; --server and BERTH_SERVER still choose another.`,
     );
-  addClientOptions(login).action(async (host: string, flags: LoginFlags) => {
+  onAction(addClientOptions(login), async (host: string, flags: LoginFlags) => {
     if (flags.password && flags.passwordStdin)
       throw new BerthError('USAGE', '--password and --password-stdin exclude each other');
     const username = flags.username ?? (process.stdin.isTTY ? await promptLine('Username: ') : undefined);
@@ -68,21 +56,12 @@ repos) until the next login to a Berth; --server and BERTH_SERVER still choose a
     else if (password === undefined && process.stdin.isTTY) password = await promptLine('Password: ', true);
     if (!password) throw new BerthError('USAGE', 'a password is needed: --password-stdin');
     const credentials: Credentials = { username, password };
-    const session = await openSession({ ...flags, creds: undefined });
-    try {
-      session.setTlsVerify(host, parseBool(flags.tlsVerify, '--tls-verify'));
-      session.addCredentials(host, credentials);
-      await verifyCredentials(session, host);
-      const stored = await session.credentials.store(host, credentials);
-      if (stored.plaintext) {
-        process.stderr.write(`WARNING! Your password will be stored unencrypted in ${stored.location}.\n`);
-      }
-      process.stdout.write(`Login Succeeded (credentials stored in ${stored.location})\n`);
-      // Admin commands use the Berth of the last login by default; a login elsewhere (Docker Hub) leaves it.
-      if (await isBerthServer(session.registry, host).catch(() => false)) await rememberServer(host);
-    } finally {
-      await session.close();
+    const stored = await logIn(host, credentials, sessionSettings({ ...flags, creds: undefined }));
+    if (stored.plaintext) {
+      process.stderr.write(`WARNING! Your password will be stored unencrypted in ${stored.location}.\n`);
     }
+    process.stdout.write(`Login Succeeded (credentials stored in ${stored.location})\n`);
+    return 0;
   });
 
   const logout = program
@@ -91,15 +70,9 @@ repos) until the next login to a Berth; --server and BERTH_SERVER still choose a
     .description('remove stored credentials for a registry')
     .option('--authfile <file>', "the auth.json to change instead of Docker's config")
     .addHelpText('after', '\nExample:\n  $ berth logout registry.example.com');
-  logout.action(async (host: string, flags: { authfile?: string }) => {
-    const session = await ClientSession.create(flags.authfile ? { authFile: flags.authfile } : {});
-    try {
-      const removed = await session.credentials.erase(host);
-      process.stdout.write(
-        removed ? `Removed login credentials for ${host}\n` : `Not logged in to ${host}\n`,
-      );
-    } finally {
-      await session.close();
-    }
+  onAction(logout, async (host: string, flags: { authfile?: string }) => {
+    const removed = await logOut(host, flags.authfile);
+    process.stdout.write(removed ? `Removed login credentials for ${host}\n` : `Not logged in to ${host}\n`);
+    return 0;
   });
 }

@@ -7,6 +7,7 @@ import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-command.js';
+import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
@@ -61,10 +62,13 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    // Commands that finish with a verdict (analyze, scan, lint) set the exit code without failing.
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    // Commands that finish with a verdict (analyze, scan, lint) return it without failing.
+    return exitStatusOf(program);
+  } catch (thrown) {
+    if (thrown instanceof CommanderError) return thrown.exitCode;
+    // A gate command's errors end with "could not check" (2), an interruption with 130; the rest with 1.
+    const status = thrown instanceof CommandFailure ? thrown.status : 1;
+    const error = thrown instanceof CommandFailure ? thrown.cause : thrown;
     const message =
       error instanceof BerthError || error instanceof RegistryError
         ? error.message
@@ -72,7 +76,6 @@ export async function main(argv: string[]): Promise<number> {
           ? `${error.message}`
           : String(error);
     process.stderr.write(`berth: ${message}\n`);
-    // A gate command marks its errors "could not check" (2); every other failure is 1.
-    return typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1;
+    return status;
   }
 }

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
+import { segment } from '../client/admin-api.js';
 import { BerthError } from '../oci/errors.js';
 import {
   type AdminFlags,
   addAdminOptions,
-  formatTable,
   parseSubjectKind,
   print,
-  segment,
-  withAdminClient,
-} from './admin-client.js';
+  withAdminFlags,
+} from './admin-options.js';
+import { onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 
 interface ProjectJson {
   name: string;
@@ -52,8 +53,8 @@ Examples:
     .description('create a project')
     .option('--public', 'anyone may pull from it, without logging in')
     .addHelpText('after', '\nExample:\n  $ berth project add base-images --public');
-  addAdminOptions(add).action(async (name: string, flags: AdminFlags & { public?: boolean }) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(add), async (name: string, flags: AdminFlags & { public?: boolean }) => {
+    return withAdminFlags(flags, async (client) => {
       const created = await client.request<ProjectJson>('POST', 'projects', {
         name,
         public: flags.public ?? false,
@@ -66,8 +67,8 @@ Examples:
     .command('list')
     .description('list the projects you can see')
     .addHelpText('after', '\nExample:\n  $ berth project list');
-  addAdminOptions(list).action(async (flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(list), async (flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ projects: ProjectJson[] }>('GET', 'projects');
       print(flags, answer, (a) =>
         formatTable(
@@ -85,8 +86,8 @@ Examples:
       'delete a project and its memberships (its repositories stay, reachable by admins and roles)',
     )
     .addHelpText('after', '\nExample:\n  $ berth project rm old-team');
-  addAdminOptions(rm).action(async (name: string, flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(rm), async (name: string, flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       await client.request('DELETE', `projects/${segment(name)}`);
       print(flags, { project: name, deleted: true }, () => `Project ${name} deleted\n`);
     });
@@ -99,10 +100,11 @@ Examples:
     .option('--public', 'anyone may pull')
     .option('--private', 'members and roles only')
     .addHelpText('after', '\nExample:\n  $ berth project set team --private');
-  addAdminOptions(set).action(
+  onAction(
+    addAdminOptions(set),
     async (name: string, flags: AdminFlags & { public?: boolean; private?: boolean }) => {
       if (flags.public === flags.private) throw new BerthError('USAGE', 'give one of --public and --private');
-      await withAdminClient(flags, async (client) => {
+      return withAdminFlags(flags, async (client) => {
         const changed = await client.request<ProjectJson>('PATCH', `projects/${segment(name)}`, {
           public: flags.public === true,
         });
@@ -131,12 +133,13 @@ Examples:
     .argument('<role>', ROLES.join(' | '))
     .description('add a member, or change their role')
     .addHelpText('after', '\nExample:\n  $ berth project member add team user alice developer');
-  addAdminOptions(memberAdd).action(
+  onAction(
+    addAdminOptions(memberAdd),
     async (projectName: string, kind: string, name: string, role: string, flags: AdminFlags) => {
       if (!ROLES.includes(role))
         throw new BerthError('USAGE', `role: expected one of ${ROLES.join(', ')}, got "${role}"`);
       const path = memberPath(projectName, kind, name);
-      await withAdminClient(flags, async (client) => {
+      return withAdminFlags(flags, async (client) => {
         const set = await client.request<MemberJson>('PUT', path, { role });
         print(flags, set, (m) => `${m.kind} ${m.subject} is ${m.role} in ${m.project}\n`);
       });
@@ -150,10 +153,11 @@ Examples:
     .argument('<name>', 'the user or robot')
     .description('remove a member')
     .addHelpText('after', '\nExample:\n  $ berth project member rm team user alice');
-  addAdminOptions(memberRm).action(
+  onAction(
+    addAdminOptions(memberRm),
     async (projectName: string, kind: string, name: string, flags: AdminFlags) => {
       const path = memberPath(projectName, kind, name);
-      await withAdminClient(flags, async (client) => {
+      return withAdminFlags(flags, async (client) => {
         await client.request('DELETE', path);
         print(
           flags,
@@ -169,8 +173,8 @@ Examples:
     .argument('<project>', 'the project')
     .description("list a project's members")
     .addHelpText('after', '\nExample:\n  $ berth project member list team --json');
-  addAdminOptions(memberList).action(async (projectName: string, flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(memberList), async (projectName: string, flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ members: MemberJson[] }>(
         'GET',
         `projects/${segment(projectName)}/members`,

@@ -1,22 +1,24 @@
 import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
-import { runAdmissionGate } from '../client/admission-gate.js';
-import { type CopyOptions, type CopyResult, copyImage } from '../client/copy-image.js';
-import { describeLocation, type ImageLocation, parseImageLocation } from '../client/image-location.js';
-import { formatPlatform, parsePlatform } from '../client/platform.js';
+import { parseImageLocation } from '../client/image-location.js';
+import { parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
-import type { ImageSource } from '../client/sources/image-source.js';
-import { formatBytes } from '../oci/byte-size.js';
+import { type CopySettings, type PushOptions, type PushResult, pushImage } from '../client/push.js';
+import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
-import { imageIndexSchema } from '../oci/manifest.js';
 import type { ManifestFormat } from '../oci/manifest-format.js';
-import { isIndexMediaType } from '../oci/media-types.js';
-import { formatAdmissionReport } from '../policy/admission-check.js';
-import { type AdmissionPolicy, loadAdmissionPolicy } from '../policy/admission-policy.js';
 import { parseByteSize } from './byte-size.js';
-import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
-import { copyProgress, type ProgressMode } from './copy-progress.js';
-import { advisoryDbPath } from './gate-command.js';
+import {
+  addClientOptions,
+  type ClientFlags,
+  parseBool,
+  parseCreds,
+  sessionSettings,
+} from './client-options.js';
+import { CommandFailure, INTERRUPTED, onAction } from './exit-status.js';
+import { formatAdmissionReport } from './output/admission-report.js';
+import { copyProgress, type ProgressMode } from './output/copy-progress.js';
+import { pushOutput } from './output/push-result.js';
 
 export interface PushFlags extends ClientFlags {
   all?: boolean;
@@ -37,7 +39,7 @@ export interface PushFlags extends ClientFlags {
 }
 
 /** The tuning of a copy from the command's flags, checked. */
-export function copySettings(flags: PushFlags) {
+export function copySettings(flags: PushFlags): CopySettings {
   const compression = flags.compression as CompressionChoice;
   if (!['auto', 'gzip', 'none'].includes(compression)) {
     throw new BerthError('USAGE', `--compression: expected auto, gzip or none, got "${flags.compression}"`);
@@ -63,152 +65,55 @@ export function copySettings(flags: PushFlags) {
   };
 }
 
-function hostOf(location: ImageLocation): string | undefined {
-  return location.transport === 'docker' ? location.ref.host : undefined;
-}
-
-export interface CopyRun {
-  source: string;
-  destination: string;
-  result: CopyResult;
-  seconds: number;
-}
-
-/** Copies SOURCE to DEST with a session built from the flags; used by `push`, `copy` and `import`. */
-export async function runCopy(
+/**
+ * The push use case's options from a copy command's flags: SOURCE to DEST, with the policy report (when
+ * `--policy`) on stderr, so stdout stays the push's result.
+ */
+export function pushOptions(
   sourceRaw: string,
   destRaw: string,
   flags: PushFlags,
-  progress: ProgressMode,
   extraTags: string[] = [],
-  signal?: AbortSignal,
-): Promise<CopyRun> {
+): PushOptions {
   const settings = copySettings(flags);
-  // A bad policy file is reported before anything is opened.
-  const policy = flags.policy ? await loadAdmissionPolicy(flags.policy) : undefined;
-  const from = parseImageLocation(sourceRaw);
-  const to = parseImageLocation(destRaw);
-  const session = await openSession(
-    flags,
-    [hostOf(to)].filter((h): h is string => h !== undefined),
-  );
-  const srcHost = hostOf(from);
-  const destHost = hostOf(to);
-  if (srcHost)
-    session.setTlsVerify(
-      srcHost,
-      parseBool(flags.srcTlsVerify, '--src-tls-verify') ?? parseBool(flags.tlsVerify, '--tls-verify'),
-    );
-  if (destHost)
-    session.setTlsVerify(
-      destHost,
-      parseBool(flags.destTlsVerify, '--dest-tls-verify') ?? parseBool(flags.tlsVerify, '--tls-verify'),
-    );
-  if (srcHost && flags.srcCreds && srcHost !== destHost) {
-    session.addCredentials(srcHost, parseCreds(flags.srcCreds, '--src-creds'));
-  }
-  const started = performance.now();
+  const session = sessionSettings(flags);
+  const sourceTlsVerify = parseBool(flags.srcTlsVerify, '--src-tls-verify');
+  const destinationTlsVerify = parseBool(flags.destTlsVerify, '--dest-tls-verify');
+  return {
+    settings,
+    source: parseImageLocation(sourceRaw),
+    destination: parseImageLocation(destRaw),
+    session,
+    ...(flags.srcCreds ? { sourceCredentials: parseCreds(flags.srcCreds, '--src-creds') } : {}),
+    ...(sourceTlsVerify !== undefined ? { sourceTlsVerify } : {}),
+    ...(destinationTlsVerify !== undefined ? { destinationTlsVerify } : {}),
+    extraTags,
+    ...(flags.policy
+      ? {
+          admission: {
+            policyFile: flags.policy,
+            advisoryDb: advisoryDbPath(flags),
+            warnOnly: flags.warnOnly === true,
+          },
+          onAdmission: ({ image, platform, report }) => {
+            if (!flags.quiet || report.refused)
+              process.stderr.write(
+                `${image}${platform ? ` (${platform})` : ''}\n${formatAdmissionReport(report)}`,
+              );
+          },
+        }
+      : {}),
+  };
+}
+
+/** Runs a push with the progress view the flags ask for, stopping the view however the push ends. */
+export async function runPush(options: PushOptions, progress: ProgressMode): Promise<PushResult> {
   const view = copyProgress(progress, process.stderr);
-  // What went up before an interruption, for the message that says so.
-  const thisRun = { blobs: 0, bytes: 0 };
-  let source: Awaited<ReturnType<typeof session.openSource>> | undefined;
   try {
-    source = await session.openSource(from, signal);
-    if (policy) await gateBeforePush(source, policy, to, settings, flags, signal);
-    const { destination, tags, format } = await session.openDestination(
-      to,
-      { chunkSize: settings.chunkSize, smallBlobMax: 1024 * 1024 },
-      from.transport === 'docker' ? { host: from.ref.host, repository: from.ref.repository } : undefined,
-    );
-    try {
-      const options: CopyOptions = {
-        ...settings,
-        format: settings.format ?? format,
-        cacheDir: session.cacheDir,
-        cache: session.cache,
-        onEvent: (event) => {
-          if (event.type === 'blob' && event.state === 'uploaded') {
-            thisRun.blobs += 1;
-            thisRun.bytes += event.sent ?? 0;
-          }
-          view.onEvent(event);
-        },
-        ...(signal ? { signal } : {}),
-      };
-      const result = await copyImage(source, destination, tagsToPush(to, tags, extraTags), options);
-      return {
-        source: describeLocation(from),
-        destination: describeLocation(to),
-        result,
-        seconds: (performance.now() - started) / 1000,
-      };
-    } finally {
-      await destination.close();
-    }
-  } catch (error) {
-    // Whatever the interrupted step threw (a stream's AbortError, a request's), the news is the interruption.
-    if (signal?.aborted) {
-      const moved =
-        thisRun.blobs > 0
-          ? `${thisRun.blobs} blob${thisRun.blobs === 1 ? '' : 's'} (${formatBytes(thisRun.bytes)}) went up in this run`
-          : 'no blob was completed in this run';
-      throw new BerthError(
-        'INTERRUPTED',
-        `${describeLocation(to)}: interrupted: ${moved}; run the same command again to resume`,
-        { cause: error },
-      );
-    }
-    if (error instanceof BerthError && !error.message.includes(describeLocation(from))) {
-      throw new BerthError(
-        error.code,
-        `${describeLocation(from)} -> ${describeLocation(to)}: ${error.message}`,
-        { cause: error },
-      );
-    }
-    throw error;
+    return await pushImage({ ...options, onEvent: (event) => view.onEvent(event) });
   } finally {
     view.stop();
-    await source?.close().catch(() => {});
-    await session.close();
   }
-}
-
-/**
- * The destination's own tag, then the extra ones, each once. A destination without a tag means `latest`
- * only when no extra tags are listed: `tags: [v1, v2]` pushes v1 and v2, not latest as well.
- */
-export function tagsToPush(to: ImageLocation, destinationTags: string[], extraTags: string[]): string[] {
-  const implicitLatest = to.transport === 'docker' && to.ref.tag === undefined;
-  const all = implicitLatest && extraTags.length > 0 ? extraTags : [...destinationTags, ...extraTags];
-  return [...new Set(all)];
-}
-
-export function summary(run: CopyRun): string {
-  const counts = { exists: 0, mounted: 0, uploaded: 0 };
-  for (const blob of run.result.blobs) counts[blob.action]++;
-  const { uploadedBytes, sentBytes } = run.result;
-  // A resumed upload counts only the bytes this run sent; the rest went up in the interrupted one.
-  const resumed =
-    uploadedBytes > sentBytes ? `, ${formatBytes(uploadedBytes - sentBytes)} of it sent before` : '';
-  const moved =
-    counts.uploaded > 0
-      ? `${counts.uploaded} uploaded (${formatBytes(sentBytes)} sent${resumed})`
-      : 'nothing uploaded';
-  return `${run.destination} ${run.result.digest}: ${moved}, ${counts.exists} already there, ${counts.mounted} mounted, in ${run.seconds.toFixed(1)} s`;
-}
-
-export function runJson(run: CopyRun): Record<string, unknown> {
-  return {
-    source: run.source,
-    destination: run.destination,
-    digest: run.result.digest,
-    mediaType: run.result.mediaType,
-    platforms: run.result.platforms,
-    uploadedBytes: run.result.uploadedBytes,
-    sentBytes: run.result.sentBytes,
-    seconds: Number(run.seconds.toFixed(3)),
-    blobs: run.result.blobs,
-  };
 }
 
 export function addCopyOptions(command: Command): Command {
@@ -237,52 +142,6 @@ export function addCopyOptions(command: Command): Command {
       .option('--json', 'print the result as JSON')
       .option('-q, --quiet', 'print only the digest'),
   );
-}
-
-/**
- * Runs the admission gate on what the push would send (every platform with --all) and refuses the push
- * when it fails, unless --warn-only. The report goes to stderr, so stdout stays the push's result.
- */
-async function gateBeforePush(
-  source: ImageSource,
-  policy: AdmissionPolicy,
-  to: ImageLocation,
-  settings: ReturnType<typeof copySettings>,
-  flags: PushFlags,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const top = await source.topManifest();
-  let platforms: (string | undefined)[] = [settings.platform ? formatPlatform(settings.platform) : undefined];
-  if (settings.all && isIndexMediaType(top.mediaType)) {
-    const index = imageIndexSchema.parse(JSON.parse(top.bytes.toString('utf8')));
-    platforms = index.manifests
-      .filter((m) => m.platform)
-      .map((m) => formatPlatform(m.platform as NonNullable<typeof m.platform>));
-  }
-  const refusals: string[] = [];
-  for (const platform of platforms) {
-    const { report } = await runAdmissionGate(source, {
-      policy,
-      ...(to.transport === 'docker' ? { destination: to.ref } : {}),
-      ...(platform ? { platform } : {}),
-      advisoryDb: advisoryDbPath(flags),
-      ...(flags.warnOnly ? { warnOnly: true } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    if (!flags.quiet || report.refused)
-      process.stderr.write(
-        `${source.description}${platform ? ` (${platform})` : ''}\n${formatAdmissionReport(report)}`,
-      );
-    if (report.refused)
-      refusals.push(
-        `${report.counts.fail} failed check${report.counts.fail === 1 ? '' : 's'}${platform ? ` for ${platform}` : ''}`,
-      );
-  }
-  if (refusals.length > 0)
-    throw new BerthError(
-      'POLICY_REFUSED',
-      `refused by policy ${flags.policy}: ${refusals.join(', ')}; nothing was pushed (--warn-only to push anyway)`,
-    );
 }
 
 export function progressMode(flags: { json?: boolean; quiet?: boolean }): ProgressMode {
@@ -325,7 +184,8 @@ An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly upload
     )
     .option('--warn-only', 'with --policy: report failed checks but push anyway')
     .option('--db <path>', 'with --policy: the advisory database for vulnerability rules');
-  addCopyOptions(command).action(async (sourceRaw: string, destRaw: string, flags: PushFlags) => {
+  onAction(addCopyOptions(command), async (sourceRaw: string, destRaw: string, flags: PushFlags) => {
+    const options = pushOptions(sourceRaw, destRaw, flags);
     const controller = new AbortController();
     // Every open blob stream listens on this signal; a wide image has more than the default ten.
     setMaxListeners(0, controller.signal);
@@ -334,16 +194,13 @@ An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly upload
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     try {
-      const run = await runCopy(sourceRaw, destRaw, flags, progressMode(flags), [], controller.signal).catch(
+      const run = await runPush({ ...options, signal: controller.signal }, progressMode(flags)).catch(
         (error: unknown) => {
-          // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
-          if (controller.signal.aborted) process.exitCode = 130;
-          throw error;
+          throw controller.signal.aborted ? new CommandFailure(INTERRUPTED, error) : error;
         },
       );
-      if (flags.json) process.stdout.write(`${JSON.stringify(runJson(run), null, 2)}\n`);
-      else if (flags.quiet) process.stdout.write(`${run.result.digest}\n`);
-      else process.stdout.write(`${summary(run)}\n`);
+      process.stdout.write(pushOutput(run, flags));
+      return 0;
     } finally {
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);

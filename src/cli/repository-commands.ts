@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import { RegistryResponseError } from '../client/registry-client.js';
-import { isDigest } from '../oci/digest.js';
+import { catalogHost, deleteImage, listRepositories, listTags } from '../client/registry-catalog.js';
 import { BerthError } from '../oci/errors.js';
 import { parseImageReference } from '../oci/reference.js';
-import { chooseServer } from './admin-client.js';
-import { addClientOptions, type ClientFlags, openSession, parseBool } from './client-options.js';
-import { verifyCredentials } from './login-command.js';
-import { addCopyOptions, type PushFlags, progressMode, runCopy, runJson, summary } from './push-command.js';
-
-/** HOST[:PORT] of `berth repos [SERVER]`: the argument, else the admin commands' server (a URL gives its host). */
-async function reposHost(raw: string | undefined): Promise<string> {
-  const chosen = raw ?? (await chooseServer({}));
-  const host = /^[a-z][a-z0-9+.-]*:\/\//i.test(chosen)
-    ? URL.canParse(chosen) && new URL(chosen).host
-    : chosen;
-  if (!host || /[/\s@]/.test(host))
-    throw new BerthError('USAGE', `"${chosen}" is not a registry HOST[:PORT] or URL`);
-  return host;
-}
+import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
+import { onAction } from './exit-status.js';
+import { pushOutput } from './output/push-result.js';
+import { addCopyOptions, type PushFlags, progressMode, pushOptions, runPush } from './push-command.js';
 
 /** `repos`, `tags`, `rm` and `tag`: small commands on a registry and its repositories. */
 export function registerRepositoryCommands(program: Command): void {
@@ -33,29 +21,23 @@ export function registerRepositoryCommands(program: Command): void {
       'after',
       "\nExamples:\n  $ berth repos registry.example.com\n  $ berth repos --json | jq -r '.repositories[]'\nA registry lists only what the caller may see: without a login, often nothing.",
     );
-  addClientOptions(repos).action(async (raw: string | undefined, flags: ClientFlags & { json?: boolean }) => {
-    const host = await reposHost(raw);
-    const session = await openSession(flags, [host]);
-    try {
-      session.setTlsVerify(host, parseBool(flags.tlsVerify, '--tls-verify'));
-      const login = flags.creds !== undefined || (await session.credentials.get(host).catch(() => undefined));
-      // A catalog answers an anonymous caller without a challenge (an empty list), so a caller with a login
-      // shows it first: the ping meets the challenge, and the catalog request then carries a token.
-      if (login) await verifyCredentials(session, host);
-      const list = await session.registry.listRepositories(host);
+  onAction(
+    addClientOptions(repos),
+    async (raw: string | undefined, flags: ClientFlags & { json?: boolean }) => {
+      const host = await catalogHost(raw);
+      const { repositories, loggedIn } = await listRepositories(host, sessionSettings(flags));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ server: host, repositories: list }, null, 2)}\n`);
-        return;
+        process.stdout.write(`${JSON.stringify({ server: host, repositories }, null, 2)}\n`);
+        return 0;
       }
-      for (const name of list) process.stdout.write(`${name}\n`);
-      if (list.length === 0 && !login)
+      for (const name of repositories) process.stdout.write(`${name}\n`);
+      if (repositories.length === 0 && !loggedIn)
         process.stderr.write(
           `no repositories visible to an anonymous caller: \`berth login ${host}\` first\n`,
         );
-    } finally {
-      await session.close();
-    }
-  });
+      return 0;
+    },
+  );
 
   const tags = program
     .command('tags')
@@ -63,20 +45,15 @@ export function registerRepositoryCommands(program: Command): void {
     .description('list the tags of a repository')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ berth tags registry.example.com/team/app');
-  addClientOptions(tags).action(async (raw: string, flags: ClientFlags & { json?: boolean }) => {
+  onAction(addClientOptions(tags), async (raw: string, flags: ClientFlags & { json?: boolean }) => {
     const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
-    const session = await openSession(flags, [ref.host]);
-    try {
-      session.setTlsVerify(ref.host, parseBool(flags.tlsVerify, '--tls-verify'));
-      const list = await session.repository(ref).listTags();
-      if (flags.json)
-        process.stdout.write(
-          `${JSON.stringify({ repository: `${ref.host}/${ref.repository}`, tags: list }, null, 2)}\n`,
-        );
-      else for (const tag of list) process.stdout.write(`${tag}\n`);
-    } finally {
-      await session.close();
-    }
+    const list = await listTags(ref, sessionSettings(flags));
+    if (flags.json)
+      process.stdout.write(
+        `${JSON.stringify({ repository: `${ref.host}/${ref.repository}`, tags: list }, null, 2)}\n`,
+      );
+    else for (const tag of list) process.stdout.write(`${tag}\n`);
+    return 0;
   });
 
   const rm = program
@@ -91,38 +68,13 @@ export function registerRepositoryCommands(program: Command): void {
       'after',
       '\nExamples:\n  $ berth rm registry.example.com/team/app:old\n  $ berth rm registry.example.com/team/app@sha256:…',
     );
-  addClientOptions(rm).action(async (raw: string, flags: ClientFlags & { manifest?: boolean }) => {
+  onAction(addClientOptions(rm), async (raw: string, flags: ClientFlags & { manifest?: boolean }) => {
     const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
-    const session = await openSession(flags, [ref.host]);
-    try {
-      session.setTlsVerify(ref.host, parseBool(flags.tlsVerify, '--tls-verify'));
-      const repo = session.repository(ref);
-      let target = ref.digest ?? ref.tag;
-      if (!target) throw new BerthError('USAGE', `${raw}: name a tag or a digest to delete`);
-      if (flags.manifest && ref.tag && !ref.digest) {
-        const head = await repo.headManifest(ref.tag);
-        if (!head?.digest) throw new BerthError('IMAGE_NOT_FOUND', `${repo.where}:${ref.tag}: no such tag`);
-        target = head.digest;
-      }
-      try {
-        await repo.deleteManifest(target);
-      } catch (error) {
-        // Registries without tag deletion answer UNSUPPORTED (405), or parse the tag as a digest (Distribution).
-        const refused =
-          error instanceof RegistryResponseError &&
-          (error.status === 405 || (error.status === 400 && error.ociCode !== 'NAME_INVALID'));
-        if (refused && !isDigest(target)) {
-          throw new BerthError(
-            'UNSUPPORTED',
-            `${repo.where}: the registry cannot delete a tag alone; --manifest deletes the manifest and all its tags`,
-          );
-        }
-        throw error;
-      }
-      process.stdout.write(`Deleted ${repo.where}${isDigest(target) ? `@${target}` : `:${target}`}\n`);
-    } finally {
-      await session.close();
-    }
+    const settings = sessionSettings(flags);
+    if (!ref.digest && !ref.tag) throw new BerthError('USAGE', `${raw}: name a tag or a digest to delete`);
+    const deleted = await deleteImage(ref, { manifest: flags.manifest === true }, settings);
+    process.stdout.write(`Deleted ${deleted}\n`);
+    return 0;
   });
 
   const tag = program
@@ -136,17 +88,14 @@ export function registerRepositoryCommands(program: Command): void {
       'after',
       '\nExample:\n  $ berth tag registry.example.com/team/app:1.4.2 registry.example.com/team/app:stable',
     );
-  addCopyOptions(tag).action(async (sourceRaw: string, targetRaw: string, flags: PushFlags) => {
+  onAction(addCopyOptions(tag), async (sourceRaw: string, targetRaw: string, flags: PushFlags) => {
     const source = sourceRaw.startsWith('docker://') ? sourceRaw : `docker://${sourceRaw}`;
     const target = targetRaw.startsWith('docker://') ? targetRaw : `docker://${targetRaw}`;
-    const run = await runCopy(
-      source,
-      target,
-      { ...flags, all: true, compression: 'none' },
+    const run = await runPush(
+      pushOptions(source, target, { ...flags, all: true, compression: 'none' }),
       progressMode(flags),
     );
-    if (flags.json) process.stdout.write(`${JSON.stringify(runJson(run), null, 2)}\n`);
-    else if (flags.quiet) process.stdout.write(`${run.result.digest}\n`);
-    else process.stdout.write(`${summary(run)}\n`);
+    process.stdout.write(pushOutput(run, flags));
+    return 0;
   });
 }

@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
+import { segment } from '../client/admin-api.js';
 import { BerthError } from '../oci/errors.js';
 import {
   type AdminFlags,
   addAdminOptions,
   collect,
-  formatTable,
   type PolicyJson,
   parseActions,
   parsePolicy,
   print,
-  segment,
-  withAdminClient,
-} from './admin-client.js';
+  withAdminFlags,
+} from './admin-options.js';
+import { onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 
 interface RobotJson {
   name: string;
@@ -89,7 +90,7 @@ Examples:
   $ berth robot add ci --permission 'team/*:pull,push' --expires 30d --description 'team CI'
   $ berth robot add deployer --project prod --actions pull --expires 2030-01-01`,
     );
-  addAdminOptions(add).action(async (name: string, flags: RobotAddFlags) => {
+  onAction(addAdminOptions(add), async (name: string, flags: RobotAddFlags) => {
     const permissions = (flags.permission ?? []).map((p) => parsePolicy(p, '--permission'));
     const projects = flags.project ?? [];
     if (permissions.length === 0 && projects.length === 0)
@@ -103,7 +104,7 @@ Examples:
       ...(flags.expires !== undefined ? parseExpiry(flags.expires) : {}),
       ...(flags.description !== undefined ? { description: flags.description } : {}),
     };
-    await withAdminClient(flags, async (client) => {
+    return withAdminFlags(flags, async (client) => {
       const created = await client.request<RobotJson>('POST', 'robots', body);
       print(flags, created, (r) =>
         [
@@ -123,8 +124,8 @@ Examples:
     .command('list')
     .description('list robot accounts (never their secrets)')
     .addHelpText('after', '\nExample:\n  $ berth robot list --json');
-  addAdminOptions(list).action(async (flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(list), async (flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ robots: RobotJson[] }>('GET', 'robots');
       print(flags, answer, (a) =>
         formatTable(
@@ -145,9 +146,9 @@ Examples:
     .argument('<name>', 'NAME or robot$NAME')
     .description('revoke a robot account: its secret and its tokens stop working')
     .addHelpText('after', "\nExample:\n  $ berth robot rm ci        # or 'robot$ci'");
-  addAdminOptions(rm).action(async (name: string, flags: AdminFlags) => {
+  onAction(addAdminOptions(rm), async (name: string, flags: AdminFlags) => {
     const full = name.startsWith('robot$') ? name : `robot$${name}`;
-    await withAdminClient(flags, async (client) => {
+    return withAdminFlags(flags, async (client) => {
       await client.request('DELETE', `robots/${segment(full)}`);
       print(flags, { robot: full, revoked: true }, () => `Robot account ${full} revoked\n`);
     });

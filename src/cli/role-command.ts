@@ -2,19 +2,20 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { segment } from '../client/admin-api.js';
 import { BerthError } from '../oci/errors.js';
 import {
   type AdminFlags,
   addAdminOptions,
   collect,
-  formatTable,
   type PolicyJson,
   parsePolicy,
   parseSubjectKind,
   print,
-  segment,
-  withAdminClient,
-} from './admin-client.js';
+  withAdminFlags,
+} from './admin-options.js';
+import { onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 
 interface RoleJson {
   name: string;
@@ -96,7 +97,7 @@ roles.yaml:
         - repo: team/*
           actions: ["pull"]`,
     );
-  addAdminOptions(put).action(async (name: string | undefined, flags: RolePutFlags) => {
+  onAction(addAdminOptions(put), async (name: string | undefined, flags: RolePutFlags) => {
     const policies = flags.policy ?? [];
     let roles: { name: string; policies: unknown[] }[];
     if (flags.file) {
@@ -113,20 +114,8 @@ roles.yaml:
       if (policies.length === 0) throw new BerthError('USAGE', "give --policy 'GLOB:ACTIONS' or --file");
       roles = [{ name, policies: policies.map((p) => parsePolicy(p, '--policy')) }];
     }
-    await withAdminClient(flags, async (client) => {
-      const saved: RoleJson[] = [];
-      for (const r of roles) {
-        try {
-          saved.push(
-            await client.request<RoleJson>('PUT', `roles/${segment(r.name)}`, { policies: r.policies }),
-          );
-        } catch (error) {
-          // Say which role of the file the server refused.
-          if (error instanceof BerthError && roles.length > 1)
-            throw new BerthError(error.code, `role ${r.name}: ${error.message}`);
-          throw error;
-        }
-      }
+    return withAdminFlags(flags, async (client) => {
+      const saved = await client.putRoles<RoleJson>(roles);
       print(flags, flags.file ? { roles: saved } : saved[0], () =>
         saved.map((r) => `Role ${r.name} saved: ${policiesText(r.policies) || '(no policies)'}\n`).join(''),
       );
@@ -137,8 +126,8 @@ roles.yaml:
     .command('list')
     .description('list roles with their policies and bindings')
     .addHelpText('after', '\nExample:\n  $ berth role list --json');
-  addAdminOptions(list).action(async (flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(list), async (flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ roles: RoleJson[] }>('GET', 'roles');
       print(flags, answer, (a) =>
         formatTable(
@@ -158,8 +147,8 @@ roles.yaml:
     .argument('<name>', 'the role')
     .description('delete a role and its bindings')
     .addHelpText('after', '\nExample:\n  $ berth role rm readers');
-  addAdminOptions(rm).action(async (name: string, flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(rm), async (name: string, flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       await client.request('DELETE', `roles/${segment(name)}`);
       print(flags, { role: name, deleted: true }, () => `Role ${name} deleted\n`);
     });
@@ -172,9 +161,9 @@ roles.yaml:
     .argument('<name>', 'the user, or the robot (NAME or robot$NAME)')
     .description('give a role to a user or robot')
     .addHelpText('after', '\nExample:\n  $ berth role bind readers robot ci');
-  addAdminOptions(bind).action(async (roleName: string, kind: string, name: string, flags: AdminFlags) => {
+  onAction(addAdminOptions(bind), async (roleName: string, kind: string, name: string, flags: AdminFlags) => {
     const path = bindingPath(roleName, kind, name);
-    await withAdminClient(flags, async (client) => {
+    return withAdminFlags(flags, async (client) => {
       const bound = await client.request<{ role: string; kind: string; subject: string }>('PUT', path);
       print(flags, bound, (b) => `Role ${b.role} bound to ${b.kind} ${b.subject}\n`);
     });
@@ -187,15 +176,18 @@ roles.yaml:
     .argument('<name>', 'the user or robot')
     .description('take a role away from a user or robot')
     .addHelpText('after', '\nExample:\n  $ berth role unbind readers user alice');
-  addAdminOptions(unbind).action(async (roleName: string, kind: string, name: string, flags: AdminFlags) => {
-    const path = bindingPath(roleName, kind, name);
-    await withAdminClient(flags, async (client) => {
-      await client.request('DELETE', path);
-      print(
-        flags,
-        { role: roleName, kind, subject: name, unbound: true },
-        () => `Role ${roleName} unbound from ${kind} ${name}\n`,
-      );
-    });
-  });
+  onAction(
+    addAdminOptions(unbind),
+    async (roleName: string, kind: string, name: string, flags: AdminFlags) => {
+      const path = bindingPath(roleName, kind, name);
+      return withAdminFlags(flags, async (client) => {
+        await client.request('DELETE', path);
+        print(
+          flags,
+          { role: roleName, kind, subject: name, unbound: true },
+          () => `Role ${roleName} unbound from ${kind} ${name}\n`,
+        );
+      });
+    },
+  );
 }

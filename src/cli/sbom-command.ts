@@ -1,14 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { examineImage } from '../client/image-examination.js';
+import { parseImageLocation } from '../client/image-location.js';
+import { readImageSbom, sbomDocument } from '../client/image-sbom.js';
 import { BerthError } from '../oci/errors.js';
 import { summarizeIssues } from '../scan/issue-summary.js';
-import { formatInventoryTable, toCycloneDxJson, toSpdxJson } from '../scan/sbom/sbom-document.js';
-import { addClientOptions, type ClientFlags } from './client-options.js';
-import { GATE_ERROR, runGateCommand } from './gate-command.js';
-import { withImageSource } from './image-source-scope.js';
-import { withLayerProgress } from './layer-progress.js';
-import { BERTH_VERSION } from './scan-command.js';
+import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
+import { asGateCommand, GATE_ERROR, onAction } from './exit-status.js';
+import { formatInventoryTable } from './output/inventory-table.js';
+import { withLayerProgress } from './output/layer-progress.js';
 
 interface SbomFlags extends ClientFlags {
   platform?: string;
@@ -46,39 +45,24 @@ Examples:
   $ berth sbom --format spdx-json -o app.spdx.json oci:./layout:v1
   $ berth sbom --format cyclonedx-json registry.example.com/team/app:1.4`,
     );
-  addClientOptions(sbom).action(async (raw: string, flags: SbomFlags) => {
-    await runGateCommand(async () => {
+  onAction(addClientOptions(sbom), (raw: string, flags: SbomFlags) =>
+    asGateCommand(async () => {
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
-      await withImageSource(raw, flags, async (source) => {
-        const exam = await withLayerProgress((onLayer) =>
-          examineImage(source, {
-            onLayer,
-            inventory: true,
-            ...(flags.platform ? { platform: flags.platform } : {}),
-          }),
-        );
-        const inventory = exam.inventory ?? { packages: [], issues: [] };
-        inventory.issues = exam.issues;
-        const created = exam.config.created ? new Date(exam.config.created) : undefined;
-        const image = {
-          name: exam.description.replace(/^docker:\/\//, ''),
-          digest: exam.digest,
-          toolVersion: BERTH_VERSION,
-          ...(created && !Number.isNaN(created.getTime()) ? { created } : {}),
-        };
-        let text: string;
-        if (flags.format === 'spdx-json') text = `${JSON.stringify(toSpdxJson(inventory, image), null, 2)}\n`;
-        else if (flags.format === 'cyclonedx-json')
-          text = `${JSON.stringify(toCycloneDxJson(inventory, image), null, 2)}\n`;
-        else if (flags.format === 'json')
-          text = `${JSON.stringify({ image: { name: exam.description, digest: exam.digest, platform: exam.platform }, ...inventory }, null, 2)}\n`;
-        else text = formatInventoryTable(inventory);
-        if (flags.output) await writeFile(flags.output, text);
-        else process.stdout.write(text);
-        for (const line of summarizeIssues(exam.issues)) process.stderr.write(`berth: ${line}\n`);
-        if (exam.incomplete) process.exitCode = GATE_ERROR;
-      });
-    });
-  });
+      const location = parseImageLocation(raw);
+      const sbom = await withLayerProgress((onLayer) =>
+        readImageSbom({ location, session: sessionSettings(flags), platform: flags.platform, onLayer }),
+      );
+      let text: string;
+      if (flags.format === 'spdx-json' || flags.format === 'cyclonedx-json')
+        text = `${JSON.stringify(sbomDocument(sbom, flags.format), null, 2)}\n`;
+      else if (flags.format === 'json')
+        text = `${JSON.stringify({ image: { name: sbom.description, digest: sbom.digest, platform: sbom.platform }, ...sbom.inventory }, null, 2)}\n`;
+      else text = formatInventoryTable(sbom.inventory);
+      if (flags.output) await writeFile(flags.output, text);
+      else process.stdout.write(text);
+      for (const line of summarizeIssues(sbom.issues)) process.stderr.write(`berth: ${line}\n`);
+      return sbom.incomplete ? GATE_ERROR : 0;
+    }),
+  );
 }

@@ -1,23 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { examineImage } from '../client/image-examination.js';
+import { parseImageLocation } from '../client/image-location.js';
+import { scanImage, selectFindings } from '../client/scan-image.js';
+import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
-import {
-  filterFindings,
-  findingsAtOrAbove,
-  formatFindingsTable,
-  parseSeverityList,
-  type ScanResult,
-  toSarif,
-} from '../scan/findings-report.js';
-import { openAdvisoryDb } from '../scan/osv/advisory-db.js';
+import { parseSeverityList } from '../scan/findings-report.js';
 import type { Severity } from '../scan/types.js';
-import { matchVulnerabilities } from '../scan/vulnerability-matcher.js';
-import { addClientOptions, type ClientFlags } from './client-options.js';
-import { advisoryDbPath, GATE_ERROR, GATE_REFUSED, runGateCommand } from './gate-command.js';
-import { withImageSource } from './image-source-scope.js';
-import { withLayerProgress } from './layer-progress.js';
-import { scanWithTrivy } from './trivy-scan.js';
+import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
+import { asGateCommand, GATE_ERROR, GATE_REFUSED, onAction } from './exit-status.js';
+import { withLayerProgress } from './output/layer-progress.js';
+import { formatScanReport, SCAN_FORMATS, type ScanFormat } from './output/scan-report.js';
 
 interface ScanFlags extends ClientFlags {
   platform?: string;
@@ -31,16 +23,11 @@ interface ScanFlags extends ClientFlags {
   scanner?: string;
 }
 
-const FORMATS = ['table', 'json', 'sarif'] as const;
-
 function severities(raw: string, option: string): Severity[] {
   const parsed = parseSeverityList(raw);
   if (typeof parsed === 'string') throw new BerthError('USAGE', `${option}: ${parsed}`);
   return parsed;
 }
-
-/** The version Berth reports itself as in SBOMs and SARIF. */
-export const BERTH_VERSION = '0.1.0';
 
 export function registerScanCommand(program: Command): void {
   const scan = program
@@ -83,85 +70,44 @@ Examples:
   $ berth scan --severity CRITICAL,HIGH --fail-on HIGH oci:./layout:v1
   $ berth scan --format sarif -o berth.sarif registry.example.com/team/app:1.4`,
     );
-  addClientOptions(scan).action(async (raw: string, flags: ScanFlags) => {
-    await runGateCommand(async () => {
+  onAction(addClientOptions(scan), (raw: string, flags: ScanFlags) =>
+    asGateCommand(async () => {
       const format = flags.json ? 'json' : (flags.format ?? 'table');
-      if (!(FORMATS as readonly string[]).includes(format))
-        throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${format}"`);
+      if (!(SCAN_FORMATS as readonly string[]).includes(format))
+        throw new BerthError('USAGE', `--format: expected ${SCAN_FORMATS.join(', ')}, got "${format}"`);
       const only = flags.severity ? severities(flags.severity, '--severity') : undefined;
       const failOn = flags.failOn ? severities(flags.failOn, '--fail-on') : undefined;
       if (failOn && failOn.length !== 1)
         throw new BerthError('USAGE', '--fail-on: give one severity (findings at or above it fail)');
-      if (flags.scanner !== 'berth' && flags.scanner !== 'trivy')
+      const scanner = flags.scanner;
+      if (scanner !== 'berth' && scanner !== 'trivy')
         throw new BerthError('USAGE', `--scanner: expected berth or trivy, got "${flags.scanner}"`);
-      let result: ScanResult;
-      if (flags.scanner === 'trivy') {
-        result = await scanWithTrivy(raw);
-      } else {
-        const db = openAdvisoryDb(advisoryDbPath(flags), { mustExist: true, readonly: true });
-        try {
-          result = await withImageSource(raw, flags, async (source) => {
-            const exam = await withLayerProgress((onLayer) =>
-              examineImage(source, {
-                onLayer,
-                inventory: true,
-                ...(flags.platform ? { platform: flags.platform } : {}),
-              }),
-            );
-            const inventory = exam.inventory ?? { packages: [], issues: [] };
-            const matched = matchVulnerabilities(inventory.packages, inventory.os, db);
-            const status = db.status();
-            return {
-              image: {
-                name: exam.description,
-                digest: exam.digest,
-                ...(exam.platform ? { platform: exam.platform } : {}),
-              },
-              scanner: { name: 'berth' as const, version: BERTH_VERSION },
-              ...(inventory.os
-                ? {
-                    os: {
-                      id: inventory.os.id,
-                      ...(inventory.os.versionId ? { versionId: inventory.os.versionId } : {}),
-                      ...(inventory.os.prettyName ? { prettyName: inventory.os.prettyName } : {}),
-                    },
-                  }
-                : {}),
-              packages: inventory.packages.length,
-              findings: matched.findings,
-              issues: [...exam.issues, ...matched.issues],
-              database: {
-                path: status.path,
-                records: status.records,
-                ...(status.newestModified ? { newestModified: status.newestModified } : {}),
-              },
-              incomplete: exam.incomplete,
-            };
-          });
-        } finally {
-          db.close();
-        }
-      }
-      const findings = filterFindings(result.findings, {
-        ...(only ? { severities: only } : {}),
-        ...(flags.ignoreUnfixed ? { ignoreUnfixed: true } : {}),
+      const result = await withLayerProgress((onLayer) =>
+        scanImage({
+          location: parseImageLocation(raw),
+          session: sessionSettings(flags),
+          scanner,
+          advisoryDb: scanner === 'berth' ? advisoryDbPath(flags) : '',
+          platform: flags.platform,
+          onLayer,
+        }),
+      );
+      const { findings, failing } = selectFindings(result, {
+        severities: only,
+        ignoreUnfixed: flags.ignoreUnfixed,
+        failOn: failOn?.[0],
       });
-      const text =
-        format === 'json'
-          ? `${JSON.stringify({ ...result, findings }, null, 2)}\n`
-          : format === 'sarif'
-            ? `${JSON.stringify(toSarif(result, findings), null, 2)}\n`
-            : formatFindingsTable(result, findings);
+      const text = formatScanReport(format as ScanFormat, result, findings);
       if (flags.output) await writeFile(flags.output, text);
       else process.stdout.write(text);
-      const failing = failOn?.[0] ? findingsAtOrAbove(findings, failOn[0]) : [];
-      if (result.incomplete) process.exitCode = GATE_ERROR;
-      else if (failing.length > 0) {
+      if (result.incomplete) return GATE_ERROR;
+      if (failing.length > 0) {
         process.stderr.write(
           `berth: ${failing.length} finding${failing.length === 1 ? '' : 's'} at or above ${failOn?.[0]}\n`,
         );
-        process.exitCode = GATE_REFUSED;
+        return GATE_REFUSED;
       }
-    });
-  });
+      return 0;
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
 import { BerthError } from '../oci/errors.js';
+import { onAction } from './exit-status.js';
 
 interface ServeFlags {
   config?: string;
@@ -16,7 +16,7 @@ interface ServeFlags {
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run the registry (embedded default: blobs on the filesystem, metadata in SQLite)')
     .option('-c, --config <file>', 'YAML configuration file (see `berth config default`)')
@@ -61,74 +61,29 @@ While no usable admin exists (first start, or a generated password that was neve
 password: berth admin reset-password (on this machine, against the same data folder or config).
   $ berth serve --auth none          # local experiments: no users, no checks
   $ BERTH_METADATA_POSTGRES_URL=postgres://berth@db/berth berth serve --config /etc/berth/berth.yaml`,
-    )
-    .action(async (opts: ServeFlags) => {
-      if (opts.tls !== undefined && opts.tls !== 'self-signed') {
-        throw new BerthError(
-          'USAGE',
-          `--tls: the only mode is self-signed (certificates of your own: --tls-cert and --tls-key)`,
-        );
-      }
-      const config = loadConfig({
-        file: opts.config,
-        overrides: {
-          listen: opts.listen,
-          data: opts.data,
-          'auth.mode': opts.auth,
-          'tls.selfSigned': opts.tls === 'self-signed' ? true : undefined,
-          'tls.cert': opts.tlsCert,
-          'tls.key': opts.tlsKey,
-          'http.insecureHttp': opts.insecureHttp ? true : undefined,
-          'log.format': opts.logFormat,
-        },
-      });
-      // Loaded here, not at the top: the server stack (Fastify, Kysely, drivers) would slow every other command.
-      const [{ createLogger, resolveLogFormat }, { startServer }] = await Promise.all([
-        import('../main/logger.js'),
-        import('../main/server.js'),
-      ]);
-      const format = resolveLogFormat(config.log.format, process.stdout.isTTY === true);
-      const log = createLogger(config.log.level, {
-        format,
-        color: format === 'text' && process.stdout.isTTY === true && !process.env.NO_COLOR,
-      });
-      // Readable logs share stdout with these lines; JSON logs keep stdout to themselves.
-      const human = format === 'text' ? process.stdout : process.stderr;
-      const server = await startServer(config, {
-        log,
-        adminPassword: process.env.BERTH_ADMIN_PASSWORD || undefined,
-        init: opts.init === true,
-        announce: (ready) => {
-          // One synchronous write (terminal, file or pipe): the password counts only once this returns.
-          let text = `berth registry ready at ${ready.url}\ndata in ${ready.data}\n`;
-          if (ready.adminPassword)
-            text += `created user "admin" with password ${ready.adminPassword}\n(shown once; to choose it, set BERTH_ADMIN_PASSWORD while no admin exists; lost: berth admin reset-password)\n`;
-          if (ready.caPath) text += `clients trust this CA to reach it: ${ready.caPath}\n`;
-          if (config.auth.mode === 'none')
-            text += 'auth is off (--auth none): anyone on this machine may push and delete\n';
-          human.write(text);
-        },
-      });
-      let signals = 0;
-      const stop = (signal: NodeJS.Signals): void => {
-        signals += 1;
-        if (signals > 1) {
-          log.warn({ signal }, 'second signal, exiting now');
-          process.exit(1);
-        }
-        log.info({ signal }, 'shutting down');
-        server.close().then(
-          () => {
-            log.info('stopped');
-            process.exit(0);
-          },
-          (error: unknown) => {
-            log.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+    );
+  onAction(command, async (opts: ServeFlags) => {
+    if (opts.tls !== undefined && opts.tls !== 'self-signed') {
+      throw new BerthError(
+        'USAGE',
+        `--tls: the only mode is self-signed (certificates of your own: --tls-cert and --tls-key)`,
+      );
+    }
+    // Loaded here, not at the top: the server stack would slow every other command.
+    const { serve } = await import('../main/serve.js');
+    await serve({
+      configFile: opts.config,
+      listen: opts.listen,
+      data: opts.data,
+      auth: opts.auth,
+      selfSignedTls: opts.tls === 'self-signed',
+      tlsCert: opts.tlsCert,
+      tlsKey: opts.tlsKey,
+      insecureHttp: opts.insecureHttp,
+      logFormat: opts.logFormat,
+      init: opts.init,
     });
+    // The server keeps the process running; main() returns this and sets no code.
+    return 0;
+  });
 }

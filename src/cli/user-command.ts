@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
+import { segment } from '../client/admin-api.js';
 import { BerthError } from '../oci/errors.js';
-import {
-  type AdminFlags,
-  addAdminOptions,
-  formatTable,
-  print,
-  readStdinLines,
-  segment,
-  withAdminClient,
-} from './admin-client.js';
+import { type AdminFlags, addAdminOptions, print, readStdinLines, withAdminFlags } from './admin-options.js';
 import { parseBool } from './client-options.js';
+import { onAction } from './exit-status.js';
+import { formatTable } from './output/table.js';
 import { promptLine } from './prompt.js';
 
 interface UserJson {
@@ -73,9 +68,9 @@ Examples:
   $ berth user add alice                         # prints a generated password once
   $ echo "$PASSWORD" | berth user add ci-admin --admin --password-stdin`,
     );
-  addAdminOptions(add, { passwordStdin: false }).action(async (name: string, flags: UserFlags) => {
+  onAction(addAdminOptions(add, { passwordStdin: false }), async (name: string, flags: UserFlags) => {
     const { own, next } = await passwordsFromStdin(flags);
-    await withAdminClient(
+    return withAdminFlags(
       { ...flags, passwordStdin: false },
       async (client) => {
         const created = await client.request<UserJson>('POST', 'users', {
@@ -97,8 +92,8 @@ Examples:
     .command('list')
     .description('list users')
     .addHelpText('after', '\nExample:\n  $ berth user list --json');
-  addAdminOptions(list).action(async (flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(list), async (flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       const answer = await client.request<{ users: UserJson[] }>('GET', 'users');
       print(flags, answer, (a) =>
         formatTable(
@@ -121,19 +116,13 @@ Examples:
   $ berth user passwd alice                       # asks for the new password twice
   $ printf '%s\\n%s\\n' "$OLD" "$NEW" | berth user passwd alice -u alice --password-stdin`,
     );
-  addAdminOptions(passwd, { passwordStdin: false }).action(async (name: string, flags: AdminFlags) => {
+  onAction(addAdminOptions(passwd, { passwordStdin: false }), async (name: string, flags: AdminFlags) => {
     const { own, next } = await passwordsFromStdin(flags);
-    await withAdminClient(
+    return withAdminFlags(
       { ...flags, passwordStdin: false },
       async (client) => {
         const password = next ?? (await promptNewPassword(name));
-        // Changing one's own password needs the current one: the login we hold is it.
-        const self = client.username === name;
-        await client.request('PUT', `users/${segment(name)}/password`, {
-          password,
-          ...(self ? { currentPassword: client.password } : {}),
-        });
-        const location = self && client.stored ? await client.updateStoredLogin(password) : undefined;
+        const { storedLoginUpdated: location } = await client.changePassword(name, password);
         print(
           flags,
           { user: name, passwordChanged: true, ...(location ? { storedLoginUpdated: location } : {}) },
@@ -149,8 +138,8 @@ Examples:
     .argument('<name>', 'the user')
     .description('delete a user, with their project memberships and role bindings')
     .addHelpText('after', '\nExample:\n  $ berth user rm alice');
-  addAdminOptions(rm).action(async (name: string, flags: AdminFlags) => {
-    await withAdminClient(flags, async (client) => {
+  onAction(addAdminOptions(rm), async (name: string, flags: AdminFlags) => {
+    return withAdminFlags(flags, async (client) => {
       await client.request('DELETE', `users/${segment(name)}`);
       print(flags, { user: name, deleted: true }, () => `User ${name} deleted\n`);
     });
@@ -162,9 +151,9 @@ Examples:
     .argument('<admin>', 'true or false')
     .description('make a user a system admin, or no longer one (the last admin stays)')
     .addHelpText('after', '\nExample:\n  $ berth user admin alice true');
-  addAdminOptions(admin).action(async (name: string, raw: string, flags: AdminFlags) => {
+  onAction(addAdminOptions(admin), async (name: string, raw: string, flags: AdminFlags) => {
     const value = parseBool(raw, 'admin') as boolean;
-    await withAdminClient(flags, async (client) => {
+    return withAdminFlags(flags, async (client) => {
       const changed = await client.request<UserJson>('PUT', `users/${segment(name)}/admin`, { admin: value });
       print(flags, changed, (u) => `User ${u.name} is ${u.admin ? 'now' : 'no longer'} a system admin\n`);
     });

@@ -7,6 +7,7 @@ import { BerthError } from '../oci/errors.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { openMetadata } from './server.js';
+import { loadServerConfig, type ServerLocation } from './server-config.js';
 
 export interface BlobCheckRunOptions {
   repair: boolean;
@@ -51,4 +52,16 @@ async function isDirectory(path: string): Promise<boolean> {
 
 async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/**
+ * `berth fsck`: the check on the server that `--config` and `--data` name; the report is the command's
+ * output, so the log says only what went wrong, on stderr.
+ */
+export async function checkServerBlobs(location: ServerLocation, repair: boolean): Promise<BlobCheckReport> {
+  const { default: pino } = await import('pino');
+  return runBlobCheck(loadServerConfig(location), {
+    repair,
+    log: pino({ level: 'error' }, pino.destination(2)),
+  });
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+// The terminal rendering moved to the CLI; its cases stay here, where the reports are built.
+import { formatAdmissionReport } from '../cli/output/admission-report.js';
 import { parseImageReference } from '../oci/reference.js';
 import {
   type AdmissionCheck,
@@ -8,7 +10,6 @@ import {
   type AdmissionInput,
   type AdmissionReport,
   evaluateAdmission,
-  formatAdmissionReport,
   policyNeedsFiles,
   policyNeedsVulnerabilities,
 } from './admission-check.js';

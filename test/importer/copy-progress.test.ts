@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CopyProgressModel, type RowState } from '../../src/cli/copy-progress.js';
+import { CopyProgressModel, type RowState } from '../../src/cli/output/copy-progress.js';
 import { BlobInfoCache } from '../../src/client/blob-info-cache.js';
 import { type BlobEvent, copyImage } from '../../src/client/copy-image.js';
 import { OciLayoutDestination } from '../../src/client/destinations/oci-layout-destination.js';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { verifyCredentials } from '../../src/cli/login-command.js';
 import { ClientSession } from '../../src/client/client-session.js';
+import { verifyCredentials } from '../../src/client/registry-login.js';
 import type { RunningServer } from '../../src/main/server.js';
 import { type Account, AuthorizedClient, addRobot, basic } from '../support/access-fixtures.js';
 import { makeImage } from '../support/images.js';

@@ -12,10 +12,12 @@ import {
   scanFixtures,
   scanFixturesGate,
 } from '../../../test/support/scan-fixtures.js';
+// The terminal table moved to the CLI; its case stays here, beside the inventory fixture.
+import { formatInventoryTable } from '../../cli/output/inventory-table.js';
 import type { Inventory, InventoryFile } from '../types.js';
 import { KNOWN_EXCEPTION_IDS, KNOWN_LICENSE_IDS, toSpdxExpression } from './license-expression.js';
 import { readInventory } from './read-inventory.js';
-import { formatInventoryTable, spdxId, spdxSupplier, toCycloneDxJson, toSpdxJson } from './sbom-document.js';
+import { spdxId, spdxSupplier, toCycloneDxJson, toSpdxJson } from './sbom-document.js';
 
 const image = {
   name: 'registry.example:5000/team/app:1.2',

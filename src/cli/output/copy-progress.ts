@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { BlobEvent, CopyEvent } from '../client/copy-image.js';
-import { formatBytes } from '../oci/byte-size.js';
+import type { BlobEvent, CopyEvent } from '../../client/copy-image.js';
+import { formatBytes } from '../../oci/byte-size.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'none';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatHistory, type HistoryRow } from './history-table.js';
+import type { HistoryRow } from '../../client/image-inspection.js';
+import { formatHistory } from './history-table.js';
 
 const rows: HistoryRow[] = [
   {

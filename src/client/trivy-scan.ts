@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack } from 'tar-stream';
-import { describeLocation, parseImageLocation } from '../client/image-location.js';
 import { BerthError } from '../oci/errors.js';
 import type { ScanResult } from '../scan/findings-report.js';
 import { runTrivy } from '../scan/trivy-report.js';
+import { describeLocation, type ImageLocation } from './image-location.js';
 
 /** Packs an OCI layout folder into an oci-archive tar (the layout's files at the archive's root). */
 async function packLayout(dir: string, out: string): Promise<void> {
@@ -37,10 +37,9 @@ async function packLayout(dir: string, out: string): Promise<void> {
  * over as it is and an OCI layout folder is packed first; findings come back in Berth's result model.
  */
 export async function scanWithTrivy(
-  raw: string,
+  location: ImageLocation,
   options: { signal?: AbortSignal } = {},
 ): Promise<ScanResult> {
-  const location = parseImageLocation(raw);
   let archive: string;
   let temp: string | undefined;
   if (location.transport === 'docker-archive' || location.transport === 'oci-archive')

@@ -1,15 +1,6 @@
-import { formatBytes } from '../oci/byte-size.js';
-import { formatTable } from './admin-client.js';
-
-/** One step of an image's build, newest first, as `berth history` shows it. */
-export interface HistoryRow {
-  created: string;
-  createdBy: string;
-  size: number;
-  layer: string | null;
-  emptyLayer: boolean;
-  comment: string;
-}
+import type { HistoryRow } from '../../client/image-inspection.js';
+import { formatBytes } from '../../oci/byte-size.js';
+import { formatTable } from './table.js';
 
 /**
  * An image config is someone else's text: control characters (terminal escapes, tabs, newlines of a

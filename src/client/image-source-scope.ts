@@ -1,22 +1,20 @@
-import type { ClientSession } from '../client/client-session.js';
-import { describeLocation, parseImageLocation } from '../client/image-location.js';
-import type { ImageSource } from '../client/sources/image-source.js';
 import { BerthError } from '../oci/errors.js';
-import { type ClientFlags, openSession, parseBool } from './client-options.js';
+import type { ClientSession } from './client-session.js';
+import { describeLocation, type ImageLocation } from './image-location.js';
+import { openSessionFor, type SessionSettings } from './session-settings.js';
+import type { ImageSource } from './sources/image-source.js';
 
 /**
  * Opens the image a command names (any transport), runs `run` on it, and closes everything; errors name
  * the image once.
  */
 export async function withImageSource<T>(
-  raw: string,
-  flags: ClientFlags,
+  location: ImageLocation,
+  settings: SessionSettings,
   run: (source: ImageSource, session: ClientSession) => Promise<T>,
 ): Promise<T> {
-  const location = parseImageLocation(raw);
-  const session = await openSession(flags, location.transport === 'docker' ? [location.ref.host] : []);
-  if (location.transport === 'docker')
-    session.setTlsVerify(location.ref.host, parseBool(flags.tlsVerify, '--tls-verify'));
+  const session = await openSessionFor(settings, location.transport === 'docker' ? [location.ref.host] : []);
+  if (location.transport === 'docker') session.setTlsVerify(location.ref.host, settings.tlsVerify);
   let source: ImageSource | undefined;
   try {
     source = await session.openSource(location);

@@ -1,4 +1,4 @@
-import { formatBytes } from '../oci/byte-size.js';
+import { formatBytes } from '../../oci/byte-size.js';
 
 /**
  * A one-line "layers read" counter on a terminal's stderr while a gate command streams the layers (a

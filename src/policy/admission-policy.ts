@@ -8,10 +8,7 @@ import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { BerthError } from '../oci/errors.js';
-
-/** Highest first; `UNKNOWN` ranks below `LOW`, as in scan/'s `SEVERITIES`. */
-export const ADMISSION_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
-export type AdmissionSeverity = (typeof ADMISSION_SEVERITIES)[number];
+import { SEVERITIES, type Severity } from '../scan/types.js';
 
 export const VALUE_FORMATS = ['rfc3339', 'email', 'url', 'semver', 'nonempty'] as const;
 export type ValueFormat = (typeof VALUE_FORMATS)[number];
@@ -79,7 +76,7 @@ export interface VulnerabilityIgnore {
 
 export interface VulnerabilityPolicy {
   /** The highest severity allowed; `NONE` refuses any finding. */
-  maxSeverity: AdmissionSeverity | 'NONE';
+  maxSeverity: Severity | 'NONE';
   ignoreUnfixed: boolean;
   ignore: VulnerabilityIgnore[];
 }
@@ -407,7 +404,7 @@ const ignoreSchema = z
   });
 
 const vulnerabilitiesSchema = z.strictObject({
-  maxSeverity: z.enum([...ADMISSION_SEVERITIES, 'NONE']),
+  maxSeverity: z.enum([...SEVERITIES, 'NONE']),
   ignoreUnfixed: z.boolean().default(false),
   ignore: z.array(ignoreSchema).default([]),
 });

@@ -1,5 +1,5 @@
-import type { EntryType, LayerEntry, LayerScan } from './layer-walker.js';
-import type { ScanIssue } from './types.js';
+import type { LayerEntry, LayerScan } from './layer-walker.js';
+import type { EntryType, ScanIssue } from './types.js';
 
 /** One entry of one layer, kept after the merge; `removedLater` once a later layer hides or replaces it. */
 export interface FileRecord {

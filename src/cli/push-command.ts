@@ -6,14 +6,13 @@ import { describeLocation, type ImageLocation, parseImageLocation } from '../cli
 import { formatPlatform, parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
 import type { ImageSource } from '../client/sources/image-source.js';
-import { formatBytes } from '../oci/byte-size.js';
+import { formatBytes, parseByteSize } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import { imageIndexSchema } from '../oci/manifest.js';
 import type { ManifestFormat } from '../oci/manifest-format.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { formatAdmissionReport } from '../policy/admission-check.js';
 import { type AdmissionPolicy, loadAdmissionPolicy } from '../policy/admission-policy.js';
-import { parseByteSize } from './byte-size.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
 import { copyProgress, type ProgressMode } from './copy-progress.js';
 import { advisoryDbPath } from './gate-command.js';

@@ -9,7 +9,6 @@ import {
   globToRegExp,
   loadAdmissionPolicy,
   parseAdmissionPolicy,
-  parsePolicySize,
   pathGlobToRegExp,
 } from './admission-policy.js';
 
@@ -301,19 +300,5 @@ describe('globs', () => {
     assert.ok(!globToRegExp('team-*').test('xteam-a'));
     assert.ok(globToRegExp('*-SNAPSHOT').test('1.0-SNAPSHOT'));
     assert.ok(globToRegExp('a.b').test('a.b') && !globToRegExp('a.b').test('axb'));
-  });
-});
-
-describe('parsePolicySize', () => {
-  it('reads units in both bases and plain bytes', () => {
-    assert.equal(parsePolicySize('500MiB'), 524_288_000);
-    assert.equal(parsePolicySize('2GB'), 2_000_000_000);
-    assert.equal(parsePolicySize('1.5 gib'), 1_610_612_736);
-    assert.equal(parsePolicySize('1048576'), 1_048_576);
-    assert.equal(parsePolicySize(4096), 4096);
-    assert.equal(parsePolicySize('0'), undefined);
-    assert.equal(parsePolicySize('12 parsecs'), undefined);
-    assert.equal(parsePolicySize(1.5), undefined);
-    assert.equal(parsePolicySize(true), undefined);
   });
 });

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { byteSizeOf } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import { SEVERITIES, type Severity } from '../scan/types.js';
 
@@ -180,35 +181,7 @@ export function pathGlobToRegExp(glob: string): RegExp {
   return globToRegExp(glob.includes('/') ? trimmed : `**/${trimmed}`);
 }
 
-// ---- sizes and dates ----
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1000,
-  kb: 1000,
-  kib: 1024,
-  m: 1000 ** 2,
-  mb: 1000 ** 2,
-  mib: 1024 ** 2,
-  g: 1000 ** 3,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-  t: 1000 ** 4,
-  tb: 1000 ** 4,
-  tib: 1024 ** 4,
-};
-
-/** `500MiB`, `2GB`, `1.5 GiB`, `1048576` or a YAML number of bytes; undefined when not a size. */
-export function parsePolicySize(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
-  if (typeof raw !== 'string') return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
-  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  if (!m || unit === undefined) return undefined;
-  const bytes = Math.round(Number(m[1]) * unit);
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
-}
+// ---- dates ----
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -272,7 +245,8 @@ const nameGlob = globOf(globToRegExp);
 const pathGlob = globOf(pathGlobToRegExp);
 
 const size = z.unknown().transform((raw, ctx) => {
-  const bytes = parsePolicySize(raw);
+  // A limit of 0 bytes would refuse every image: sizes here are at least one byte.
+  const bytes = byteSizeOf(raw, { min: 1 });
   if (bytes === undefined) {
     ctx.addIssue({
       code: 'custom',

@@ -9,7 +9,6 @@ import { compareFindings, severityRank } from '../scan/severity.js';
 import { type EntryType, type Finding, SEVERITIES } from '../scan/types.js';
 import {
   type AdmissionPolicy,
-  type Glob,
   isRfc3339DateTime,
   type KeyRule,
   type TagRules,
@@ -17,6 +16,7 @@ import {
   type ValueRule,
   type VulnerabilityIgnore,
 } from './admission-policy.js';
+import type { Glob } from './path-glob.js';
 
 /** One tar entry of one layer. */
 export interface AdmissionFile {

@@ -1,11 +1,12 @@
 // HTTPS material for `berth serve`: certificate files the operator names, or (`--tls self-signed`) a local CA
 // kept in the data folder and a server certificate it signs for the listen host and the loopback names.
 import { createPrivateKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeAtomically } from '../files/atomic-write.js';
 import { BerthError } from '../oci/errors.js';
 
 export interface TlsMaterial {
@@ -263,22 +264,9 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-/** Temporary name, then rename: a reader sees the old file or the whole new one, never half of it. */
+/** A reader sees the old file or the whole new one, never half of it. */
 async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeAtomically(path, content, { mode });
 }
 
 const LOCK_STALE_MS = 60_000;

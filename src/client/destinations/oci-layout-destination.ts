@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { publishFile, temporaryPathFor, writeAtomically } from '../../files/atomic-write.js';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
 import { BerthError } from '../../oci/errors.js';
 import { MediaType } from '../../oci/media-types.js';
@@ -19,9 +20,39 @@ interface LayoutIndex {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
+// Layout files are as readable as the folder they are in, like what an image tool writes.
+const LAYOUT_FILE = { mode: 0o644, folderMode: 0o755 } as const;
+
 /**
- * An OCI image layout folder as the destination (`oci:DIR[:TAG]`), created when missing. Blobs are written
- * to a temporary name, checked against their digest, then renamed; index.json is rewritten atomically.
+ * The index updates in progress per layout folder: read, change, write of index.json one at a time, so two
+ * copies into one layout from this process both keep their tag.
+ */
+const indexUpdates = new Map<string, Promise<void>>();
+
+async function updateIndex(dir: string, change: (index: LayoutIndex) => void): Promise<void> {
+  const key = resolve(dir);
+  const previous = indexUpdates.get(key) ?? Promise.resolve();
+  const update = previous.then(async () => {
+    const indexPath = join(dir, 'index.json');
+    const index = await readFile(indexPath, 'utf8')
+      .then((text) => JSON.parse(text) as LayoutIndex)
+      .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+    change(index);
+    await writeAtomically(indexPath, JSON.stringify(index), LAYOUT_FILE);
+  });
+  const settled = update.catch(() => undefined);
+  indexUpdates.set(key, settled);
+  try {
+    await update;
+  } finally {
+    if (indexUpdates.get(key) === settled) indexUpdates.delete(key);
+  }
+}
+
+/**
+ * An OCI image layout folder as the destination (`oci:DIR[:TAG]`), created when missing. Every file is written
+ * to a temporary name of its own (so two writers never share one), checked against its digest where it has one,
+ * then published atomically (files/atomic-write.ts).
  */
 export class OciLayoutDestination implements ImageDestination {
   private constructor(private readonly dir: string) {}
@@ -30,7 +61,7 @@ export class OciLayoutDestination implements ImageDestination {
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     const marker = join(dir, 'oci-layout');
     if (!(await stat(marker).catch(() => undefined))) {
-      await writeFile(marker, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      await writeAtomically(marker, JSON.stringify({ imageLayoutVersion: '1.0.0' }), LAYOUT_FILE);
     }
     return new OciLayoutDestination(dir);
   }
@@ -54,7 +85,7 @@ export class OciLayoutDestination implements ImageDestination {
   async putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
     const target = this.blobPath(blob.digest);
     await mkdir(join(target, '..'), { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
+    const temp = temporaryPathFor(target);
     const hash = createHash(digestAlgorithm(blob.digest));
     let sent = 0;
     const meter = new Transform({
@@ -74,7 +105,7 @@ export class OciLayoutDestination implements ImageDestination {
           `${this.description}: blob ${blob.digest} arrived as ${actual} (${sent} bytes)`,
         );
       }
-      await rename(temp, target);
+      await publishFile(temp, target);
       return sent;
     } finally {
       await rm(temp, { force: true });
@@ -82,23 +113,17 @@ export class OciLayoutDestination implements ImageDestination {
   }
 
   async putManifest(reference: string, manifest: ManifestBlob): Promise<void> {
-    const target = this.blobPath(manifest.digest);
-    await writeFile(`${target}.tmp`, manifest.bytes);
-    await rename(`${target}.tmp`, target);
+    await writeAtomically(this.blobPath(manifest.digest), manifest.bytes, LAYOUT_FILE);
     if (reference === manifest.digest) return;
-    const indexPath = join(this.dir, 'index.json');
-    const index = await readFile(indexPath, 'utf8')
-      .then((text) => JSON.parse(text) as LayoutIndex)
-      .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
-    index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
-    index.manifests.push({
-      mediaType: manifest.mediaType,
-      digest: manifest.digest,
-      size: manifest.bytes.length,
-      annotations: { [REF_NAME]: reference },
+    await updateIndex(this.dir, (index) => {
+      index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
+      index.manifests.push({
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.bytes.length,
+        annotations: { [REF_NAME]: reference },
+      });
     });
-    await writeFile(`${indexPath}.tmp`, JSON.stringify(index));
-    await rename(`${indexPath}.tmp`, indexPath);
   }
 
   recordBlob(): void {}

@@ -5,6 +5,7 @@ import { RegistryError } from './errors.js';
 import { parseManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
 import { parseRepoName, parseTag } from './names.js';
+import { isLoopbackHost } from './reference.js';
 import { parseV2Path } from './v2-path.js';
 
 function code(fn: () => unknown): string | undefined {
@@ -222,5 +223,33 @@ describe('manifest parsing', () => {
     const raw = Buffer.from('{ "schemaVersion": 2 }');
     assert.equal(digestOf(raw), digestOf(Buffer.from(raw)));
     assert.notEqual(digestOf(raw), digestOf(Buffer.from(JSON.stringify(JSON.parse(raw.toString())))));
+  });
+});
+
+describe('loopback hosts', () => {
+  test('localhost, 127.x.x.x and ::1 are loopback, with or without a port or brackets', () => {
+    for (const host of [
+      'localhost',
+      'localhost:5000',
+      '127.0.0.1',
+      '127.1.2.3:80',
+      '::1',
+      '[::1]',
+      '[::1]:5000',
+    ])
+      assert.ok(isLoopbackHost(host), host);
+  });
+
+  test('other hosts are not', () => {
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1:5000',
+      'registry.example',
+      '[::2]:5000',
+      '128.0.0.1',
+      'localhost.evil',
+    ])
+      assert.ok(!isLoopbackHost(host), host);
   });
 });

@@ -3,7 +3,7 @@ import type { ClientSession } from '../client/client-session.js';
 import { isIdentityToken } from '../client/credentials/credentials.js';
 import { readRememberedServer } from '../client/remembered-server.js';
 import { header } from '../client/transport/transport.js';
-import { BerthError } from '../oci/errors.js';
+import { BerthError, berthErrorCodeOf } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { addClientOptions, type ClientFlags, openSession, parseBool, parseCreds } from './client-options.js';
 import { promptLine } from './prompt.js';
@@ -249,7 +249,7 @@ export class AdminClient {
   }
 
   private failure(status: number, error: { code?: string; message?: string } | undefined): BerthError {
-    const code = error?.code ?? `HTTP_${status}`;
+    const code = berthErrorCodeOf(error?.code) ?? 'UNKNOWN';
     const message = error?.message ?? `the server answered ${status}`;
     if (status === 401) {
       return new BerthError(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { digestOf, EMPTY_JSON_DIGEST, parseDigest } from './digest.js';
-import { RegistryError } from './errors.js';
+import { BerthError, berthErrorCodeOf, RegistryError } from './errors.js';
 import { parseManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
 import { parseRepoName, parseTag } from './names.js';
@@ -251,5 +251,21 @@ describe('loopback hosts', () => {
       'localhost.evil',
     ])
       assert.ok(!isLoopbackHost(host), host);
+  });
+});
+
+describe('Berth error codes', () => {
+  test('BerthError takes only a code of the table', () => {
+    // @ts-expect-error a misspelt code does not typecheck
+    const misspelt = new BerthError('USEAGE', 'oops');
+    assert.equal(misspelt.code, 'USEAGE');
+    assert.equal(new BerthError('USAGE', 'bad flag').code, 'USAGE');
+  });
+
+  test('a code received as text is kept only when the table has it', () => {
+    assert.equal(berthErrorCodeOf('CONFLICT'), 'CONFLICT');
+    assert.equal(berthErrorCodeOf('HTTP_502'), undefined);
+    assert.equal(berthErrorCodeOf('toString'), undefined);
+    assert.equal(berthErrorCodeOf(undefined), undefined);
   });
 });

@@ -1,5 +1,6 @@
 import cvss from 'ae-cvss-calculator';
 import type { OsvAffected, OsvRecord, OsvSeverity } from './osv/osv-record.js';
+import { compareText } from './text-order.js';
 import type { Finding, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -67,10 +68,6 @@ export function parseSeverity(text: string): Severity | undefined {
 export type FindingOrderKey = Pick<Finding, 'severity' | 'packageName' | 'id' | 'installedVersion'> & {
   location?: string;
 };
-
-function compareText(x: string, y: string): number {
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 /** Highest severity first, then package, then advisory id (then version and location, so the order is total). */
 export function compareFindings(a: FindingOrderKey, b: FindingOrderKey): number {

@@ -1,12 +1,12 @@
 // HTTPS material for `berth serve`: certificate files the operator names, or (`--tls self-signed`) a local CA
 // kept in the data folder and a server certificate it signs for the listen host and the loopback names.
 import { createPrivateKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { writeAtomically } from '../files/atomic-write.js';
+import { withFileLock } from '../files/file-lock.js';
 import { BerthError } from '../oci/errors.js';
 
 export interface TlsMaterial {
@@ -274,33 +274,16 @@ const LOCK_WAIT_MS = 30_000;
 
 /** Two nodes starting at once on one data folder must not each make a CA and leave one's key beside the other's certificate. */
 async function withLock<T>(path: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      await (await open(path, 'wx', 0o600)).close();
-      break;
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error;
-      const held = await stat(path).catch(() => undefined);
-      // Making certificates takes milliseconds: a lock this old was left by a process that died.
-      if (held && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
-        await rm(path, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new BerthError(
-          'TLS_CONFIG_INVALID',
-          `another process holds ${path}; remove it if no Berth is starting on this data folder`,
-        );
-      }
-      await sleep(50);
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(path, { force: true });
-  }
+  // Making certificates takes milliseconds: a lock older than LOCK_STALE_MS was left by a process that died.
+  return withFileLock(path, work, {
+    staleMs: LOCK_STALE_MS,
+    waitMs: LOCK_WAIT_MS,
+    busy: () =>
+      new BerthError(
+        'TLS_CONFIG_INVALID',
+        `another process holds ${path}; remove it if no Berth is starting on this data folder`,
+      ),
+  });
 }
 
 // Making certificates

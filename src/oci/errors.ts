@@ -144,6 +144,7 @@ export const BERTH_ERROR_CODES = {
   BLOB_RANGE_INVALID: { description: 'a read asked for bytes outside a blob' },
   LAYOUT_NOT_FOUND: { description: 'no OCI image layout folder there' },
   LAYOUT_INVALID: { description: 'the OCI image layout is malformed' },
+  LAYOUT_BUSY: { description: "another process holds the layout's index.json lock" },
   ARCHIVE_NOT_FOUND: { description: 'no archive file there' },
   ARCHIVE_UNREADABLE: { description: 'the archive file cannot be opened' },
   ARCHIVE_NOT_TAR: { description: 'the file is not a tar archive' },

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { publishFile, temporaryPathFor, writeAtomically } from '../../files/atomic-write.js';
+import { withFileLock } from '../../files/file-lock.js';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
 import { BerthError } from '../../oci/errors.js';
 import { MediaType } from '../../oci/media-types.js';
@@ -24,29 +25,31 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
 const LAYOUT_FILE = { mode: 0o644, folderMode: 0o755 } as const;
 
 /**
- * The index updates in progress per layout folder: read, change, write of index.json one at a time, so two
- * copies into one layout from this process both keep their tag.
+ * Read, change, write of index.json under a lock file beside it, so that two copies into one layout (from this
+ * process or another) both keep their tag.
  */
-const indexUpdates = new Map<string, Promise<void>>();
-
 async function updateIndex(dir: string, change: (index: LayoutIndex) => void): Promise<void> {
-  const key = resolve(dir);
-  const previous = indexUpdates.get(key) ?? Promise.resolve();
-  const update = previous.then(async () => {
-    const indexPath = join(dir, 'index.json');
-    const index = await readFile(indexPath, 'utf8')
-      .then((text) => JSON.parse(text) as LayoutIndex)
-      .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
-    change(index);
-    await writeAtomically(indexPath, JSON.stringify(index), LAYOUT_FILE);
-  });
-  const settled = update.catch(() => undefined);
-  indexUpdates.set(key, settled);
-  try {
-    await update;
-  } finally {
-    if (indexUpdates.get(key) === settled) indexUpdates.delete(key);
-  }
+  const indexPath = join(dir, 'index.json');
+  await withFileLock(
+    `${indexPath}.lock`,
+    async () => {
+      const index = await readFile(indexPath, 'utf8')
+        .then((text) => JSON.parse(text) as LayoutIndex)
+        .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+      change(index);
+      await writeAtomically(indexPath, JSON.stringify(index), LAYOUT_FILE);
+    },
+    {
+      // An index update takes milliseconds: a lock this old was left by a process that died.
+      staleMs: 60_000,
+      waitMs: 30_000,
+      busy: (lock) =>
+        new BerthError(
+          'LAYOUT_BUSY',
+          `${dir}: another process holds ${lock}; remove it if no copy is running`,
+        ),
+    },
+  );
 }
 
 /**

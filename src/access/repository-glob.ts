@@ -1,11 +1,11 @@
 /**
  * Repository globs: `*` matches within one path segment (`team/*` is `team/app`, not `team/a/b`), `**` matches
  * across segments (`team/**` is everything under team), anything else matches itself. `*` alone matches
- * one-segment names and `**` matches every repository.
+ * one-segment names and `**` matches every repository. Policy files use another grammar: `policy/path-glob.ts`.
  */
 const compiled = new Map<string, RegExp>();
 
-export function globToRegExp(glob: string): RegExp {
+export function repositoryGlobToRegExp(glob: string): RegExp {
   let cached = compiled.get(glob);
   if (!cached) {
     let pattern = '';
@@ -25,7 +25,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 export function globMatches(glob: string, repository: string): boolean {
-  return globToRegExp(glob).test(repository);
+  return repositoryGlobToRegExp(glob).test(repository);
 }
 
 /** Whether a glob is well formed: repository characters, `/` and `*` only. */

@@ -5,9 +5,9 @@ import { parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
 import { type CopySettings, type PushOptions, type PushResult, pushImage } from '../client/push.js';
 import { advisoryDbPath } from '../main/advisory-db-path.js';
+import { parseByteSize } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import type { ManifestFormat } from '../oci/manifest-format.js';
-import { parseByteSize } from './byte-size.js';
 import {
   addClientOptions,
   type ClientFlags,

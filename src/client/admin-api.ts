@@ -1,4 +1,4 @@
-import { BerthError } from '../oci/errors.js';
+import { BerthError, berthErrorCodeOf } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import type { ClientSession } from './client-session.js';
 import { type Credentials, isIdentityToken } from './credentials/credentials.js';
@@ -164,7 +164,7 @@ export class AdminApi {
   }
 
   private failure(status: number, error: { code?: string; message?: string } | undefined): BerthError {
-    const code = error?.code ?? `HTTP_${status}`;
+    const code = berthErrorCodeOf(error?.code) ?? 'UNKNOWN';
     const message = error?.message ?? `the server answered ${status}`;
     if (status === 401) {
       return new BerthError(

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeAtomically } from '../files/atomic-write.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { openAdvisoryDb } from '../scan/osv/advisory-db.js';
@@ -11,7 +12,6 @@ import {
   importAdvisories,
 } from '../scan/osv/advisory-import.js';
 import { knownEcosystems } from '../scan/versions/ecosystem-version.js';
-import { writeAtomically } from './atomic-file.js';
 import { header, type Transport, type TransportResponse } from './transport/transport.js';
 
 /**

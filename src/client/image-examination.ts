@@ -1,10 +1,11 @@
+import type { ImageConfig } from '../oci/image-config.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { inventoryInputFrom } from '../scan/inventory-input.js';
 import { type AnalysisReport, analyzeImage } from '../scan/layer-analysis.js';
 import { isInventoryFile, MAX_INVENTORY_FILE_SIZE } from '../scan/sbom/inventory-files.js';
 import { detectOs, readInventory } from '../scan/sbom/read-inventory.js';
 import type { Inventory, ScanIssue } from '../scan/types.js';
-import { type ImageConfig, readImageConfig, resolveImage } from './image-resolution.js';
+import { readImageConfig, resolveImage } from './image-resolution.js';
 import { type LayerPassResult, passOverLayers } from './layer-pass.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 

@@ -1,5 +1,5 @@
+import type { ImageConfig } from '../oci/image-config.js';
 import type { ImageLocation } from './image-location.js';
-import type { ImageConfig } from './image-resolution.js';
 import { readImageConfig, resolveImage } from './image-resolution.js';
 import { withImageSource } from './image-source-scope.js';
 import type { SessionSettings } from './session-settings.js';

@@ -1,34 +1,9 @@
 import { BerthError } from '../oci/errors.js';
+import type { ImageConfig } from '../oci/image-config.js';
 import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/manifest.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from './platform.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
-
-/** The parts of an image config Berth reads (inspect, history, analysis, policy). */
-export interface ImageConfig {
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  created?: string;
-  author?: string;
-  config?: {
-    Labels?: Record<string, string> | null;
-    Env?: string[] | null;
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    User?: string;
-    ExposedPorts?: Record<string, unknown> | null;
-  };
-  rootfs?: { diff_ids?: string[] };
-  history?: {
-    created?: string;
-    created_by?: string;
-    comment?: string;
-    empty_layer?: boolean;
-    author?: string;
-  }[];
-}
 
 /** The image a reference names, resolved to one platform when it is an index. */
 export async function resolveImage(

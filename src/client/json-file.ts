@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeAtomically } from './atomic-file.js';
+import { writeAtomically } from '../files/atomic-write.js';
 
 /** Reads a JSON file of ours; a missing or damaged file is an empty start (it is only a cache). */
 export async function readJsonFile<T>(path: string, empty: T): Promise<T> {

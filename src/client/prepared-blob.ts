@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
 import type { Digest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobInfoCache, Compression } from './blob-info-cache.js';
@@ -147,7 +148,7 @@ async function compressToSpool(
       callback(null, chunk);
     },
   });
-  const temp = `${spool}.${process.pid}.${Date.now()}.tmp`;
+  const temp = temporaryPathFor(spool);
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({
@@ -167,7 +168,7 @@ async function compressToSpool(
       createWriteStream(temp),
       signal ? { signal } : {},
     );
-    await rename(temp, spool);
+    await publishFile(temp, spool);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;

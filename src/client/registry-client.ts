@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { type Digest, digestOf, isDigest, parseDigest } from '../oci/digest.js';
-import { BerthError } from '../oci/errors.js';
+import { BerthError, type BerthErrorCode } from '../oci/errors.js';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../oci/media-types.js';
 import { isRepoName } from '../oci/names.js';
 import { isLoopbackHost } from '../oci/reference.js';
@@ -18,7 +18,7 @@ import {
 /** An error answer of a registry, with its HTTP status and OCI error code. */
 export class RegistryResponseError extends BerthError {
   constructor(
-    code: string,
+    code: BerthErrorCode,
     message: string,
     readonly status: number,
     readonly ociCode: string | undefined,

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeAtomically } from '../files/atomic-write.js';
 import { BerthError } from '../oci/errors.js';
-import { writeAtomically } from './atomic-file.js';
 import type { RegistryClient } from './registry-client.js';
 import { header } from './transport/transport.js';
 

@@ -1,20 +1,11 @@
+import { BERTH_ERROR_CODES, type HttpBerthErrorCode } from '../oci/errors.js';
+
 /**
- * The admin API's error table. Its codes are not OCI codes (the Distribution API has no "conflict" or
- * "invalid input"), so they live here rather than in `oci/errors.ts`; the same rule holds: routes throw
+ * The admin API's errors. Their codes are Berth's own (the Distribution API has no "conflict" or "invalid
+ * input"), with their status in the one table of `oci/errors.ts`; the same rule holds: routes throw
  * `new AdminError(kind, message)` and only the admin error handler turns a kind into a status.
  */
-export const ADMIN_ERRORS = {
-  INVALID: 400,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TOOMANYREQUESTS: 429,
-  UNKNOWN: 500,
-  UNAVAILABLE: 503,
-} as const satisfies Record<string, number>;
-
-export type AdminErrorKind = keyof typeof ADMIN_ERRORS;
+export type AdminErrorKind = HttpBerthErrorCode;
 
 export class AdminError extends Error {
   readonly status: number;
@@ -25,7 +16,7 @@ export class AdminError extends Error {
   ) {
     super(message);
     this.name = 'AdminError';
-    this.status = ADMIN_ERRORS[code];
+    this.status = BERTH_ERROR_CODES[code].httpStatus;
   }
 
   toJSON(): { errors: { code: string; message: string }[] } {

@@ -2,8 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
-import { BerthError, RegistryError } from '../oci/errors.js';
-import { ADMIN_ERRORS, AdminError, type AdminErrorKind } from './admin-error.js';
+import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
+import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
@@ -32,7 +32,7 @@ function auditJson(record: AuditRecord) {
 
 /** The admin service's failures carry the codes of the admin error table. */
 function isAdminFailure(error: unknown): error is BerthError & { code: AdminErrorKind } {
-  return error instanceof BerthError && Object.hasOwn(ADMIN_ERRORS, error.code);
+  return error instanceof BerthError && 'httpStatus' in BERTH_ERROR_CODES[error.code];
 }
 
 /** The metadata store refusing writes (its file was deleted) throws this; it is not the caller's fault. */

@@ -215,6 +215,11 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     registerTokenRoute(app, options.access);
     if (options.admin) registerAdminRoutes(app, options.access, options.admin);
   }
-  registerV2Routes(app, registry, { chunkMinLength: options.chunkMinLength, readOnly: options.readOnly }, gate);
+  registerV2Routes(
+    app,
+    registry,
+    { chunkMinLength: options.chunkMinLength, readOnly: options.readOnly },
+    gate,
+  );
   return app;
 }

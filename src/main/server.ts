@@ -16,6 +16,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openPostgresMetadata } from '../metadata/postgres.js';
 import { openSqliteMetadata } from '../metadata/sqlite.js';
 import { BerthError } from '../oci/errors.js';
+import { isLoopbackHost } from '../oci/reference.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -76,11 +77,6 @@ async function holdsBlobs(blobs: DriverBlobStore): Promise<boolean> {
   return false;
 }
 
-/** Whether a listen host only takes connections from this machine. */
-function isLoopbackAddress(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 /** What the server tells its operator once it is up (`berth serve` prints it; logs are not the place). */
 export interface Announcement {
   url: string;
@@ -113,7 +109,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? systemClock;
   const paths = resolvePaths(config, options.cwd);
   const { host, port } = splitListen(config.listen);
-  const loopback = isLoopbackAddress(host);
+  const loopback = isLoopbackHost(host);
   if (config.auth.mode === 'none' && !loopback) {
     throw new BerthError(
       'CONFIG_INVALID',

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { digestOf, EMPTY_JSON_DIGEST, parseDigest } from './digest.js';
-import { RegistryError } from './errors.js';
+import { BerthError, berthErrorCodeOf, RegistryError } from './errors.js';
 import { parseManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
 import { parseRepoName, parseTag } from './names.js';
+import { isLoopbackHost } from './reference.js';
 import { parseV2Path } from './v2-path.js';
 
 function code(fn: () => unknown): string | undefined {
@@ -222,5 +223,49 @@ describe('manifest parsing', () => {
     const raw = Buffer.from('{ "schemaVersion": 2 }');
     assert.equal(digestOf(raw), digestOf(Buffer.from(raw)));
     assert.notEqual(digestOf(raw), digestOf(Buffer.from(JSON.stringify(JSON.parse(raw.toString())))));
+  });
+});
+
+describe('loopback hosts', () => {
+  test('localhost, 127.x.x.x and ::1 are loopback, with or without a port or brackets', () => {
+    for (const host of [
+      'localhost',
+      'localhost:5000',
+      '127.0.0.1',
+      '127.1.2.3:80',
+      '::1',
+      '[::1]',
+      '[::1]:5000',
+    ])
+      assert.ok(isLoopbackHost(host), host);
+  });
+
+  test('other hosts are not', () => {
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1:5000',
+      'registry.example',
+      '[::2]:5000',
+      '128.0.0.1',
+      'localhost.evil',
+    ])
+      assert.ok(!isLoopbackHost(host), host);
+  });
+});
+
+describe('Berth error codes', () => {
+  test('BerthError takes only a code of the table', () => {
+    // @ts-expect-error a misspelt code does not typecheck
+    const misspelt = new BerthError('USEAGE', 'oops');
+    assert.equal(misspelt.code, 'USEAGE');
+    assert.equal(new BerthError('USAGE', 'bad flag').code, 'USAGE');
+  });
+
+  test('a code received as text is kept only when the table has it', () => {
+    assert.equal(berthErrorCodeOf('CONFLICT'), 'CONFLICT');
+    assert.equal(berthErrorCodeOf('HTTP_502'), undefined);
+    assert.equal(berthErrorCodeOf('toString'), undefined);
+    assert.equal(berthErrorCodeOf(undefined), undefined);
   });
 });

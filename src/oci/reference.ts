@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type Digest, isDigest, parseDigest } from './digest.js';
 import { BerthError } from './errors.js';
 import { isRepoName, isTag, type RepoName, type Tag } from './names.js';
@@ -56,8 +57,17 @@ export function formatImageReference(ref: ImageReference): string {
   return `${ref.host}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-/** Loopback hosts, where plain HTTP is allowed without asking (as Docker does). */
+/**
+ * The one loopback check: `localhost`, `127.x.x.x` or `::1`, with or without a port (`[::1]:5000`,
+ * `localhost:5000`) or brackets. The client allows plain HTTP there without asking (as Docker does); the server
+ * listens without TLS or access checks only there.
+ */
 export function isLoopbackHost(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  // A bare IPv6 address ends in `:1`, which is not a port.
+  const name = host.startsWith('[')
+    ? host.slice(1, host.indexOf(']'))
+    : isIP(host) === 6
+      ? host
+      : host.replace(/:\d+$/, '');
   return name === 'localhost' || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }

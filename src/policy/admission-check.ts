@@ -5,11 +5,10 @@
  */
 import semver from 'semver';
 import { formatBytes } from '../oci/byte-size.js';
+import { compareFindings, severityRank } from '../scan/severity.js';
+import { type EntryType, type Finding, SEVERITIES } from '../scan/types.js';
 import {
-  ADMISSION_SEVERITIES,
   type AdmissionPolicy,
-  type AdmissionSeverity,
-  type Glob,
   isRfc3339DateTime,
   type KeyRule,
   type TagRules,
@@ -17,8 +16,7 @@ import {
   type ValueRule,
   type VulnerabilityIgnore,
 } from './admission-policy.js';
-
-export type AdmissionFileType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'other';
+import type { Glob } from './path-glob.js';
 
 /** One tar entry of one layer. */
 export interface AdmissionFile {
@@ -27,20 +25,16 @@ export interface AdmissionFile {
   layerDigest: string;
   mode: number;
   size: number;
-  type: AdmissionFileType;
+  type: EntryType;
   /** A later layer deletes or replaces this path: it is not in the final filesystem, but its bytes still ship. */
   removedLater: boolean;
 }
 
 /** The fields of scan/'s `Finding` the gate needs. */
-export interface AdmissionFinding {
-  id: string;
-  aliases: string[];
-  packageName: string;
-  installedVersion: string;
-  fixedVersion?: string;
-  severity: AdmissionSeverity;
-}
+export type AdmissionFinding = Pick<
+  Finding,
+  'id' | 'aliases' | 'packageName' | 'installedVersion' | 'fixedVersion' | 'severity'
+>;
 
 export interface AdmissionInput {
   /** Where the image goes; undefined for `lint` without DEST, and then naming rules are skipped. */
@@ -437,10 +431,6 @@ function checkFiles(policy: AdmissionPolicy, input: AdmissionInput): AdmissionCh
 
 // ---- vulnerabilities ----
 
-function severityRank(severity: AdmissionSeverity | 'NONE'): number {
-  return severity === 'NONE' ? ADMISSION_SEVERITIES.length : ADMISSION_SEVERITIES.indexOf(severity);
-}
-
 function ignoreMatches(ignore: VulnerabilityIgnore, finding: AdmissionFinding): boolean {
   const id = ignore.id.toUpperCase();
   const named =
@@ -452,19 +442,6 @@ function describeFinding(finding: AdmissionFinding): string {
   const fix = finding.fixedVersion ? `fixed in ${finding.fixedVersion}` : 'no fix yet';
   const cve = finding.aliases.find((a) => a.startsWith('CVE-') && a !== finding.id);
   return `${finding.severity} ${finding.id}${cve ? ` (${cve})` : ''} in ${finding.packageName} ${finding.installedVersion}, ${fix}`;
-}
-
-function compareFindings(a: AdmissionFinding, b: AdmissionFinding): number {
-  return (
-    severityRank(a.severity) - severityRank(b.severity) ||
-    compareText(a.id, b.id) ||
-    compareText(a.packageName, b.packageName) ||
-    compareText(a.installedVersion, b.installedVersion)
-  );
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkVulnerabilities(policy: AdmissionPolicy, input: AdmissionInput, now: Date): AdmissionCheck[] {
@@ -487,8 +464,10 @@ function checkVulnerabilities(policy: AdmissionPolicy, input: AdmissionInput, no
   } else {
     const failing: string[] = [];
     const ignored: string[] = [];
+    // 'NONE' ranks below every severity, so every finding is above it.
+    const allowed = rules.maxSeverity === 'NONE' ? 0 : severityRank(rules.maxSeverity);
     for (const finding of [...findings].sort(compareFindings)) {
-      if (severityRank(finding.severity) >= severityRank(rules.maxSeverity)) continue;
+      if (severityRank(finding.severity) <= allowed) continue;
       const ignore = active.find((i) => ignoreMatches(i, finding));
       if (ignore) {
         ignored.push(`${describeFinding(finding)}: ignored until ${ignore.expires} (${ignore.reason})`);
@@ -500,7 +479,7 @@ function checkVulnerabilities(policy: AdmissionPolicy, input: AdmissionInput, no
       }
     }
     if (failing.length > 0) {
-      const bySeverity = ADMISSION_SEVERITIES.map(
+      const bySeverity = SEVERITIES.map(
         (s) => [s, failing.filter((f) => f.startsWith(`${s} `)).length] as const,
       )
         .filter(([, n]) => n > 0)

@@ -5,13 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../oci/errors.js';
-import {
-  globToRegExp,
-  loadAdmissionPolicy,
-  parseAdmissionPolicy,
-  parsePolicySize,
-  pathGlobToRegExp,
-} from './admission-policy.js';
+import { loadAdmissionPolicy, parseAdmissionPolicy } from './admission-policy.js';
+import { fileGlobToRegExp, pathGlobToRegExp } from './path-glob.js';
 
 /** Parses and expects POLICY_INVALID; returns the message so a test can check the key path it names. */
 function rejects(text: string): string {
@@ -269,7 +264,7 @@ describe('loadAdmissionPolicy', () => {
 });
 
 describe('globs', () => {
-  const path = (glob: string, value: string) => pathGlobToRegExp(glob).test(value);
+  const path = (glob: string, value: string) => fileGlobToRegExp(glob).test(value);
   it('matches a bare name at any depth and anchors globs with a slash', () => {
     assert.ok(path('id_rsa', 'id_rsa'));
     assert.ok(path('id_rsa', 'root/.ssh/id_rsa'));
@@ -293,27 +288,13 @@ describe('globs', () => {
     assert.ok(path('[!a-c]x', 'dx'));
     assert.ok(!path('[!a-c]x', 'bx'));
     assert.ok(path('*', '.npmrc'));
-    assert.ok(!globToRegExp('a?b').test('a/b'));
+    assert.ok(!pathGlobToRegExp('a?b').test('a/b'));
   });
 
   it('matches names whole, with * inside', () => {
-    assert.ok(globToRegExp('team-*').test('team-a'));
-    assert.ok(!globToRegExp('team-*').test('xteam-a'));
-    assert.ok(globToRegExp('*-SNAPSHOT').test('1.0-SNAPSHOT'));
-    assert.ok(globToRegExp('a.b').test('a.b') && !globToRegExp('a.b').test('axb'));
-  });
-});
-
-describe('parsePolicySize', () => {
-  it('reads units in both bases and plain bytes', () => {
-    assert.equal(parsePolicySize('500MiB'), 524_288_000);
-    assert.equal(parsePolicySize('2GB'), 2_000_000_000);
-    assert.equal(parsePolicySize('1.5 gib'), 1_610_612_736);
-    assert.equal(parsePolicySize('1048576'), 1_048_576);
-    assert.equal(parsePolicySize(4096), 4096);
-    assert.equal(parsePolicySize('0'), undefined);
-    assert.equal(parsePolicySize('12 parsecs'), undefined);
-    assert.equal(parsePolicySize(1.5), undefined);
-    assert.equal(parsePolicySize(true), undefined);
+    assert.ok(pathGlobToRegExp('team-*').test('team-a'));
+    assert.ok(!pathGlobToRegExp('team-*').test('xteam-a'));
+    assert.ok(pathGlobToRegExp('*-SNAPSHOT').test('1.0-SNAPSHOT'));
+    assert.ok(pathGlobToRegExp('a.b').test('a.b') && !pathGlobToRegExp('a.b').test('axb'));
   });
 });

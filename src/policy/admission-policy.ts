@@ -7,11 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { byteSizeOf } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
-
-/** Highest first; `UNKNOWN` ranks below `LOW`, as in scan/'s `SEVERITIES`. */
-export const ADMISSION_SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
-export type AdmissionSeverity = (typeof ADMISSION_SEVERITIES)[number];
+import { SEVERITIES, type Severity } from '../scan/types.js';
+import { fileGlobToRegExp, type Glob, pathGlobToRegExp } from './path-glob.js';
 
 export const VALUE_FORMATS = ['rfc3339', 'email', 'url', 'semver', 'nonempty'] as const;
 export type ValueFormat = (typeof VALUE_FORMATS)[number];
@@ -79,15 +78,9 @@ export interface VulnerabilityIgnore {
 
 export interface VulnerabilityPolicy {
   /** The highest severity allowed; `NONE` refuses any finding. */
-  maxSeverity: AdmissionSeverity | 'NONE';
+  maxSeverity: Severity | 'NONE';
   ignoreUnfixed: boolean;
   ignore: VulnerabilityIgnore[];
-}
-
-/** A compiled glob: the text as written and the expression it became. */
-export interface Glob {
-  glob: string;
-  regex: RegExp;
 }
 
 export interface AdmissionPolicy {
@@ -113,105 +106,7 @@ export const BUILT_IN_FORMATS: Readonly<Record<string, ValueFormat>> = {
   'org.opencontainers.image.version': 'semver',
 };
 
-// ---- globs ----
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.+?^${}()|[\]\\*]/g, '\\$&');
-}
-
-/** Compiles one run of glob text without `/` handling beyond "wildcards never cross a slash". */
-function compileGlobPart(glob: string, inBraces: boolean): string {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === '*') {
-      while (glob[i + 1] === '*') i++;
-      out += '[^/]*';
-    } else if (c === '?') out += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) throw new Error(`unclosed "[" at position ${i + 1}`);
-      let body = glob.slice(i + 1, end);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      if (body.length === 0) throw new Error(`empty "[]" at position ${i + 1}`);
-      // Only `-` keeps its meaning inside a class; everything else is literal.
-      const cls = body.replace(/[\\\]^[]/g, '\\$&');
-      out += negate ? `[^/${cls}]` : `(?!/)[${cls}]`;
-      i = end;
-    } else if (c === '{') {
-      if (inBraces) throw new Error(`nested "{" at position ${i + 1}`);
-      const end = glob.indexOf('}', i + 1);
-      if (end < 0) throw new Error(`unclosed "{" at position ${i + 1}`);
-      const alternatives = glob.slice(i + 1, end).split(',');
-      out += `(?:${alternatives.map((alt) => compileGlobPart(alt, true)).join('|')})`;
-      i = end;
-    } else if (c === '}' && !inBraces) throw new Error(`unmatched "}" at position ${i + 1}`);
-    else out += escapeRegExp(c);
-  }
-  return out;
-}
-
-/**
- * Compiles a glob to an anchored RegExp: `*` any run of characters except `/` (dot files included), `?` one such
- * character, `[abc]` `[a-z]` `[!a]` a class, `{a,b}` alternatives, and `**` as a whole segment any number of
- * directories (`**\/x` is `x` at any depth, `a/**` everything under `a`). Throws on malformed classes and braces.
- */
-export function globToRegExp(glob: string): RegExp {
-  const segments = glob.split('/');
-  let out = '';
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i] as string;
-    const last = i === segments.length - 1;
-    if (segment === '**') {
-      // `**/` may match no directory at all; a trailing `/**` needs at least one more segment.
-      out += last ? (i === 0 ? '.*' : '.+') : '(?:[^/]+/)*';
-      continue;
-    }
-    out += compileGlobPart(segment, false);
-    if (!last) out += '/';
-  }
-  return new RegExp(`^${out}$`);
-}
-
-/**
- * A glob over paths inside an image. Paths are compared without their leading `/`; a glob with no `/` matches
- * the file name at any depth (`.env` is `**\/.env`), one with a `/` is anchored at the root.
- */
-export function pathGlobToRegExp(glob: string): RegExp {
-  const trimmed = glob.replace(/^\/+/, '').replace(/\/+$/, '');
-  return globToRegExp(glob.includes('/') ? trimmed : `**/${trimmed}`);
-}
-
-// ---- sizes and dates ----
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: 1000,
-  kb: 1000,
-  kib: 1024,
-  m: 1000 ** 2,
-  mb: 1000 ** 2,
-  mib: 1024 ** 2,
-  g: 1000 ** 3,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-  t: 1000 ** 4,
-  tb: 1000 ** 4,
-  tib: 1024 ** 4,
-};
-
-/** `500MiB`, `2GB`, `1.5 GiB`, `1048576` or a YAML number of bytes; undefined when not a size. */
-export function parsePolicySize(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isSafeInteger(raw) && raw > 0 ? raw : undefined;
-  if (typeof raw !== 'string') return undefined;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
-  const unit = m ? SIZE_UNITS[(m[2] ?? '').toLowerCase()] : undefined;
-  if (!m || unit === undefined) return undefined;
-  const bytes = Math.round(Number(m[1]) * unit);
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
-}
+// ---- dates ----
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -271,11 +166,12 @@ const globOf = (compile: (glob: string) => RegExp) =>
         return z.NEVER;
       }
     });
-const nameGlob = globOf(globToRegExp);
-const pathGlob = globOf(pathGlobToRegExp);
+const nameGlob = globOf(pathGlobToRegExp);
+const pathGlob = globOf(fileGlobToRegExp);
 
 const size = z.unknown().transform((raw, ctx) => {
-  const bytes = parsePolicySize(raw);
+  // A limit of 0 bytes would refuse every image: sizes here are at least one byte.
+  const bytes = byteSizeOf(raw, { min: 1 });
   if (bytes === undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -407,7 +303,7 @@ const ignoreSchema = z
   });
 
 const vulnerabilitiesSchema = z.strictObject({
-  maxSeverity: z.enum([...ADMISSION_SEVERITIES, 'NONE']),
+  maxSeverity: z.enum([...SEVERITIES, 'NONE']),
   ignoreUnfixed: z.boolean().default(false),
   ignore: z.array(ignoreSchema).default([]),
 });

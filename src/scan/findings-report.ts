@@ -1,4 +1,5 @@
 import type { ReportingDescriptor, Log as SarifLog } from 'sarif';
+import { parseSeverity, severityRank } from './severity.js';
 import type { Finding, ScanIssue, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
 
@@ -16,21 +17,14 @@ export interface ScanResult {
   incomplete?: boolean;
 }
 
-const RANK = new Map<Severity, number>(SEVERITIES.map((s, i) => [s, SEVERITIES.length - i]));
-
-export function severityRank(severity: Severity): number {
-  return RANK.get(severity) ?? 0;
-}
-
 /** Parses `CRITICAL,HIGH` (any case). */
 export function parseSeverityList(raw: string): Severity[] | string {
   const out: Severity[] = [];
   for (const part of raw.split(',')) {
-    const name = part.trim().toUpperCase();
-    if (!name) continue;
-    if (!(SEVERITIES as readonly string[]).includes(name))
-      return `"${part.trim()}" is not a severity (one of ${SEVERITIES.join(', ')})`;
-    out.push(name as Severity);
+    if (!part.trim()) continue;
+    const severity = parseSeverity(part);
+    if (!severity) return `"${part.trim()}" is not a severity (one of ${SEVERITIES.join(', ')})`;
+    out.push(severity);
   }
   return out.length > 0 ? out : 'no severity given';
 }

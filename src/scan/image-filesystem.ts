@@ -1,20 +1,10 @@
-import type { EntryType, LayerEntry, LayerScan } from './layer-walker.js';
+import type { LayerEntry, LayerScan } from './layer-walker.js';
 import type { ScanIssue } from './types.js';
 
 /** One entry of one layer, kept after the merge; `removedLater` once a later layer hides or replaces it. */
-export interface FileRecord {
-  path: string;
+export interface FileRecord extends LayerEntry {
   layerIndex: number;
   layerDigest: string;
-  type: EntryType;
-  mode: number;
-  size: number;
-  uid: number;
-  gid: number;
-  linkname?: string;
-  hash?: string;
-  content?: Buffer;
-  goBuildInfo?: Buffer;
   removedLater: boolean;
   /** How it went: replaced by a later layer's entry, or deleted by a whiteout. */
   hiddenBy?: { layerIndex: number; how: 'overwritten' | 'removed' };

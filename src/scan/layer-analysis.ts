@@ -1,19 +1,10 @@
-import type { ImageFilesystem } from './image-filesystem.js';
+import type { ImageConfig } from '../oci/image-config.js';
+import type { ImageFilesystem, LayerChanges } from './image-filesystem.js';
 import type { LayerScan } from './layer-walker.js';
 import type { OsRelease, ScanIssue } from './types.js';
 
 /** The parts of an image config the analysis reads. */
-export interface AnalyzedConfig {
-  created?: string;
-  config?: { Labels?: Record<string, string> | null } | null;
-  history?: {
-    created?: string;
-    created_by?: string;
-    comment?: string;
-    empty_layer?: boolean;
-    author?: string;
-  }[];
-}
+export type AnalyzedConfig = Pick<ImageConfig, 'created' | 'config' | 'history'>;
 
 export interface HistoryRow {
   created: string;
@@ -27,23 +18,12 @@ export interface HistoryRow {
   size: number;
 }
 
-export interface LayerReport {
-  index: number;
-  digest: string;
+export interface LayerReport extends LayerChanges {
   mediaType: string;
   compression: string;
   compressedSize: number;
   uncompressedSize: number;
   createdBy: string;
-  entries: number;
-  files: number;
-  fileBytes: number;
-  added: number;
-  addedBytes: number;
-  changed: number;
-  changedBytes: number;
-  removed: number;
-  removedBytes: number;
   /** Bytes of this layer's files that do not reach the final filesystem. */
   wastedBytes: number;
   incomplete: boolean;

@@ -5,9 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { extract as tarExtract } from 'tar-stream';
 import { GO_BUILDINFO_MAGIC } from './sbom/go-reader.js';
-import type { ScanIssue } from './types.js';
-
-export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'other';
+import type { EntryType, ScanIssue } from './types.js';
 
 /** One entry of one layer, as the tar stream declares it (whiteout markers are not entries). */
 export interface LayerEntry {

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { OsvRecord } from './osv/osv-record.js';
-import { recordSeverity, severityFromCvss, severityFromScore, severityFromWord } from './severity.js';
+import {
+  compareFindings,
+  compareSeverity,
+  parseSeverity,
+  recordSeverity,
+  severityFromCvss,
+  severityFromScore,
+  severityFromWord,
+  severityRank,
+} from './severity.js';
+import { SEVERITIES } from './types.js';
 
 const record = (extra: Partial<OsvRecord>): OsvRecord => ({
   id: 'X-1',
@@ -142,5 +152,32 @@ describe('severity', () => {
       score: 0,
       vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N',
     });
+  });
+
+  test('one order: CRITICAL ranks highest, UNKNOWN below LOW; findings sort most severe first', () => {
+    assert.deepEqual(SEVERITIES.map(severityRank), [5, 4, 3, 2, 1]);
+    assert.deepEqual((['LOW', 'UNKNOWN', 'CRITICAL', 'HIGH'] as const).map((s) => s).sort(compareSeverity), [
+      'CRITICAL',
+      'HIGH',
+      'LOW',
+      'UNKNOWN',
+    ]);
+    assert.equal(parseSeverity(' high '), 'HIGH');
+    assert.equal(parseSeverity('NONE'), undefined);
+    const finding = (severity: (typeof SEVERITIES)[number], packageName: string, id: string) => ({
+      severity,
+      packageName,
+      id,
+      installedVersion: '1',
+    });
+    const sorted = [
+      finding('LOW', 'a', 'X-1'),
+      finding('HIGH', 'b', 'X-2'),
+      finding('HIGH', 'a', 'X-3'),
+    ].sort(compareFindings);
+    assert.deepEqual(
+      sorted.map((f) => f.id),
+      ['X-3', 'X-2', 'X-1'],
+    );
   });
 });

@@ -1,6 +1,8 @@
 import cvss from 'ae-cvss-calculator';
 import type { OsvAffected, OsvRecord, OsvSeverity } from './osv/osv-record.js';
-import type { Severity } from './types.js';
+import { compareText } from './text-order.js';
+import type { Finding, Severity } from './types.js';
+import { SEVERITIES } from './types.js';
 
 /**
  * Severity of an advisory: from a CVSS vector (4.0, 3.x or 2.0) when one parses, else from the words databases
@@ -14,25 +16,22 @@ export interface SeverityRating {
   vector?: string;
 }
 
+// Allowed values shared by several metrics.
+const CIA_2 = ['N', 'P', 'C'] as const;
+const HLN = ['H', 'L', 'N'] as const;
+
 /** Base metrics each version requires, with their allowed values; the calculator alone accepts partial vectors. */
 const REQUIRED: Record<string, Record<string, readonly string[]>> = {
-  '2.0': {
-    AV: ['L', 'A', 'N'],
-    AC: ['H', 'M', 'L'],
-    Au: ['M', 'S', 'N'],
-    C: ['N', 'P', 'C'],
-    I: ['N', 'P', 'C'],
-    A: ['N', 'P', 'C'],
-  },
+  '2.0': { AV: ['L', 'A', 'N'], AC: ['H', 'M', 'L'], Au: ['M', 'S', 'N'], C: CIA_2, I: CIA_2, A: CIA_2 },
   '3': {
     AV: ['N', 'A', 'L', 'P'],
     AC: ['L', 'H'],
     PR: ['N', 'L', 'H'],
     UI: ['N', 'R'],
     S: ['U', 'C'],
-    C: ['H', 'L', 'N'],
-    I: ['H', 'L', 'N'],
-    A: ['H', 'L', 'N'],
+    C: HLN,
+    I: HLN,
+    A: HLN,
   },
   '4.0': {
     AV: ['N', 'A', 'L', 'P'],
@@ -40,14 +39,46 @@ const REQUIRED: Record<string, Record<string, readonly string[]>> = {
     AT: ['N', 'P'],
     PR: ['N', 'L', 'H'],
     UI: ['N', 'P', 'A'],
-    VC: ['H', 'L', 'N'],
-    VI: ['H', 'L', 'N'],
-    VA: ['H', 'L', 'N'],
-    SC: ['H', 'L', 'N'],
-    SI: ['H', 'L', 'N'],
-    SA: ['H', 'L', 'N'],
+    VC: HLN,
+    VI: HLN,
+    VA: HLN,
+    SC: HLN,
+    SI: HLN,
+    SA: HLN,
   },
 };
+
+/** The rank of a severity: higher is more severe (`UNKNOWN` is 1, `CRITICAL` is 5). */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.length - SEVERITIES.indexOf(severity);
+}
+
+/** Most severe first. */
+export function compareSeverity(a: Severity, b: Severity): number {
+  return severityRank(b) - severityRank(a);
+}
+
+/** A severity name in any case (`high`, `CRITICAL`); undefined when it is not one. */
+export function parseSeverity(text: string): Severity | undefined {
+  const upper = text.trim().toUpperCase();
+  return SEVERITIES.find((s) => s === upper);
+}
+
+/** The fields of a `Finding` that order findings; the admission gate's findings carry only these. */
+export type FindingOrderKey = Pick<Finding, 'severity' | 'packageName' | 'id' | 'installedVersion'> & {
+  location?: string;
+};
+
+/** Highest severity first, then package, then advisory id (then version and location, so the order is total). */
+export function compareFindings(a: FindingOrderKey, b: FindingOrderKey): number {
+  return (
+    compareSeverity(a.severity, b.severity) ||
+    compareText(a.packageName, b.packageName) ||
+    compareText(a.id, b.id) ||
+    compareText(a.installedVersion, b.installedVersion) ||
+    compareText(a.location ?? '', b.location ?? '')
+  );
+}
 
 /** The CVSS version of a vector (`4.0`, `3.1`, `3.0`, `2.0`) when its base metrics are complete and unique. */
 function cvssVersion(vector: string): string | undefined {

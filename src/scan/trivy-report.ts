@@ -4,10 +4,9 @@ import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../oci/errors.js';
+import { compareFindings, parseSeverity } from './severity.js';
 import type { Finding, PackageType, ScanIssue, Severity } from './types.js';
-import { SEVERITIES } from './types.js';
 import { versionSchemeFor } from './versions/ecosystem-version.js';
-import { compareFindings } from './vulnerability-matcher.js';
 
 /**
  * `--scanner trivy`: run Trivy on an image archive and map its JSON report (SchemaVersion 2) into Berth's
@@ -113,8 +112,7 @@ function ecosystemOf(type: PackageType, family: string | undefined, osName: stri
 }
 
 function severityOf(value: string | undefined): Severity {
-  const upper = (value ?? '').toUpperCase();
-  return (SEVERITIES as readonly string[]).includes(upper) ? (upper as Severity) : 'UNKNOWN';
+  return parseSeverity(value ?? '') ?? 'UNKNOWN';
 }
 
 /** The CVSS vector and score to show: the severity source's vendor first, then NVD, then any; v4 before v3 before v2. */

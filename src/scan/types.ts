@@ -32,6 +32,9 @@ export interface InventoryInput {
 }
 
 /** Something wrong or odd found in a layer or an inventory file: reported, never fatal to the scan. */
+/** The kind of one tar entry of a layer. */
+export type EntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'other';
+
 export interface ScanIssue {
   /** Stable code, e.g. `PATH_ABSOLUTE`, `PATH_TRAVERSAL`, `SYMLINK_OUTSIDE`, `HARDLINK_MISSING`, `DEVICE_FILE`, `LAYER_CORRUPT`, `DPKG_STANZA_INVALID`, `ADVISORY_INVALID`. */
   code: string;
@@ -80,10 +83,9 @@ export interface Inventory {
   issues: ScanIssue[];
 }
 
-export type Severity = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
-
-/** Highest first. */
-export const SEVERITIES: readonly Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+/** The one severity order, highest first: `UNKNOWN` ranks below `LOW`. Compare with `scan/severity.ts`. */
+export const SEVERITIES = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'] as const;
+export type Severity = (typeof SEVERITIES)[number];
 
 /** One vulnerability affecting one installed package. */
 export interface Finding {

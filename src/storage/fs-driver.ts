@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, opendir, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { publishFile } from '../files/atomic-write.js';
 import { FileRangeStream } from './file-range-stream.js';
 import type { ByteRange, ObjectDriver, ObjectInfo } from './object-driver.js';
 
@@ -58,15 +59,8 @@ export class FsDriver implements ObjectDriver {
   async publish(from: string, to: string): Promise<void> {
     const source = this.full(from);
     const target = this.full(to);
-    const handle = await open(source, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
     await mkdir(dirname(target), { recursive: true });
-    await rename(source, target);
-    await syncDirectory(dirname(target));
+    await publishFile(source, target);
   }
 
   async delete(path: string): Promise<void> {
@@ -98,19 +92,6 @@ export class FsDriver implements ObjectDriver {
 
   async redirectUrl(): Promise<string | undefined> {
     return undefined;
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  // A rename is durable only once its directory is; some filesystems refuse to fsync a directory, which is fine.
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (!handle) return;
-  try {
-    await handle.sync();
-  } catch {
-    // not supported here
-  } finally {
-    await handle.close();
   }
 }
 

@@ -1,6 +1,7 @@
-import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
 import { StorageError } from './storage-error.js';
 
 const FILL_CHUNK = 1024 * 1024;
@@ -85,7 +86,7 @@ export class StorageReserve {
   /** Writes the reserve as real zero bytes (a sparse file would hold no room); false when the disk is full. */
   private async fill(): Promise<boolean> {
     await mkdir(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.tmp`;
+    const temporary = temporaryPathFor(this.path);
     try {
       const handle = await open(temporary, 'w');
       try {
@@ -98,7 +99,7 @@ export class StorageReserve {
       } finally {
         await handle.close();
       }
-      await rename(temporary, this.path);
+      await publishFile(temporary, this.path);
       return true;
     } catch (error) {
       await rm(temporary, { force: true });

@@ -1,7 +1,7 @@
 // The files of a self-signed setup, in DATA/tls: the CA and its key, the server certificate and its key, the lock.
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { writeAtomically } from '../files/atomic-write.js';
 import { BerthError } from '../oci/errors.js';
 
 export interface TlsPaths {
@@ -36,20 +36,7 @@ export async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-/** Temporary name, then rename: a reader sees the old file or the whole new one, never half of it. */
+/** Temporary name, then rename (files/): a reader sees the old file or the whole new one, never half of it. */
 export async function writeAtomic(path: string, content: string, mode: number): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeAtomically(path, content, { mode });
 }

@@ -2,8 +2,8 @@ import { constants, existsSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { writeAtomically } from '../../files/atomic-write.js';
 import { BerthError } from '../../oci/errors.js';
-import { writeAtomically } from '../atomic-file.js';
 import { type Credentials, isIdentityToken } from './credentials.js';
 import { dockerServerAddress, registryHost } from './server-address.js';
 
@@ -288,7 +288,7 @@ function encodeAuth(username: string, password: string): string {
   return Buffer.from(`${username}:${password}`, 'utf8').toString('base64');
 }
 
-/** config.json and auth.json are written atomically (see atomic-file.ts); failures name the file. */
+/** config.json and auth.json are written atomically (see files/atomic-write.ts); failures name the file. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   try {
     await writeAtomically(path, text);

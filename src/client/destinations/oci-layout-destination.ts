@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { publishFile, temporaryPathFor, writeAtomically } from '../../files/atomic-write.js';
+import { withFileLock } from '../../files/file-lock.js';
 import { type Digest, digestAlgorithm, digestHex } from '../../oci/digest.js';
 import { BerthError } from '../../oci/errors.js';
 import { MediaType } from '../../oci/media-types.js';
@@ -19,9 +21,41 @@ interface LayoutIndex {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
+// Layout files are as readable as the folder they are in, like what an image tool writes.
+const LAYOUT_FILE = { mode: 0o644, folderMode: 0o755 } as const;
+
 /**
- * An OCI image layout folder as the destination (`oci:DIR[:TAG]`), created when missing. Blobs are written
- * to a temporary name, checked against their digest, then renamed; index.json is rewritten atomically.
+ * Read, change, write of index.json under a lock file beside it, so that two copies into one layout (from this
+ * process or another) both keep their tag.
+ */
+async function updateIndex(dir: string, change: (index: LayoutIndex) => void): Promise<void> {
+  const indexPath = join(dir, 'index.json');
+  await withFileLock(
+    `${indexPath}.lock`,
+    async () => {
+      const index = await readFile(indexPath, 'utf8')
+        .then((text) => JSON.parse(text) as LayoutIndex)
+        .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+      change(index);
+      await writeAtomically(indexPath, JSON.stringify(index), LAYOUT_FILE);
+    },
+    {
+      // An index update takes milliseconds: a lock this old was left by a process that died.
+      staleMs: 60_000,
+      waitMs: 30_000,
+      busy: (lock) =>
+        new BerthError(
+          'LAYOUT_BUSY',
+          `${dir}: another process holds ${lock}; remove it if no copy is running`,
+        ),
+    },
+  );
+}
+
+/**
+ * An OCI image layout folder as the destination (`oci:DIR[:TAG]`), created when missing. Every file is written
+ * to a temporary name of its own (so two writers never share one), checked against its digest where it has one,
+ * then published atomically (files/atomic-write.ts).
  */
 export class OciLayoutDestination implements ImageDestination {
   private constructor(private readonly dir: string) {}
@@ -30,7 +64,7 @@ export class OciLayoutDestination implements ImageDestination {
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     const marker = join(dir, 'oci-layout');
     if (!(await stat(marker).catch(() => undefined))) {
-      await writeFile(marker, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      await writeAtomically(marker, JSON.stringify({ imageLayoutVersion: '1.0.0' }), LAYOUT_FILE);
     }
     return new OciLayoutDestination(dir);
   }
@@ -58,7 +92,7 @@ export class OciLayoutDestination implements ImageDestination {
   async putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
     const target = this.blobPath(blob.digest);
     await mkdir(join(target, '..'), { recursive: true });
-    const temp = `${target}.${process.pid}.tmp`;
+    const temp = temporaryPathFor(target);
     const hash = createHash(digestAlgorithm(blob.digest));
     let sent = 0;
     const meter = new Transform({
@@ -78,7 +112,7 @@ export class OciLayoutDestination implements ImageDestination {
           `${this.description}: blob ${blob.digest} arrived as ${actual} (${sent} bytes)`,
         );
       }
-      await rename(temp, target);
+      await publishFile(temp, target);
       return sent;
     } finally {
       await rm(temp, { force: true });
@@ -86,23 +120,17 @@ export class OciLayoutDestination implements ImageDestination {
   }
 
   async putManifest(reference: string, manifest: ManifestBlob): Promise<void> {
-    const target = this.blobPath(manifest.digest);
-    await writeFile(`${target}.tmp`, manifest.bytes);
-    await rename(`${target}.tmp`, target);
+    await writeAtomically(this.blobPath(manifest.digest), manifest.bytes, LAYOUT_FILE);
     if (reference === manifest.digest) return;
-    const indexPath = join(this.dir, 'index.json');
-    const index = await readFile(indexPath, 'utf8')
-      .then((text) => JSON.parse(text) as LayoutIndex)
-      .catch((): LayoutIndex => ({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
-    index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
-    index.manifests.push({
-      mediaType: manifest.mediaType,
-      digest: manifest.digest,
-      size: manifest.bytes.length,
-      annotations: { [REF_NAME]: reference },
+    await updateIndex(this.dir, (index) => {
+      index.manifests = index.manifests.filter((m) => m.annotations?.[REF_NAME] !== reference);
+      index.manifests.push({
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.bytes.length,
+        annotations: { [REF_NAME]: reference },
+      });
     });
-    await writeFile(`${indexPath}.tmp`, JSON.stringify(index));
-    await rename(`${indexPath}.tmp`, indexPath);
   }
 
   recordBlob(): void {}

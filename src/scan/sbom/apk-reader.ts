@@ -1,6 +1,5 @@
-import { PackageURL } from 'packageurl-js';
 import type { InstalledPackage, InventoryFile, OsRelease } from '../types.js';
-import { fileIssue, fileLocation, type ReaderResult } from './inventory-reader.js';
+import { fileIssue, type ReaderResult, systemPackage } from './inventory-reader.js';
 
 /**
  * Reads Alpine's `/lib/apk/db/installed`: blank-line separated records of one-letter fields
@@ -50,25 +49,15 @@ function toPackage(
   distro: string | undefined,
   file: InventoryFile,
 ): InstalledPackage {
-  const arch = fields.get('A');
-  const qualifiers: Record<string, string> = {};
-  if (arch) qualifiers.arch = arch;
-  if (distro) qualifiers.distro = distro;
-  const pkg: InstalledPackage = {
-    type: 'apk',
+  const record = {
     name,
     version,
+    arch: fields.get('A'),
     sourceName: fields.get('o') || name,
     sourceVersion: version,
-    purl: new PackageURL('apk', namespace, name, version, qualifiers, undefined).toString(),
-    ...fileLocation(file),
+    license: fields.get('L'),
+    supplier: fields.get('m'),
+    description: fields.get('T'),
   };
-  if (arch) pkg.arch = arch;
-  const license = fields.get('L');
-  if (license) pkg.licenses = [license];
-  const maintainer = fields.get('m');
-  if (maintainer) pkg.supplier = maintainer;
-  const description = fields.get('T');
-  if (description) pkg.description = description;
-  return pkg;
+  return systemPackage('apk', record, namespace, distro, file);
 }

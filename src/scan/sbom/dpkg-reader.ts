@@ -1,6 +1,5 @@
-import { PackageURL } from 'packageurl-js';
 import type { InstalledPackage, InventoryFile, OsRelease } from '../types.js';
-import { fileIssue, fileLocation, type ReaderResult } from './inventory-reader.js';
+import { fileIssue, type ReaderResult, systemPackage } from './inventory-reader.js';
 
 /** One RFC 822 stanza: fields by lower-cased name, the line it starts on, and its first bad line if any. */
 interface Stanza {
@@ -91,24 +90,15 @@ function toPackage(
   distro: string | undefined,
   file: InventoryFile,
 ): InstalledPackage {
-  const arch = fields.get('architecture');
   const source = /^(\S+)(?:\s+\((\S+)\))?/.exec(fields.get('source') ?? '');
-  const qualifiers: Record<string, string> = {};
-  if (arch) qualifiers.arch = arch;
-  if (distro) qualifiers.distro = distro;
-  const pkg: InstalledPackage = {
-    type: 'deb',
+  const record = {
     name,
     version,
+    arch: fields.get('architecture'),
     sourceName: source?.[1] ?? name,
     sourceVersion: source?.[2] ?? version,
-    purl: new PackageURL('deb', namespace, name, version, qualifiers, undefined).toString(),
-    ...fileLocation(file),
+    supplier: fields.get('maintainer'),
+    description: fields.get('description')?.split('\n')[0],
   };
-  if (arch) pkg.arch = arch;
-  const maintainer = fields.get('maintainer');
-  if (maintainer) pkg.supplier = maintainer;
-  const description = fields.get('description')?.split('\n')[0];
-  if (description) pkg.description = description;
-  return pkg;
+  return systemPackage('deb', record, namespace, distro, file);
 }

@@ -1,3 +1,4 @@
+import { compareText } from '../text-order.js';
 import type {
   InstalledPackage,
   Inventory,
@@ -32,7 +33,7 @@ export function readInventory(input: InventoryInput): Inventory {
   const packages: InstalledPackage[] = [];
   const issues: ScanIssue[] = [];
   const os = detectOs(input.files);
-  const files = [...input.files.values()].sort((a, b) => compare(a.path, b.path));
+  const files = [...input.files.values()].sort((a, b) => compareText(a.path, b.path));
   const run = (what: string, file: InventoryFile | undefined, read: () => ReaderResult): void => {
     try {
       const result = read();
@@ -90,16 +91,12 @@ export function detectOs(files: ReadonlyMap<string, InventoryFile>): OsRelease |
   return undefined;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Type, name, version, then location: a stable order for documents and tables. */
 export function comparePackages(a: InstalledPackage, b: InstalledPackage): number {
   return (
-    compare(a.type, b.type) ||
-    compare(a.name, b.name) ||
-    compare(a.version, b.version) ||
-    compare(a.location, b.location)
+    compareText(a.type, b.type) ||
+    compareText(a.name, b.name) ||
+    compareText(a.version, b.version) ||
+    compareText(a.location, b.location)
   );
 }

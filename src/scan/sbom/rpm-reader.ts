@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
-import { PackageURL } from 'packageurl-js';
 import type { InstalledPackage, InventoryFile, OsRelease } from '../types.js';
-import { fileIssue, fileLocation, type ReaderResult } from './inventory-reader.js';
+import { fileIssue, type ReaderResult, type SystemPackageRecord, systemPackage } from './inventory-reader.js';
 
 /**
  * Reads the SQLite rpmdb of current Fedora, RHEL and their kin (`Packages(hnum, blob)`, one RPM header per
@@ -181,26 +180,18 @@ function toPackage(
 ): InstalledPackage {
   const versionRelease = header.release ? `${header.version}-${header.release}` : header.version;
   const version = header.epoch !== undefined ? `${header.epoch}:${versionRelease}` : versionRelease;
-  const qualifiers: Record<string, string> = {};
-  if (header.arch) qualifiers.arch = header.arch;
-  if (header.epoch !== undefined) qualifiers.epoch = String(header.epoch);
-  if (distro) qualifiers.distro = distro;
-  const pkg: InstalledPackage = {
-    type: 'rpm',
+  const record: SystemPackageRecord = {
     name: header.name,
     version,
-    purl: new PackageURL('rpm', namespace, header.name, versionRelease, qualifiers, undefined).toString(),
-    ...fileLocation(file),
-  };
-  const sourceName = header.sourceRpm ? sourceNameFromSourceRpm(header.sourceRpm) : undefined;
-  if (sourceName) {
-    pkg.sourceName = sourceName;
+    purlVersion: versionRelease,
+    qualifiers: header.epoch !== undefined ? { epoch: String(header.epoch) } : {},
+    arch: header.arch,
+    sourceName: header.sourceRpm ? sourceNameFromSourceRpm(header.sourceRpm) : undefined,
     // The source rpm shares the binary's version-release; the epoch is not in its file name but applies.
-    pkg.sourceVersion = version;
-  }
-  if (header.arch) pkg.arch = header.arch;
-  if (header.license) pkg.licenses = [header.license];
-  if (header.vendor) pkg.supplier = header.vendor;
-  if (header.summary) pkg.description = header.summary;
-  return pkg;
+    sourceVersion: version,
+    license: header.license,
+    supplier: header.vendor,
+    description: header.summary,
+  };
+  return systemPackage('rpm', record, namespace, distro, file);
 }

@@ -60,6 +60,24 @@ interface SpdxLicenses {
   refs: Map<string, string>;
 }
 
+/** An SPDX package: what Berth does not know (download location, concluded license, copyright) is NOASSERTION. */
+function spdxPackage(
+  head: { SPDXID: string; name: string; versionInfo?: string },
+  purpose: 'CONTAINER' | 'OPERATING_SYSTEM' | 'LIBRARY',
+  known: { licenseDeclared?: string; supplier?: string } = {},
+): Record<string, unknown> {
+  return {
+    ...head,
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: known.licenseDeclared ?? 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    supplier: known.supplier ?? 'NOASSERTION',
+    primaryPackagePurpose: purpose,
+  };
+}
+
 /** One valid expression for a package's licenses (joined with AND), or NOASSERTION. */
 function spdxLicenses(pkg: InstalledPackage, usedRefs: Map<string, string>): SpdxLicenses {
   const refs = new Map<string, string>();
@@ -110,16 +128,7 @@ export function toSpdxJson(inventory: Inventory, image: SbomImage): object {
   const usedRefs = new Map<string, string>();
   const packages: object[] = [
     {
-      SPDXID: imageId,
-      name: image.name,
-      versionInfo: image.digest,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
-      supplier: 'NOASSERTION',
-      primaryPackagePurpose: 'CONTAINER',
+      ...spdxPackage({ SPDXID: imageId, name: image.name, versionInfo: image.digest }, 'CONTAINER'),
       externalRefs: [
         { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: imagePurl(image) },
       ],
@@ -130,17 +139,7 @@ export function toSpdxJson(inventory: Inventory, image: SbomImage): object {
   ];
   if (inventory.os) {
     const id = unique(spdxId('OperatingSystem', inventory.os.id, inventory.os.versionId ?? ''));
-    const osPackage: Record<string, unknown> = {
-      SPDXID: id,
-      name: inventory.os.id,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: 'NOASSERTION',
-      copyrightText: 'NOASSERTION',
-      supplier: 'NOASSERTION',
-      primaryPackagePurpose: 'OPERATING_SYSTEM',
-    };
+    const osPackage = spdxPackage({ SPDXID: id, name: inventory.os.id }, 'OPERATING_SYSTEM');
     if (inventory.os.versionId) osPackage.versionInfo = inventory.os.versionId;
     if (inventory.os.prettyName) osPackage.description = inventory.os.prettyName;
     packages.push(osPackage);
@@ -150,16 +149,10 @@ export function toSpdxJson(inventory: Inventory, image: SbomImage): object {
     const id = unique(spdxId('Package', pkg.type, pkg.name, pkg.version));
     const licenses = spdxLicenses(pkg, usedRefs);
     const entry: Record<string, unknown> = {
-      SPDXID: id,
-      name: pkg.name,
-      versionInfo: pkg.version,
-      downloadLocation: 'NOASSERTION',
-      filesAnalyzed: false,
-      licenseConcluded: 'NOASSERTION',
-      licenseDeclared: licenses.declared,
-      copyrightText: 'NOASSERTION',
-      supplier: spdxSupplier(pkg.supplier),
-      primaryPackagePurpose: 'LIBRARY',
+      ...spdxPackage({ SPDXID: id, name: pkg.name, versionInfo: pkg.version }, 'LIBRARY', {
+        licenseDeclared: licenses.declared,
+        supplier: spdxSupplier(pkg.supplier),
+      }),
       externalRefs: [
         { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: pkg.purl },
       ],

@@ -1,3 +1,5 @@
+import { compareDigitRuns, compareText } from '../text-order.js';
+
 /**
  * Alpine apk version ordering (apk-tools): `1.2.3[letter][_suffix[N]]…[~hash][-rN]`. Versions are read as a
  * sequence of tokens; at the first difference the token values decide, or, when the kinds differ, the kind.
@@ -72,31 +74,20 @@ function tokenize(version: string): Token[] {
   return tokens;
 }
 
-function compareNumbers(a: string, b: string): number {
-  const x = a.replace(/^0+/, '');
-  const y = b.replace(/^0+/, '');
-  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function compareSame(a: Token, b: Token): number {
   switch (a.kind) {
     case 'digit':
       // apk-tools: a later component with a leading zero (1.01) is a decimal fraction, compared as text.
       if (!a.first && (a.value.startsWith('0') || b.value.startsWith('0')))
         return compareText(a.value, b.value);
-      return compareNumbers(a.value, b.value);
+      return compareDigitRuns(a.value, b.value);
     case 'suffix':
       return (
         (SUFFIX_RANK[a.value] ?? 0) - (SUFFIX_RANK[b.value] ?? 0) ||
-        compareNumbers(a.number ?? '0', b.number ?? '0')
+        compareDigitRuns(a.number ?? '0', b.number ?? '0')
       );
     case 'revision':
-      return compareNumbers(a.value, b.value);
+      return compareDigitRuns(a.value, b.value);
     case 'letter':
     case 'hash':
       return compareText(a.value, b.value);

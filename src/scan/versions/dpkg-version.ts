@@ -1,3 +1,4 @@
+import { compareDigitRuns } from '../text-order.js';
 /**
  * Debian package version ordering, as Debian policy §5.6.12 defines it and dpkg implements it:
  * `[epoch:]upstream_version[-debian_revision]`, compared epoch first, then upstream, then revision.
@@ -58,12 +59,6 @@ function isDigit(text: string, index: number): boolean {
 }
 
 /** Compares two digit runs as numbers of any length (no overflow: leading zeros dropped, then length, then text). */
-function compareDigits(a: string, b: string): number {
-  const x = a.replace(/^0+/, '');
-  const y = b.replace(/^0+/, '');
-  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 /** dpkg's `verrevcmp`: alternate non-digit runs (by weight) and digit runs (by value). */
 export function compareDpkgPart(a: string, b: string): number {
@@ -81,7 +76,7 @@ export function compareDpkgPart(a: string, b: string): number {
     const startB = j;
     while (i < a.length && isDigit(a, i)) i++;
     while (j < b.length && isDigit(b, j)) j++;
-    const order = compareDigits(a.slice(startA, i), b.slice(startB, j));
+    const order = compareDigitRuns(a.slice(startA, i), b.slice(startB, j));
     if (order !== 0) return order;
   }
   return 0;

@@ -1,4 +1,5 @@
 import { compare, valid } from '@renovatebot/pep440';
+import { compareText } from '../text-order.js';
 
 /** Python package versions (PEP 440): epochs `1!`, pre-, post- and dev-releases, local versions. */
 
@@ -13,5 +14,5 @@ export function comparePep440(a: string, b: string): number {
   if (okA && okB) return Math.sign(compare(a.trim(), b.trim()));
   if (okA) return 1;
   if (okB) return -1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareText(a, b);
 }

@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { compareText } from '../text-order.js';
 
 /**
  * Semantic versions (npm, crates.io, Go modules, OSV `SEMVER` ranges). A leading `v` (Go modules) or `go`
@@ -30,5 +31,5 @@ export function compareSemver(a: string, b: string): number {
   if (x && y) return x.compare(y);
   if (x) return 1;
   if (y) return -1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareText(a, b);
 }

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { parseImageLocation } from '../client/image-location.js';
 import { readImageSbom, sbomDocument } from '../client/image-sbom.js';
 import { BerthError } from '../oci/errors.js';
-import { summarizeIssues } from '../scan/issue-summary.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_ERROR, onAction } from './exit-status.js';
 import { formatInventoryTable } from './output/inventory-table.js';
+import { summarizeIssues } from './output/issue-summary.js';
 import { withLayerProgress } from './output/layer-progress.js';
 
 interface SbomFlags extends ClientFlags {

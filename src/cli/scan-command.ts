@@ -4,7 +4,7 @@ import { parseImageLocation } from '../client/image-location.js';
 import { scanImage, selectFindings } from '../client/scan-image.js';
 import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
-import { parseSeverityList } from '../scan/findings-report.js';
+import { parseSeverityList } from '../scan/severity.js';
 import type { Severity } from '../scan/types.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_ERROR, GATE_REFUSED, onAction } from './exit-status.js';

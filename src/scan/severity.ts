@@ -185,3 +185,22 @@ export function recordSeverity(record: OsvRecord, affected?: OsvAffected): Sever
   }
   return rating;
 }
+
+/** Parses `CRITICAL,HIGH` (any case). */
+export function parseSeverityList(raw: string): Severity[] | string {
+  const out: Severity[] = [];
+  for (const part of raw.split(',')) {
+    if (!part.trim()) continue;
+    const severity = parseSeverity(part);
+    if (!severity) return `"${part.trim()}" is not a severity (one of ${SEVERITIES.join(', ')})`;
+    out.push(severity);
+  }
+  return out.length > 0 ? out : 'no severity given';
+}
+
+/** How many findings of each severity, every severity present (0 when none). */
+export function countBySeverity(findings: Finding[]): Record<Severity, number> {
+  const counts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const f of findings) counts[f.severity] += 1;
+  return counts;
+}

@@ -1,6 +1,6 @@
 import { formatBytes } from '../../oci/byte-size.js';
-import { summarizeIssues } from '../../scan/issue-summary.js';
 import type { AnalysisReport } from '../../scan/layer-analysis.js';
+import { summarizeIssues } from './issue-summary.js';
 
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)} %`;

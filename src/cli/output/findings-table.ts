@@ -1,6 +1,7 @@
-import { countBySeverity, type ScanResult } from '../../scan/findings-report.js';
-import { summarizeIssues } from '../../scan/issue-summary.js';
+import type { ScanResult } from '../../scan/findings-report.js';
+import { countBySeverity } from '../../scan/severity.js';
 import { type Finding, SEVERITIES } from '../../scan/types.js';
+import { summarizeIssues } from './issue-summary.js';
 
 function clip(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();

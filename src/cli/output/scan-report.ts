@@ -1,6 +1,7 @@
-import { type ScanResult, toSarif } from '../../scan/findings-report.js';
+import type { ScanResult } from '../../scan/findings-report.js';
 import type { Finding } from '../../scan/types.js';
 import { formatFindingsTable } from './findings-table.js';
+import { toSarif } from './sarif-report.js';
 
 export const SCAN_FORMATS = ['table', 'json', 'sarif'] as const;
 export type ScanFormat = (typeof SCAN_FORMATS)[number];

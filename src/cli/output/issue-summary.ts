@@ -1,4 +1,4 @@
-import type { ScanIssue } from './types.js';
+import type { ScanIssue } from '../../scan/types.js';
 
 export function formatIssue(issue: ScanIssue): string {
   const layer = issue.layerIndex !== undefined ? ` layer #${issue.layerIndex + 1}` : '';

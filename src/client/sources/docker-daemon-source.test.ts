@@ -79,14 +79,15 @@ describe('docker-daemon source (podman system service)', { skip: gate.skip }, ()
       stderr += chunk.toString('utf8');
     });
     services.push(service);
-    for (let i = 0; i < 200; i++) {
+    // Polls for the service's answer (an event), every 50 ms for at most 20 s.
+    for (let i = 0; i < 400; i++) {
       if (service.exitCode !== null) assert.fail(`podman system service exited: ${stderr}`);
       try {
         if ((await engineGet(address, '/_ping')).status === 200) return;
       } catch {
         // not listening yet
       }
-      await sleep(100);
+      await sleep(50);
     }
     assert.fail(`podman system service on ${address} did not answer /_ping: ${stderr}`);
   };

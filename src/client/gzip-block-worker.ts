@@ -1,0 +1,31 @@
+// Runs in a worker thread of parallel-gzip.ts: deflates one block of a layer, so every core compresses.
+import { parentPort } from 'node:worker_threads';
+import { constants, deflateRawSync } from 'node:zlib';
+
+export interface BlockJob {
+  input: Uint8Array;
+  /** The 32 KiB of input before this block: back-references may reach into it, as in one long stream. */
+  dictionary?: Uint8Array;
+  /** The last block ends the deflate stream; every other ends on a byte boundary so blocks concatenate. */
+  last: boolean;
+  level: number;
+}
+
+export type BlockReply = { output: Uint8Array } | { error: string };
+
+parentPort?.on('message', (job: BlockJob) => {
+  let reply: BlockReply;
+  try {
+    const output = deflateRawSync(job.input, {
+      level: job.level,
+      finishFlush: job.last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      // One output buffer per block, not a callback and a copy per 16 KiB.
+      chunkSize: Math.max(64 * 1024, job.input.length + 1024),
+      ...(job.dictionary ? { dictionary: job.dictionary } : {}),
+    });
+    reply = { output };
+  } catch (error) {
+    reply = { error: (error as Error).message };
+  }
+  parentPort?.postMessage(reply);
+});

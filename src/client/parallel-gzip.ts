@@ -44,6 +44,8 @@ export class ParallelGzip {
   constructor(options: ParallelGzipOptions) {
     this.level = options.level;
     this.blockSize = options.blockSize ?? GZIP_BLOCK_SIZE;
+    // A dictionary is the previous block's tail: a block shorter than the window could not supply it.
+    if (this.blockSize < WINDOW) throw new RangeError(`parallel gzip: blocks of at least ${WINDOW} bytes`);
     this.inFlight = Math.max(1, options.inFlight ?? availableParallelism() + 1);
   }
 

@@ -6,9 +6,11 @@ import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
-import type { Digest } from '../oci/digest.js';
+import { type Digest, digestAlgorithm } from '../oci/digest.js';
+import { BerthError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobInfoCache, Compression } from './blob-info-cache.js';
+import { GZIP_BLOCK_SIZE, ParallelGzip } from './parallel-gzip.js';
 import type { ImageSource } from './sources/image-source.js';
 
 /** A blob ready to go: its final digest, size and media type, and a way to read it from any offset. */
@@ -46,6 +48,8 @@ const SAMPLE_BYTES = 256 * 1024;
 const WORTH_IT_RATIO = 0.9;
 // zlib hands output back in chunks of this size; its 16 KiB default costs a JavaScript callback per 16 KiB.
 const GZIP_CHUNK = 1024 * 1024;
+// Below two blocks there is nothing to spread over the cores: one zlib stream does it without workers.
+const PARALLEL_FROM = 2 * GZIP_BLOCK_SIZE;
 
 /**
  * A blob pushed as the source holds it. Its digest is not checked on the way: every destination checks it on
@@ -131,6 +135,11 @@ async function compressesWell(
   return compressed / seen < WORTH_IT_RATIO;
 }
 
+/**
+ * Compresses a layer into its spool file. A layer of two blocks or more is compressed on every core
+ * (`ParallelGzip`); the source then does not hash it, since the compressor computes the diff_id anyway and
+ * it is checked here before the spool is published. A smaller one goes through one zlib stream.
+ */
 async function compressToSpool(
   source: ImageSource,
   descriptor: Descriptor,
@@ -149,31 +158,43 @@ async function compressToSpool(
     },
   });
   const temp = temporaryPathFor(spool);
-  const hash = createHash('sha256');
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      size += chunk.length;
-      callback(null, chunk);
-    },
-  });
+  const parallel = descriptor.size >= PARALLEL_FROM && digestAlgorithm(descriptor.digest) === 'sha256';
+  const options = signal ? { signal } : {};
   try {
-    const input = await source.openBlob(descriptor, signal ? { signal } : {});
-    await pipeline(
-      input,
-      reading,
-      createGzip({ level, chunkSize: GZIP_CHUNK }),
-      meter,
-      createWriteStream(temp),
-      signal ? { signal } : {},
-    );
+    const input = await source.openBlob(descriptor, { verify: !parallel, ...options });
+    let result: { digest: Digest; size: number };
+    if (parallel) {
+      const gzip = new ParallelGzip({ level });
+      const compress = (chunks: AsyncIterable<Buffer>) => gzip.compress(chunks);
+      await pipeline(input, reading, compress, createWriteStream(temp), options);
+      // The source still checked the size; another diff_id means its bytes are not the layer it names.
+      if (gzip.result.diffId !== descriptor.digest) {
+        throw new BerthError(
+          'BLOB_CORRUPT',
+          `${source.description}: blob ${descriptor.digest} is corrupt: read content with digest ${gzip.result.diffId}`,
+        );
+      }
+      result = { digest: gzip.result.digest, size: gzip.result.size };
+    } else {
+      const hash = createHash('sha256');
+      let size = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hash.update(chunk);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      const gzip = createGzip({ level, chunkSize: GZIP_CHUNK });
+      await pipeline(input, reading, gzip, meter, createWriteStream(temp), options);
+      result = { digest: `sha256:${hash.digest('hex')}` as Digest, size };
+    }
     await publishFile(temp, spool);
+    return result;
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
-  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
 }
 
 function spoolBlob(path: string, digest: Digest, size: number, mediaType: string): PreparedBlob {

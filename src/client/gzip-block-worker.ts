@@ -11,10 +11,16 @@ export interface BlockJob {
   level: number;
 }
 
-export type BlockReply = { output: Uint8Array } | { error: string };
+/** `input` is the job's block handed back, so its memory is used again for a later block. */
+export type BlockReply = { output: Uint8Array; input: Uint8Array } | { error: string; input: Uint8Array };
+
+// Outputs this large own their memory (zlib's own output buffer, never Buffer's shared pool): they move back
+// to the main thread instead of being copied.
+const MOVABLE = 64 * 1024;
 
 parentPort?.on('message', (job: BlockJob) => {
   let reply: BlockReply;
+  const moved: ArrayBuffer[] = [job.input.buffer as ArrayBuffer];
   try {
     const output = deflateRawSync(job.input, {
       level: job.level,
@@ -23,9 +29,10 @@ parentPort?.on('message', (job: BlockJob) => {
       chunkSize: Math.max(64 * 1024, job.input.length + 1024),
       ...(job.dictionary ? { dictionary: job.dictionary } : {}),
     });
-    reply = { output };
+    reply = { output, input: job.input };
+    if (output.buffer.byteLength >= MOVABLE) moved.push(output.buffer as ArrayBuffer);
   } catch (error) {
-    reply = { error: (error as Error).message };
+    reply = { error: (error as Error).message, input: job.input };
   }
-  parentPort?.postMessage(reply);
+  parentPort?.postMessage(reply, moved);
 });

@@ -68,8 +68,16 @@ export class ParallelGzip {
     };
     // In input order; each settles when its worker replies.
     const pending: { promise: Promise<Buffer>; settled: boolean }[] = [];
+    // Blocks come back from the workers and are filled again: no fresh memory (and page faults) per block.
+    // They are allocated outside Buffer's shared pool, so their memory can move to a worker.
+    const spare: Buffer[] = [];
+    const newBlock = (): Buffer => spare.pop() ?? Buffer.allocUnsafeSlow(this.blockSize);
     const dispatch = (job: BlockJob): void => {
-      const entry = { promise: pool.deflate(job), settled: false };
+      const promise = pool.deflate(job).then(({ output, input }) => {
+        if (spare.length < this.inFlight) spare.push(Buffer.from(input));
+        return output;
+      });
+      const entry = { promise, settled: false };
       // A rejection is seen when its turn comes; until then it must not count as unhandled.
       entry.promise.then(
         () => {
@@ -81,8 +89,7 @@ export class ParallelGzip {
       );
       pending.push(entry);
     };
-    // Blocks are allocated outside Buffer's shared pool, so their memory can move to a worker.
-    let block = Buffer.allocUnsafeSlow(this.blockSize);
+    let block = newBlock();
     let filled = 0;
     let dictionary: Buffer | undefined;
 
@@ -98,7 +105,7 @@ export class ParallelGzip {
           const next = Buffer.from(block.subarray(this.blockSize - WINDOW));
           dispatch({ input: block, last: false, level: this.level, ...(dictionary ? { dictionary } : {}) });
           dictionary = next;
-          block = Buffer.allocUnsafeSlow(this.blockSize);
+          block = newBlock();
           filled = 0;
         }
         const n = Math.min(this.blockSize - filled, chunk.length - offset);
@@ -140,7 +147,7 @@ function gzipHeader(level: number): Buffer {
 
 interface QueuedJob {
   job: BlockJob;
-  resolve: (output: Buffer) => void;
+  resolve: (done: { output: Buffer; input: ArrayBuffer }) => void;
   reject: (error: Error) => void;
 }
 
@@ -156,7 +163,8 @@ class DeflatePool {
 
   constructor(private readonly size: number) {}
 
-  deflate(job: BlockJob): Promise<Buffer> {
+  /** Deflates a block; its input's memory is moved to a worker and handed back with the output. */
+  deflate(job: BlockJob): Promise<{ output: Buffer; input: ArrayBuffer }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       this.next();
@@ -184,9 +192,13 @@ class DeflatePool {
       worker.unref();
       this.idle.push(worker);
       if (queued) {
-        if ('output' in reply)
-          queued.resolve(Buffer.from(reply.output.buffer, reply.output.byteOffset, reply.output.length));
-        else queued.reject(new Error(`gzip block: ${reply.error}`));
+        if ('output' in reply) {
+          const { output, input } = reply;
+          queued.resolve({
+            output: Buffer.from(output.buffer, output.byteOffset, output.length),
+            input: input.buffer as ArrayBuffer,
+          });
+        } else queued.reject(new Error(`gzip block: ${reply.error}`));
       }
       this.next();
     });

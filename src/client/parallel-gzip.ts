@@ -224,14 +224,16 @@ class DeflatePool {
 /**
  * The worker beside this module: `gzip-block-worker.js` in the build. Running from source under tsx, the file
  * is `.ts`, and a worker thread does not inherit tsx's loader, so a two-line bootstrap registers it first.
+ * The worker needs none of the process's flags (`--import tsx` would only load tsx in it again).
  */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./gzip-block-worker.js', import.meta.url));
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./gzip-block-worker.js', import.meta.url), { execArgv: [] });
   const file = new URL('./gzip-block-worker.ts', import.meta.url).href;
   // tsx is resolved from here, not from wherever the process was started.
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(file)}));`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, execArgv: [] });
 }
 
 let pool: DeflatePool | undefined;

@@ -14,8 +14,8 @@ export interface BlockJob {
 /** `input` is the job's block handed back, so its memory is used again for a later block. */
 export type BlockReply = { output: Uint8Array; input: Uint8Array } | { error: string; input: Uint8Array };
 
-// Outputs this large own their memory (zlib's own output buffer, never Buffer's shared pool): they move back
-// to the main thread instead of being copied.
+// An output whose memory is this large is zlib's own output buffer, never a slice of Buffer's shared pool
+// (which must not move): it moves back to the main thread instead of being copied.
 const MOVABLE = 64 * 1024;
 
 parentPort?.on('message', (job: BlockJob) => {

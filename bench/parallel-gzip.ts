@@ -100,6 +100,12 @@ if (first === '--run') {
         `size ${mine[0]?.size}  peak RSS ${median(mine.map((r) => r.rssMiB))} MiB  (median of ${mine.length})\n`,
     );
   }
+  const of = (mode: Mode, pick: (r: Run) => number): number =>
+    median(results.filter((r) => r.mode === mode).map(pick));
+  const ratio = (pick: (r: Run) => number): string => (of('parallel', pick) / of('single', pick)).toFixed(2);
+  process.stdout.write(
+    `parallel / single: wall ${ratio((r) => r.wall)}×  cpu ${ratio((r) => r.cpu)}×  size ${ratio((r) => r.size)}×  peak RSS ${ratio((r) => r.rssMiB)}×\n`,
+  );
 } else {
   process.stderr.write('usage: node --import tsx bench/parallel-gzip.ts <file> [runs]\n');
   process.exit(2);

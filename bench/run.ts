@@ -1,4 +1,4 @@
-// npm run bench [-- import|registry ...]: runs the benchmarks named (default: all), one process each, building
+// npm run bench [-- import|registry|startup ...]: runs the benchmarks named (default: all), one process each, building
 // Berth once first. Each benchmark prints its own table and writes its own JSON into .bench/.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, string> = {
   import: 'import-vs-skopeo.ts',
   auth: 'auth-overhead.ts',
   scan: 'scan-throughput.ts',
+  startup: 'start-up.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadServerConfig } from '../main/server-config.js';
 import { BerthError } from '../oci/errors.js';
 import { readStdinLines } from './admin-options.js';
 import { onAction } from './exit-status.js';
@@ -36,6 +35,8 @@ Examples:
   $ printf '%s\\n' "$NEW_PASSWORD" | berth admin reset-password alice --config /etc/berth/berth.yaml --password-stdin`,
     );
   onAction(reset, async (user: string, opts: ResetFlags) => {
+    // The configuration's schema loads when this command runs, not on every start.
+    const { loadServerConfig } = await import('../main/server-config.js');
     const config = loadServerConfig({ configFile: opts.config, data: opts.data });
     let password: string | undefined;
     if (opts.passwordStdin) {

@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import {
-  type AdminApi,
-  type AdminApiOptions,
-  type AdminLogin,
-  DEFAULT_SERVER,
-  withAdminApi,
-} from '../client/admin-api.js';
+import { DEFAULT_SERVER } from '../client/admin-address.js';
+import type { AdminApi, AdminApiOptions, AdminLogin } from '../client/admin-api.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, parseCreds, sessionSettings } from './client-options.js';
 import { promptLine } from './prompt.js';
@@ -81,6 +76,8 @@ export async function withAdminFlags(
   fn: (api: AdminApi) => Promise<void>,
   password?: string,
 ): Promise<number> {
+  // Loaded here, not at the top: the transport would slow every other command's start.
+  const { withAdminApi } = await import('../client/admin-api.js');
   await withAdminApi(adminApiOptions(flags, password), fn);
   return 0;
 }

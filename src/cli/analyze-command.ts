@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { analyzeImage } from '../client/image-analysis.js';
 import { parseImageLocation } from '../client/image-location.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
@@ -52,6 +51,8 @@ Examples:
     );
   onAction(addClientOptions(analyze), async (raw: string, flags: AnalyzeFlags) => {
     const top = parseTop(flags.top);
+    // Loaded when the command runs, not at the top: every other command would pay for it at start.
+    const { analyzeImage } = await import('../client/image-analysis.js');
     const analysis = await withLayerProgress((onLayer) =>
       analyzeImage({
         location: parseImageLocation(raw),

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { configKeys, defaultConfigText, envName, loadServerConfig } from '../main/server-config.js';
 import { onAction } from './exit-status.js';
 
 export function registerConfigCommand(program: Command): void {
@@ -10,6 +8,8 @@ export function registerConfigCommand(program: Command): void {
     .description('print the commented default configuration file')
     .addHelpText('after', '\nExample:\n  $ berth config default > berth.yaml');
   onAction(configDefault, async () => {
+    // The configuration's schema and YAML load when a config command runs, not on every start.
+    const { defaultConfigText } = await import('../main/server-config.js');
     process.stdout.write(defaultConfigText());
     return 0;
   });
@@ -20,12 +20,17 @@ export function registerConfigCommand(program: Command): void {
     .option('--json', 'print the effective configuration as JSON')
     .addHelpText('after', '\nExample:\n  $ berth config check --config /etc/berth/berth.yaml');
   onAction(check, async (opts: { config?: string; json?: boolean }) => {
+    const [{ loadServerConfig }, { default: YAML }] = await Promise.all([
+      import('../main/server-config.js'),
+      import('yaml'),
+    ]);
     const effective = loadServerConfig({ configFile: opts.config });
     process.stdout.write(opts.json ? `${JSON.stringify(effective, null, 2)}\n` : YAML.stringify(effective));
     return 0;
   });
   const env = config.command('env').description('list the environment variable of every configuration key');
   onAction(env, async () => {
+    const { configKeys, envName } = await import('../main/server-config.js');
     for (const key of configKeys()) process.stdout.write(`${envName(key)}\t${key}\n`);
     return 0;
   });

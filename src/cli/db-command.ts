@@ -1,18 +1,12 @@
 import type { Command } from 'commander';
 import {
+  DEFAULT_ECOSYSTEMS,
   importAdvisorySources,
   OSV_EXPORT_URL,
   readAdvisoryDbStatus,
   updateAdvisories,
 } from '../client/advisory-db-maintenance.js';
-import {
-  type AdvisoryDownloadEvent,
-  DEFAULT_ECOSYSTEMS,
-  type EcosystemUpdate,
-  parseEcosystemList,
-  parseMirrorUrl,
-} from '../client/advisory-download.js';
-import { advisoryDbPath } from '../main/advisory-db-path.js';
+import type { AdvisoryDownloadEvent, EcosystemUpdate } from '../client/advisory-download.js';
 import { formatBytes } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
@@ -85,6 +79,7 @@ Examples:
         ),
     ),
     async (paths: string[], flags: DbFlags) => {
+      const { advisoryDbPath } = await import('../main/advisory-db-path.js');
       const file = advisoryDbPath(flags);
       const progress = !flags.json && process.stderr.isTTY;
       const results = await importAdvisorySources(file, paths, {
@@ -141,6 +136,11 @@ Examples:
         ),
     ),
     async (flags: UpdateFlags) => {
+      // Loaded when the command runs: the configuration's schema and the download would slow every start.
+      const [{ parseEcosystemList, parseMirrorUrl }, { advisoryDbPath }] = await Promise.all([
+        import('../client/advisory-download.js'),
+        import('../main/advisory-db-path.js'),
+      ]);
       const ecosystems = flags.ecosystem ? parseEcosystemList(flags.ecosystem) : [...DEFAULT_ECOSYSTEMS];
       const mirror = parseMirrorUrl(flags.mirror);
       const file = advisoryDbPath(flags);
@@ -232,6 +232,7 @@ Examples:
         ),
     ),
     async (flags: DbFlags) => {
+      const { advisoryDbPath } = await import('../main/advisory-db-path.js');
       const file = advisoryDbPath(flags);
       const status = await readAdvisoryDbStatus(file);
       if (!status) {

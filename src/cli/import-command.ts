@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { importImages, readImportFile } from '../client/import-batch.js';
 import { BerthError } from '../oci/errors.js';
 import { onAction } from './exit-status.js';
 import { importJson, importTable } from './output/import-report.js';
@@ -30,17 +29,19 @@ Example:
 A second run uploads nothing (blobs are found in place) and says so. The exit code is 1 when any image failed.`,
     );
   onAction(addCopyOptions(command), async (flags: PushFlags & { file: string }) => {
+    // Loaded when the command runs: the importer would slow every other command's start.
+    const { importImages, readImportFile } = await import('../client/import-batch.js');
     const entries = readImportFile(flags.file);
     const result = await importImages(
       entries,
-      (entry) => {
+      async (entry) => {
         const perEntry: PushFlags = {
           ...flags,
           ...(entry.all !== undefined ? { all: entry.all } : {}),
           ...(entry.platform ? { platform: entry.platform } : {}),
         };
         return runPush(
-          pushOptions(entry.source, entry.destination, perEntry, entry.tags),
+          await pushOptions(entry.source, entry.destination, perEntry, entry.tags),
           progressMode(flags),
         );
       },

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { imageHistory, inspectImage, readConfigOf, readRawManifest } from '../client/image-inspection.js';
 import { parseImageLocation } from '../client/image-location.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { onAction } from './exit-status.js';
@@ -30,6 +29,8 @@ export function registerInspectCommands(program: Command): void {
       '\nExamples:\n  $ berth inspect registry.example.com/team/app:1.4\n  $ berth inspect --raw docker-archive:app.tar\n  $ berth inspect --json --platform linux/arm64 oci:./layout:v1',
     );
   onAction(addClientOptions(inspect), async (raw: string, flags: InspectFlags) => {
+    // Loaded when the command runs, not at the top: every other command would pay for it at start.
+    const { inspectImage, readConfigOf, readRawManifest } = await import('../client/image-inspection.js');
     const location = parseImageLocation(raw);
     const session = sessionSettings(flags);
     if (flags.raw) {
@@ -54,6 +55,7 @@ export function registerInspectCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ berth history registry.example.com/team/app:1.4');
   onAction(addClientOptions(history), async (raw: string, flags: InspectFlags) => {
+    const { imageHistory } = await import('../client/image-inspection.js');
     const rows = await imageHistory({
       location: parseImageLocation(raw),
       session: sessionSettings(flags),

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { lintImage } from '../client/image-lint.js';
 import { parseImageLocation } from '../client/image-location.js';
-import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_REFUSED, onAction } from './exit-status.js';
@@ -56,6 +54,11 @@ Examples:
   onAction(addClientOptions(lint), (raw: string, destRaw: string | undefined, flags: LintFlags) =>
     asGateCommand(async () => {
       const destination = destRaw ? destinationReference(destRaw) : undefined;
+      // Loaded when the command runs, not at the top: every other command would pay for it at start.
+      const [{ lintImage }, { advisoryDbPath }] = await Promise.all([
+        import('../client/image-lint.js'),
+        import('../main/advisory-db-path.js'),
+      ]);
       const { image, report } = await withLayerProgress((onLayer) =>
         lintImage({
           location: parseImageLocation(raw),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { Credentials } from '../client/credentials/credentials.js';
-import { logIn, logOut } from '../client/registry-login.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { onAction } from './exit-status.js';
@@ -56,6 +55,8 @@ repos) until the next login to a Berth; --server and BERTH_SERVER still choose a
     else if (password === undefined && process.stdin.isTTY) password = await promptLine('Password: ', true);
     if (!password) throw new BerthError('USAGE', 'a password is needed: --password-stdin');
     const credentials: Credentials = { username, password };
+    // Loaded when the command runs, not at the top: every other command would pay for it at start.
+    const { logIn } = await import('../client/registry-login.js');
     const stored = await logIn(host, credentials, sessionSettings({ ...flags, creds: undefined }));
     if (stored.plaintext) {
       process.stderr.write(`WARNING! Your password will be stored unencrypted in ${stored.location}.\n`);
@@ -71,6 +72,7 @@ repos) until the next login to a Berth; --server and BERTH_SERVER still choose a
     .option('--authfile <file>', "the auth.json to change instead of Docker's config")
     .addHelpText('after', '\nExample:\n  $ berth logout registry.example.com');
   onAction(logout, async (host: string, flags: { authfile?: string }) => {
+    const { logOut } = await import('../client/registry-login.js');
     const removed = await logOut(host, flags.authfile);
     process.stdout.write(removed ? `Removed login credentials for ${host}\n` : `Not logged in to ${host}\n`);
     return 0;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { segment } from '../client/admin-api.js';
+import { segment } from '../client/admin-address.js';
 import { BerthError } from '../oci/errors.js';
 import {
   type AdminFlags,

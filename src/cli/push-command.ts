@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { parseImageLocation } from '../client/image-location.js';
 import { parsePlatform } from '../client/platform.js';
 import type { CompressionChoice } from '../client/prepared-blob.js';
-import { type CopySettings, type PushOptions, type PushResult, pushImage } from '../client/push.js';
-import { advisoryDbPath } from '../main/advisory-db-path.js';
+import type { CopySettings, PushOptions, PushResult } from '../client/push.js';
 import { parseByteSize } from '../oci/byte-size.js';
 import { BerthError } from '../oci/errors.js';
 import type { ManifestFormat } from '../oci/manifest-format.js';
@@ -17,7 +16,7 @@ import {
 } from './client-options.js';
 import { CommandFailure, INTERRUPTED, onAction } from './exit-status.js';
 import { formatAdmissionReport } from './output/admission-report.js';
-import { copyProgress, type ProgressMode } from './output/copy-progress.js';
+import type { ProgressMode } from './output/copy-progress.js';
 import { pushOutput } from './output/push-result.js';
 
 export interface PushFlags extends ClientFlags {
@@ -69,13 +68,15 @@ export function copySettings(flags: PushFlags): CopySettings {
  * The push use case's options from a copy command's flags: SOURCE to DEST, with the policy report (when
  * `--policy`) on stderr, so stdout stays the push's result.
  */
-export function pushOptions(
+export async function pushOptions(
   sourceRaw: string,
   destRaw: string,
   flags: PushFlags,
   extraTags: string[] = [],
-): PushOptions {
+): Promise<PushOptions> {
   const settings = copySettings(flags);
+  // Loaded only with --policy: the configuration's schema is a large part of a start otherwise.
+  const advisoryDbLookup = flags.policy ? await import('../main/advisory-db-path.js') : undefined;
   const session = sessionSettings(flags);
   const sourceTlsVerify = parseBool(flags.srcTlsVerify, '--src-tls-verify');
   const destinationTlsVerify = parseBool(flags.destTlsVerify, '--dest-tls-verify');
@@ -88,11 +89,11 @@ export function pushOptions(
     ...(sourceTlsVerify !== undefined ? { sourceTlsVerify } : {}),
     ...(destinationTlsVerify !== undefined ? { destinationTlsVerify } : {}),
     extraTags,
-    ...(flags.policy
+    ...(flags.policy && advisoryDbLookup
       ? {
           admission: {
             policyFile: flags.policy,
-            advisoryDb: advisoryDbPath(flags),
+            advisoryDb: advisoryDbLookup.advisoryDbPath(flags),
             warnOnly: flags.warnOnly === true,
           },
           onAdmission: ({ image, platform, report }) => {
@@ -108,6 +109,11 @@ export function pushOptions(
 
 /** Runs a push with the progress view the flags ask for, stopping the view however the push ends. */
 export async function runPush(options: PushOptions, progress: ProgressMode): Promise<PushResult> {
+  // The importer and the progress bars load when a push runs, not on every start of the CLI.
+  const [{ pushImage }, { copyProgress }] = await Promise.all([
+    import('../client/push.js'),
+    import('./output/copy-progress.js'),
+  ]);
   const view = copyProgress(progress, process.stderr);
   try {
     return await pushImage({ ...options, onEvent: (event) => view.onEvent(event) });
@@ -185,7 +191,7 @@ An interrupted push (Ctrl-C, a crash, a broken connection) resumes partly upload
     .option('--warn-only', 'with --policy: report failed checks but push anyway')
     .option('--db <path>', 'with --policy: the advisory database for vulnerability rules');
   onAction(addCopyOptions(command), async (sourceRaw: string, destRaw: string, flags: PushFlags) => {
-    const options = pushOptions(sourceRaw, destRaw, flags);
+    const options = await pushOptions(sourceRaw, destRaw, flags);
     const controller = new AbortController();
     // Every open blob stream listens on this signal; a wide image has more than the default ten.
     setMaxListeners(0, controller.signal);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { catalogHost, deleteImage, listRepositories, listTags } from '../client/registry-catalog.js';
 import { BerthError } from '../oci/errors.js';
 import { parseImageReference } from '../oci/reference.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
@@ -24,6 +23,8 @@ export function registerRepositoryCommands(program: Command): void {
   onAction(
     addClientOptions(repos),
     async (raw: string | undefined, flags: ClientFlags & { json?: boolean }) => {
+      // Each command loads its use case when it runs: the client's transport would slow every start.
+      const { catalogHost, listRepositories } = await import('../client/registry-catalog.js');
       const host = await catalogHost(raw);
       const { repositories, loggedIn } = await listRepositories(host, sessionSettings(flags));
       if (flags.json) {
@@ -46,6 +47,7 @@ export function registerRepositoryCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExample:\n  $ berth tags registry.example.com/team/app');
   onAction(addClientOptions(tags), async (raw: string, flags: ClientFlags & { json?: boolean }) => {
+    const { listTags } = await import('../client/registry-catalog.js');
     const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
     const list = await listTags(ref, sessionSettings(flags));
     if (flags.json)
@@ -69,6 +71,7 @@ export function registerRepositoryCommands(program: Command): void {
       '\nExamples:\n  $ berth rm registry.example.com/team/app:old\n  $ berth rm registry.example.com/team/app@sha256:…',
     );
   onAction(addClientOptions(rm), async (raw: string, flags: ClientFlags & { manifest?: boolean }) => {
+    const { deleteImage } = await import('../client/registry-catalog.js');
     const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
     const settings = sessionSettings(flags);
     if (!ref.digest && !ref.tag) throw new BerthError('USAGE', `${raw}: name a tag or a digest to delete`);
@@ -92,7 +95,7 @@ export function registerRepositoryCommands(program: Command): void {
     const source = sourceRaw.startsWith('docker://') ? sourceRaw : `docker://${sourceRaw}`;
     const target = targetRaw.startsWith('docker://') ? targetRaw : `docker://${targetRaw}`;
     const run = await runPush(
-      pushOptions(source, target, { ...flags, all: true, compression: 'none' }),
+      await pushOptions(source, target, { ...flags, all: true, compression: 'none' }),
       progressMode(flags),
     );
     process.stdout.write(pushOutput(run, flags));

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import YAML from 'yaml';
-import { z } from 'zod';
-import { segment } from '../client/admin-api.js';
+import { segment } from '../client/admin-address.js';
 import { BerthError } from '../oci/errors.js';
 import {
   type AdminFlags,
@@ -29,13 +27,14 @@ interface RolePutFlags extends AdminFlags {
   file?: string;
 }
 
-// The shape only: names, globs and actions are checked by the server, which says which field is wrong.
-const rolesFileSchema = z.object({
-  roles: z.array(z.object({ name: z.string(), policies: z.array(z.unknown()) })),
-});
-
 /** The roles of a roles file (`roles: [{name, policies: [{repo, actions}]}]`), as the server loads them. */
 async function readRolesFile(path: string): Promise<{ name: string; policies: unknown[] }[]> {
+  // Loaded here: only this command reads YAML, and every command starts faster without it.
+  const [{ default: YAML }, { z }] = await Promise.all([import('yaml'), import('zod')]);
+  // The shape only: names, globs and actions are checked by the server, which says which field is wrong.
+  const rolesFileSchema = z.object({
+    roles: z.array(z.object({ name: z.string(), policies: z.array(z.unknown()) })),
+  });
   let parsed: unknown;
   try {
     parsed = YAML.parse(await readFile(path, 'utf8'));

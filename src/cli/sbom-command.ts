@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseImageLocation } from '../client/image-location.js';
-import { readImageSbom, sbomDocument } from '../client/image-sbom.js';
 import { BerthError } from '../oci/errors.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_ERROR, onAction } from './exit-status.js';
@@ -50,6 +49,8 @@ Examples:
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
       const location = parseImageLocation(raw);
+      // Loaded when the command runs, not at the top: every other command would pay for it at start.
+      const { readImageSbom, sbomDocument } = await import('../client/image-sbom.js');
       const sbom = await withLayerProgress((onLayer) =>
         readImageSbom({ location, session: sessionSettings(flags), platform: flags.platform, onLayer }),
       );

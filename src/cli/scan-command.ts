@@ -1,15 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseImageLocation } from '../client/image-location.js';
-import { scanImage, selectFindings } from '../client/scan-image.js';
-import { advisoryDbPath } from '../main/advisory-db-path.js';
 import { BerthError } from '../oci/errors.js';
-import { parseSeverityList } from '../scan/severity.js';
 import type { Severity } from '../scan/types.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_ERROR, GATE_REFUSED, onAction } from './exit-status.js';
 import { withLayerProgress } from './output/layer-progress.js';
-import { formatScanReport, SCAN_FORMATS, type ScanFormat } from './output/scan-report.js';
+import type { ScanFormat } from './output/scan-report.js';
 
 interface ScanFlags extends ClientFlags {
   platform?: string;
@@ -21,12 +18,6 @@ interface ScanFlags extends ClientFlags {
   json?: boolean;
   output?: string;
   scanner?: string;
-}
-
-function severities(raw: string, option: string): Severity[] {
-  const parsed = parseSeverityList(raw);
-  if (typeof parsed === 'string') throw new BerthError('USAGE', `${option}: ${parsed}`);
-  return parsed;
 }
 
 export function registerScanCommand(program: Command): void {
@@ -72,6 +63,23 @@ Examples:
     );
   onAction(addClientOptions(scan), (raw: string, flags: ScanFlags) =>
     asGateCommand(async () => {
+      // Loaded when the command runs, not at the top: every other command would pay for it at start.
+      const [
+        { scanImage, selectFindings },
+        { advisoryDbPath },
+        { parseSeverityList },
+        { formatScanReport, SCAN_FORMATS },
+      ] = await Promise.all([
+        import('../client/scan-image.js'),
+        import('../main/advisory-db-path.js'),
+        import('../scan/severity.js'),
+        import('./output/scan-report.js'),
+      ]);
+      const severities = (list: string, option: string): Severity[] => {
+        const parsed = parseSeverityList(list);
+        if (typeof parsed === 'string') throw new BerthError('USAGE', `${option}: ${parsed}`);
+        return parsed;
+      };
       const format = flags.json ? 'json' : (flags.format ?? 'table');
       if (!(SCAN_FORMATS as readonly string[]).includes(format))
         throw new BerthError('USAGE', `--format: expected ${SCAN_FORMATS.join(', ')}, got "${format}"`);

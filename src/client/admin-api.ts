@@ -1,12 +1,11 @@
 import { BerthError, berthErrorCodeOf } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
+import { DEFAULT_SERVER, segment } from './admin-address.js';
 import type { ClientSession } from './client-session.js';
 import { type Credentials, isIdentityToken } from './credentials/credentials.js';
 import { readRememberedServer } from './remembered-server.js';
 import { openSessionFor, type SessionSettings } from './session-settings.js';
 import { header } from './transport/transport.js';
-
-export const DEFAULT_SERVER = 'http://127.0.0.1:5000';
 
 /** `--server`, else `$BERTH_SERVER`, else the server of the last `berth login` to a Berth, else the default. */
 export async function chooseServer(
@@ -35,11 +34,6 @@ export interface AdminApiOptions {
 
 interface ErrorBody {
   errors?: { code?: string; message?: string }[];
-}
-
-/** A path segment: robot names hold `$`, which is sent percent-encoded. */
-export function segment(value: string): string {
-  return encodeURIComponent(value);
 }
 
 /**

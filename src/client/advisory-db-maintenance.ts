@@ -5,7 +5,10 @@ import type { AdvisoryImportResult } from '../scan/osv/advisory-import.js';
 import type { AdvisoryUpdateOptions, EcosystemUpdate } from './advisory-download.js';
 
 /** Where OSV publishes its per-ecosystem archives, the default mirror. */
-export { OSV_EXPORT_URL } from '../scan/osv/advisory-db.js';
+export { OSV_EXPORT_URL } from '../scan/osv/osv-export.js';
+
+/** What `berth db update` fetches without `--ecosystem`: the operating systems and languages images hold most. */
+export const DEFAULT_ECOSYSTEMS = ['Debian', 'Ubuntu', 'Alpine', 'npm', 'PyPI', 'Go'] as const;
 
 // The database, its importer and the HTTP stack are loaded on use: they would slow every other command.
 

@@ -21,9 +21,6 @@ import { header, type Transport, type TransportResponse } from './transport/tran
  * transaction. A failure leaves the database as it was.
  */
 
-/** What `berth db update` fetches without `--ecosystem`: the operating systems and languages images hold most. */
-export const DEFAULT_ECOSYSTEMS = ['Debian', 'Ubuntu', 'Alpine', 'npm', 'PyPI', 'Go'] as const;
-
 // The largest OSV archives are a few hundred MB; a server sending far more is not an OSV mirror.
 const MAX_ARCHIVE_BYTES = 4 * 1024 ** 3;
 // Each attempt must move the download forward; a connection that breaks again and again is given up on.

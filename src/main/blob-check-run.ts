@@ -33,7 +33,7 @@ export async function runBlobCheck(config: Config, options: BlobCheckRunOptions)
       `no metadata database at ${paths.sqlite} (check --data or --config)`,
     );
   const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot));
-  const metadata = openMetadata(config, options.cwd);
+  const metadata = await openMetadata(config, options.cwd);
   try {
     return await checkBlobs(blobs, metadata, {
       repair: options.repair,

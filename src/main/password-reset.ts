@@ -28,7 +28,7 @@ export async function resetUserPassword(
     );
   // Opening a SQLite path creates the file: a wrong --data must not leave an empty database behind.
   if (!pg && !existsSync(where)) throw missing();
-  const metadata = openMetadata(config, cwd);
+  const metadata = await openMetadata(config, cwd);
   try {
     if (!(await metadata.initialized())) throw missing();
     const secret = password ?? generateSecret();

@@ -13,16 +13,13 @@ import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { openPostgresMetadata } from '../metadata/postgres.js';
-import { openSqliteMetadata } from '../metadata/sqlite.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
-import { ensureSelfSignedTls } from '../tls/self-signed.js';
-import { loadTlsFiles, type TlsMaterial } from '../tls/tls-material.js';
+import type { TlsMaterial } from '../tls/tls-material.js';
 import { createLogger } from './logger.js';
 
 export interface RunningServer {
@@ -43,14 +40,21 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Builds the metadata store the config names. The only place that picks a dialect. */
-export function openMetadata(
+/**
+ * Builds the metadata store the config names. The only place that picks a dialect; only the chosen one is
+ * loaded (the PostgreSQL driver would add to every SQLite server's memory, and the reverse).
+ */
+export async function openMetadata(
   config: Config,
   cwd = process.cwd(),
   onLost?: (reason: string) => void,
-): MetadataStore {
+): Promise<MetadataStore> {
   const pg = config.metadata.postgres;
-  if (pg) return openPostgresMetadata(pg.url, pg.poolSize);
+  if (pg) {
+    const { openPostgresMetadata } = await import('../metadata/postgres.js');
+    return openPostgresMetadata(pg.url, pg.poolSize);
+  }
+  const { openSqliteMetadata } = await import('../metadata/sqlite.js');
   return openSqliteMetadata(resolvePaths(config, cwd).sqlite, onLost ? { onLost } : {});
 }
 
@@ -121,8 +125,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (!config.tls.cert || !config.tls.key) {
       throw new BerthError('CONFIG_INVALID', 'config key tls: cert and key go together');
     }
+    // The TLS modules load only when the server serves HTTPS.
+    const { loadTlsFiles } = await import('../tls/tls-material.js');
     tls = await loadTlsFiles(config.tls.cert, config.tls.key);
   } else if (config.tls.selfSigned) {
+    const { ensureSelfSignedTls } = await import('../tls/self-signed.js');
     tls = await ensureSelfSignedTls(paths.data, [host]);
   }
   if (!tls && !loopback) {
@@ -142,7 +149,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await reserve.ensure();
   const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot), { reserve });
   const sqliteExisted = !config.metadata.postgres && existsSync(paths.sqlite);
-  const metadata = openMetadata(config, options.cwd, (reason) =>
+  const metadata = await openMetadata(config, options.cwd, (reason) =>
     log.error({ path: paths.sqlite, reason }, 'metadata database lost: refusing writes until restart'),
   );
   try {

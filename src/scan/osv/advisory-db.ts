@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { BerthError } from '../../oci/errors.js';
 import { packageNameKey } from '../versions/ecosystem-version.js';
+import { OSV_EXPORT_URL } from './osv-export.js';
 import type { OsvRecord } from './osv-record.js';
 
 /**
@@ -14,9 +15,6 @@ import type { OsvRecord } from './osv-record.js';
  */
 
 export const ADVISORY_DB_ENV = 'BERTH_ADVISORY_DB';
-
-/** OSV's public export bucket: one `<Ecosystem>/all.zip` of every record per ecosystem. */
-export const OSV_EXPORT_URL = 'https://osv-vulnerabilities.storage.googleapis.com/';
 
 /** Where the database lives: `--db`, else `BERTH_ADVISORY_DB`, else `<data>/advisories/osv.sqlite`. */
 export function resolveAdvisoryDbPath(options: {

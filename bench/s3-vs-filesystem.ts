@@ -70,7 +70,9 @@ try {
       for (const storeName of order) {
         const store = stores[storeName] as BlobStore;
         const took = await seconds(() => run(store, bytes, digest));
-        ((times[name] ??= {})[storeName] ??= []).push(took);
+        const byStore = times[name] ?? {};
+        times[name] = byStore;
+        byStore[storeName] = [...(byStore[storeName] ?? []), took];
       }
   }
 } finally {

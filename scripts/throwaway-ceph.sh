@@ -14,8 +14,21 @@ if [ -z "$dir" ] || { [ "$action" != up ] && [ "$action" != down ]; }; then
 fi
 dir=$(realpath -m "$dir")
 if [ "$action" = down ]; then
+  pids=()
   for pidfile in "$dir"/run/*.pid; do
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  # The OSD takes a few seconds to stop; a zombie (PID 1 here may not reap) counts as stopped.
+  for _ in $(seq 80); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone)
+      [ "$state" != gone ] && [ "$state" != Z ] && alive=1
+    done
+    [ "$alive" = 0 ] && break
+    sleep 0.25
   done
   exit 0
 fi

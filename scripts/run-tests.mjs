@@ -74,6 +74,7 @@ for (const name of Object.keys(env)) {
 }
 
 let postgresDir;
+let cephDir;
 if (full) {
   env.BERTH_TEST_FULL = '1';
   // Built on first use by the suites that read them (scripts/build-scan-fixtures.sh), removed afterwards.
@@ -88,6 +89,20 @@ if (full) {
     });
     if (started.status === 0) env.BERTH_TEST_POSTGRES_URL = started.stdout.trim();
     else console.error('could not start a throwaway PostgreSQL: the PostgreSQL suite will fail');
+  }
+  if (!env.BERTH_TEST_S3_ENDPOINT) {
+    cephDir = mkdtempSync(join(tmpdir(), 'berth-test-ceph-'));
+    const started = spawnSync('bash', [join(root, 'scripts/throwaway-ceph.sh'), 'up', cephDir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (started.status === 0) {
+      // DIR/env holds `export NAME=value` lines: the endpoint and the AWS credentials for it.
+      for (const line of readFileSync(join(cephDir, 'env'), 'utf8').split('\n')) {
+        const match = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
+        if (match) env[match[1]] = match[2];
+      }
+    } else console.error('could not start a throwaway Ceph radosgw: the S3 suites will fail');
   }
 }
 
@@ -126,6 +141,10 @@ const writtenToHome = listTree(home);
 if (postgresDir) {
   spawnSync('bash', [join(root, 'scripts/throwaway-postgres.sh'), 'down', postgresDir]);
   rmSync(postgresDir, { recursive: true, force: true });
+}
+if (cephDir) {
+  spawnSync('bash', [join(root, 'scripts/throwaway-ceph.sh'), 'down', cephDir]);
+  rmSync(cephDir, { recursive: true, force: true });
 }
 if (!process.env.BERTH_KEEP_TEMP) rmSync(work, { recursive: true, force: true });
 

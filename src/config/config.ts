@@ -13,6 +13,15 @@ const listenAddress = z
 
 // Room kept on the data folder's disk so deletes can still be recorded when it fills up.
 const DEFAULT_STORAGE_RESERVE = 16 * 1024 * 1024;
+const S3_DEFAULTS = {
+  endpoint: '',
+  bucket: '',
+  region: 'us-east-1',
+  prefix: '',
+  forcePathStyle: false,
+  redirect: false,
+  redirectExpiry: 900,
+};
 // The background blob check reads at most this much per second, so serving keeps the disk.
 const DEFAULT_BLOB_CHECK_RATE = 32 * 1024 * 1024;
 
@@ -54,6 +63,21 @@ export const configSchema = z
           .object({ root: z.string().default('') })
           .strict()
           .default({ root: '' }),
+        // Blobs in an S3-compatible bucket instead of the filesystem when `bucket` is set; credentials come
+        // from the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles).
+        s3: z
+          .object({
+            endpoint: z.string().max(2048).default(''),
+            bucket: z.string().max(63).default(''),
+            region: z.string().max(64).default('us-east-1'),
+            prefix: z.string().max(512).default(''),
+            forcePathStyle: z.boolean().default(false),
+            // Blob GETs answer 307 with a presigned URL valid `redirectExpiry` seconds; off, the node proxies them.
+            redirect: z.boolean().default(false),
+            redirectExpiry: z.number().int().min(1).max(604_800).default(900),
+          })
+          .strict()
+          .default(S3_DEFAULTS),
         reserve: z.number().int().min(0).default(DEFAULT_STORAGE_RESERVE),
         blobCheck: z
           .object({
@@ -67,6 +91,7 @@ export const configSchema = z
       .strict()
       .default({
         filesystem: { root: '' },
+        s3: S3_DEFAULTS,
         reserve: DEFAULT_STORAGE_RESERVE,
         blobCheck: { interval: 0, bytesPerSecond: DEFAULT_BLOB_CHECK_RATE, repair: false },
       }),

@@ -63,8 +63,12 @@ export function describeDataLocation(config: Config, cwd = process.cwd()): strin
   const paths = resolvePaths(config, cwd);
   const inData = (path: string): string | undefined =>
     dirname(path) === paths.data ? basename(path) : undefined;
-  const blobs =
-    paths.storageRoot === resolve(paths.data, 'storage') ? 'blobs' : `blobs in ${paths.storageRoot}`;
+  const s3 = config.storage.s3;
+  const blobs = s3.bucket
+    ? `blobs in S3 bucket ${s3.bucket}${s3.endpoint ? ` at ${new URL(s3.endpoint).host}` : ''}`
+    : paths.storageRoot === resolve(paths.data, 'storage')
+      ? 'blobs'
+      : `blobs in ${paths.storageRoot}`;
   const pg = config.metadata.postgres;
   if (pg) {
     // Host, port and database only: the URL may carry a password.
@@ -144,10 +148,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       'serving plain http on a network address: credentials travel in clear text',
     );
   }
-  // Room for deletes once the disk fills up (see StorageReserve).
+  // Room for deletes once the disk fills up (see StorageReserve): the metadata database may share that disk.
   const reserve = new StorageReserve(join(paths.data, 'storage-reserve'), config.storage.reserve, log);
   await reserve.ensure();
-  const blobs = new DriverBlobStore(new FsDriver(paths.storageRoot), { reserve });
+  let blobs: DriverBlobStore;
+  const s3 = config.storage.s3;
+  if (s3.bucket) {
+    // Loaded only here: the AWS SDK costs start-up time a filesystem registry does not pay.
+    const { S3Driver } = await import('../storage/s3-driver.js');
+    const driver = new S3Driver({
+      endpoint: s3.endpoint || undefined,
+      bucket: s3.bucket,
+      region: s3.region,
+      prefix: s3.prefix,
+      forcePathStyle: s3.forcePathStyle,
+      redirectExpirySeconds: s3.redirect ? s3.redirectExpiry : 0,
+    });
+    await driver.ensureBucket();
+    blobs = new DriverBlobStore(driver);
+  } else {
+    blobs = new DriverBlobStore(new FsDriver(paths.storageRoot), { reserve });
+  }
   const sqliteExisted = !config.metadata.postgres && existsSync(paths.sqlite);
   const metadata = await openMetadata(config, options.cwd, (reason) =>
     log.error({ path: paths.sqlite, reason }, 'metadata database lost: refusing writes until restart'),
@@ -158,7 +179,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const where = config.metadata.postgres ? 'the PostgreSQL database' : paths.sqlite;
       throw new BerthError(
         'METADATA_MISSING',
-        `the blob store ${paths.storageRoot} holds blobs but the metadata database (${where}) is new: restore the database or point the config at it; to start an empty registry beside these blobs anyway, run berth serve --init`,
+        `the blob store ${config.storage.s3.bucket ? `S3 bucket ${config.storage.s3.bucket}` : paths.storageRoot} holds blobs but the metadata database (${where}) is new: restore the database or point the config at it; to start an empty registry beside these blobs anyway, run berth serve --init`,
       );
     }
     await metadata.migrate();
@@ -176,6 +197,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       deletes: config.registry.deletes,
       maxManifestSize: config.registry.maxManifestSize,
       mountDiscovery: config.registry.mountDiscovery,
+      headFromMetadata: Boolean(config.storage.s3.bucket),
     },
     log,
     clock,

@@ -24,6 +24,11 @@ export interface RegistryOptions {
   maxManifestSize: number;
   /** A mount without a source finds the blob in a repository the caller may pull (absent: on, as in config). */
   mountDiscovery?: boolean | undefined;
+  /**
+   * Blobs live in a remote object store (S3): a HEAD answers from metadata alone, without a round trip to the
+   * store, so bytes moved aside by `berth fsck --repair` still read as present until a GET (absent: false).
+   */
+  headFromMetadata?: boolean | undefined;
 }
 
 /**
@@ -53,6 +58,8 @@ export interface BlobRead {
   /** The range served, when the request asked for one. */
   range?: ByteRange;
   stream?: Readable;
+  /** Where the client fetches the bytes itself (a presigned object store URL), instead of `stream`. */
+  redirect?: string;
 }
 
 export interface UploadState {
@@ -245,13 +252,19 @@ export class Registry {
     if (resolved) result.range = resolved;
     if (!withContent) {
       // Bytes moved aside as corrupt (`berth fsck --repair`) read as missing, so that clients push them again.
-      if (digest !== EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest)))
+      if (!this.options.headFromMetadata && digest !== EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest)))
         throw new RegistryError('BLOB_UNKNOWN', { digest });
       return result;
     }
     if (digest === EMPTY_JSON_DIGEST && !(await this.blobs.stat(digest))) {
       const bytes = resolved ? EMPTY_JSON_BYTES.subarray(resolved.start, resolved.end + 1) : EMPTY_JSON_BYTES;
       result.stream = Readable.from([bytes]);
+      return result;
+    }
+    // Whole blobs only: a range is served here, where it was checked against the size.
+    const redirect = resolved ? undefined : await this.blobs.redirectUrl(digest);
+    if (redirect) {
+      result.redirect = redirect;
       return result;
     }
     result.stream = await this.blobs.read(digest, resolved, signal).catch(rethrowStorageFailure);

@@ -24,6 +24,15 @@ export function blobMethods({ registry, gate, features }: V2Context): MethodTabl
     const range = parseRange(request.headers.range);
     const withContent = request.method === 'GET';
     const blob = await registry.readBlob(name, digest, range, withContent, clientGone(request));
+    if (blob.redirect) {
+      // The object store serves the bytes (storage.s3.redirect): the URL is presigned and expires.
+      return reply
+        .code(307)
+        .header('Location', blob.redirect)
+        .header('Docker-Content-Digest', digest)
+        .header('Content-Length', '0')
+        .send();
+    }
     reply
       .header('Content-Type', OCTET_STREAM)
       .header('Docker-Content-Digest', digest)

@@ -2,7 +2,9 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
+import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -395,10 +397,15 @@ class KyselyQueries implements MetadataQueries {
       .executeTakeFirst();
     return row ? { manifest: row.digest as Digest, tag: row.tag } : undefined;
   }
+
+  recordEvents(events: NewEvent[]): Promise<void> {
+    return insertEvents(this.db, events);
+  }
 }
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
+  readonly events: EventStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -408,6 +415,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   ) {
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
+    this.events = new KyselyEventStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

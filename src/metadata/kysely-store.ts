@@ -463,6 +463,27 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     return this.kysely.destroy();
   }
 
+  async storageByRepository(): Promise<Map<string, number>> {
+    const blobs = await this.kysely
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .select((eb) => ['repositories.name as name', eb.fn.sum<number | string>('blobs.size').as('bytes')])
+      .groupBy('repositories.name')
+      .execute();
+    const manifests = await this.kysely
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select((eb) => ['repositories.name as name', eb.fn.sum<number | string>('manifests.size').as('bytes')])
+      .groupBy('repositories.name')
+      .execute();
+    const bytes = new Map<string, number>();
+    for (const row of [...blobs, ...manifests]) {
+      bytes.set(row.name, (bytes.get(row.name) ?? 0) + Number(row.bytes));
+    }
+    return bytes;
+  }
+
   async linkedBlobDigests(page: Page): Promise<Digest[]> {
     let q = this.kysely.selectFrom('repository_blobs').select('digest').distinct().orderBy('digest');
     if (page.after !== undefined) q = q.where('digest', '>', page.after);

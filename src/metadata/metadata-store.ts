@@ -132,6 +132,8 @@ export interface MetadataStore extends MetadataQueries {
   blobDependents(digest: Digest): Promise<BlobDependents[]>;
   /** Repositories that link the blob, by name, at most `limit` (where a mount without `from` may take it). */
   repositoriesLinking(digest: Digest, limit: number): Promise<RepoName[]>;
+  /** Bytes per repository: the blobs it links and its manifests (the storage metric sums them per project). */
+  storageByRepository(): Promise<Map<string, number>>;
 }
 
 /** What one repository loses when a blob's bytes are corrupt or missing. */

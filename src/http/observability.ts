@@ -1,5 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { projectOf } from '../access/principal.js';
 import type { RegistryMetrics } from '../events/metrics.js';
@@ -39,10 +40,9 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-interface RequestStart {
-  readAt: number;
-  writtenAt: number;
-  upload: boolean;
+interface SocketMark {
+  read: number;
+  written: number;
 }
 
 /**
@@ -55,18 +55,22 @@ export function registerObservability(
   options: ObservabilityOptions,
 ): void {
   const { metrics, pulls } = options;
-  const starts = new WeakMap<FastifyRequest, RequestStart>();
+  const uploads = new WeakSet<FastifyRequest>();
+  // A socket's byte counts when its last answer ended: a request's bytes are the difference at the end of
+  // its own (HTTP/1.1 answers in order; its head and small bodies are often read before any hook runs).
+  const marks = new WeakMap<Socket, SocketMark>();
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
     if (!metrics) return;
-    const socket = request.raw.socket;
     const upload =
       request.method !== 'GET' &&
       request.method !== 'HEAD' &&
       request.method !== 'DELETE' &&
       parseV2Path(pathOf(request.url))?.kind.startsWith('upload') === true;
-    if (upload) metrics.uploadStarted();
-    starts.set(request, { readAt: socket.bytesRead, writtenAt: socket.bytesWritten, upload });
+    if (upload) {
+      metrics.uploadStarted();
+      uploads.add(request);
+    }
   });
   if (metrics || pulls) {
     app.addHook('onResponse', async (request, reply) => {
@@ -75,18 +79,20 @@ export function registerObservability(
       const family = routeFamily(path, route);
       const status = reply.statusCode;
       if (metrics) {
-        const start = starts.get(request);
         const socket = request.raw.socket;
+        const mark = marks.get(socket) ?? { read: 0, written: 0 };
+        const now = { read: socket.bytesRead, written: socket.bytesWritten };
+        marks.set(socket, now);
         const seconds = reply.elapsedTime / 1000;
         metrics.observeRequest({
           family,
           method: methodLabel(request.method),
           status,
           seconds,
-          received: start ? Math.max(0, socket.bytesRead - start.readAt) : 0,
-          sent: start ? Math.max(0, socket.bytesWritten - start.writtenAt) : 0,
+          received: Math.max(0, now.read - mark.read),
+          sent: Math.max(0, now.written - mark.written),
         });
-        if (start?.upload) metrics.uploadEnded(seconds);
+        if (uploads.has(request)) metrics.uploadEnded(seconds);
       }
       if (route?.kind !== 'manifest') return;
       if (request.method === 'GET' && status === 200) {

@@ -105,7 +105,7 @@ function logTail(logFile: string): () => Promise<string> {
  */
 export async function startBerth(
   root: string,
-  options: { auth?: 'none' | 'token'; adminPassword?: string } = {},
+  options: { auth?: 'none' | 'token'; adminPassword?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningRegistry> {
   const data = join(root, 'data');
   await mkdir(data, { recursive: true });
@@ -121,6 +121,7 @@ export async function startBerth(
       ...process.env,
       BERTH_LOG_LEVEL: 'warn',
       ...(options.adminPassword ? { BERTH_ADMIN_PASSWORD: options.adminPassword } : {}),
+      ...options.env,
     },
   );
   const stop = stopper(child);

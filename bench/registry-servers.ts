@@ -65,9 +65,12 @@ async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let seen = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    if (seen.length < 4096) seen += d.toString();
-  });
+  // `berth serve` announces itself on stderr (stdout is for what a command prints): read both.
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d: Buffer) => {
+      if (seen.length < 4096) seen += d.toString();
+    });
+  }
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (!ready || ready.test(seen)) {

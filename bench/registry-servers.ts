@@ -65,9 +65,12 @@ async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let seen = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    if (seen.length < 4096) seen += d.toString();
-  });
+  // `berth serve` announces itself on stderr (stdout is for what a command prints): read both.
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d: Buffer) => {
+      if (seen.length < 4096) seen += d.toString();
+    });
+  }
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (!ready || ready.test(seen)) {
@@ -105,7 +108,7 @@ function logTail(logFile: string): () => Promise<string> {
  */
 export async function startBerth(
   root: string,
-  options: { auth?: 'none' | 'token'; adminPassword?: string } = {},
+  options: { auth?: 'none' | 'token'; adminPassword?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunningRegistry> {
   const data = join(root, 'data');
   await mkdir(data, { recursive: true });
@@ -121,6 +124,7 @@ export async function startBerth(
       ...process.env,
       BERTH_LOG_LEVEL: 'warn',
       ...(options.adminPassword ? { BERTH_ADMIN_PASSWORD: options.adminPassword } : {}),
+      ...options.env,
     },
   );
   const stop = stopper(child);

@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, string> = {
   scan: 'scan-throughput.ts',
   startup: 'start-up.ts',
   s3: 's3-vs-filesystem.ts',
+  observability: 'observability.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

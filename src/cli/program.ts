@@ -7,6 +7,7 @@ import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-command.js';
+import { registerEventsCommand } from './events-command.js';
 import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
 import { registerImportCommand } from './import-command.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerProjectCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
+  registerEventsCommand(program);
   registerFsckCommand(program);
   registerAdminCommand(program);
   return program;

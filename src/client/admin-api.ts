@@ -157,6 +157,24 @@ export class AdminApi {
     throw this.failure(response.status, error);
   }
 
+  /** A streamed answer (server-sent events): its body as it arrives, or the same errors as `request`. */
+  async stream(path: string): Promise<AsyncIterable<Buffer>> {
+    const url = new URL(`api/v1/${path}`, this.base);
+    const response = await this.session.registry.transport({
+      method: 'GET',
+      url,
+      headers: { authorization: this.authorization, accept: 'text/event-stream' },
+      anonymous: true,
+    });
+    if (response.status === 200) return response.body;
+    const text = await response.body.text();
+    let error: { code?: string; message?: string } | undefined;
+    try {
+      error = (JSON.parse(text) as ErrorBody).errors?.[0];
+    } catch {}
+    throw this.failure(response.status, error);
+  }
+
   private failure(status: number, error: { code?: string; message?: string } | undefined): BerthError {
     const code = berthErrorCodeOf(error?.code) ?? 'UNKNOWN';
     const message = error?.message ?? `the server answered ${status}`;

@@ -207,6 +207,26 @@ export const configSchema = z
           loginChecks: { concurrency: 2, queue: 16 },
         }),
     ),
+    // Prometheus metrics on /metrics: without a token only loopback callers get them; with one, every caller
+    // must send `Authorization: Bearer <token>`.
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        token: z.string().max(1024).default(''),
+      })
+      .strict()
+      .default({ enabled: true, token: '' }),
+    // Durable events (push, pull, delete, tag, mount, ...): kept maxAge seconds and at most maxCount rows (0: no
+    // limit), pruned every pruneInterval seconds.
+    events: z
+      .object({
+        enabled: z.boolean().default(true),
+        maxAge: z.number().int().min(0).default(7_776_000),
+        maxCount: z.number().int().min(0).default(1_000_000),
+        pruneInterval: z.number().int().min(1).default(3600),
+      })
+      .strict()
+      .default({ enabled: true, maxAge: 7_776_000, maxCount: 1_000_000, pruneInterval: 3600 }),
     tls: z
       .object({
         cert: z.string().default(''),

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
+import type { EventStore } from '../events/event-log.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
@@ -9,6 +10,7 @@ import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-re
 import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
+import { type EventVisibility, registerEventRoutes } from './event-routes.js';
 
 const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -30,6 +32,24 @@ function auditJson(record: AuditRecord) {
   };
 }
 
+/** Admins see every event; others those of repositories they may pull (one decision per repository). */
+function eventVisibility(access: AccessService, callOf: CallOf): EventVisibility {
+  return async (request) => {
+    const { caller } = callOf(request);
+    if (caller.kind === 'user' && caller.admin) return async () => true;
+    const decided = new Map<string, boolean>();
+    return async (repository) => {
+      if (repository === null) return false;
+      let pull = decided.get(repository);
+      if (pull === undefined) {
+        pull = (await access.actionsFor(caller, repository)).has('pull');
+        decided.set(repository, pull);
+      }
+      return pull;
+    };
+  };
+}
+
 /** The admin service's failures carry the codes of the admin error table. */
 function isAdminFailure(error: unknown): error is BerthError & { code: AdminErrorKind } {
   return error instanceof BerthError && 'httpStatus' in BERTH_ERROR_CODES[error.code];
@@ -45,7 +65,12 @@ function unavailable(error: unknown): error is RegistryError {
  * in and out, every route behind a login. Only registered when access checks are on: with `auth: none`
  * there is nobody to manage, and the routes answer 404.
  */
-export function registerAdminRoutes(app: FastifyInstance, access: AccessService, admin: AdminService): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  access: AccessService,
+  admin: AdminService,
+  events?: EventStore,
+): void {
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -93,6 +118,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService,
       registerRobotRoutes(api, admin, callOf);
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
+      if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

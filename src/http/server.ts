@@ -13,12 +13,16 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
+import type { EventStore } from '../events/event-log.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
 import { storageFailure } from '../registry/storage-failure.js';
+import { AdminError } from './admin-error.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { authGate, OPEN_GATE } from './auth-gate.js';
+import { EVERY_EVENT, registerEventRoutes } from './event-routes.js';
+import { type ObservabilityOptions, registerObservability, requestId } from './observability.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerV2Routes } from './v2/router.js';
 
@@ -42,6 +46,10 @@ export interface HttpOptions {
   onStorageFull?: (() => Promise<void>) | undefined;
   /** Why the server cannot take writes now (for `/readyz`); undefined when it can. */
   readiness?: (() => Promise<string | undefined>) | undefined;
+  /** Metrics and pull events (issue 13). */
+  observability?: ObservabilityOptions | undefined;
+  /** `/api/v1/events`; absent when events are off. */
+  events?: EventStore | undefined;
 }
 
 type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
@@ -136,10 +144,30 @@ function clientErrorResponse(error: NodeJS.ErrnoException): string {
   ].join('\r\n');
 }
 
+/** With `auth: none` (loopback only) the events are everyone's, as every repository is. */
+function registerOpenEventRoutes(app: FastifyInstance, events: EventStore): void {
+  app.register(
+    async (api) => {
+      api.setErrorHandler(async (error: FastifyError | AdminError, request, reply) => {
+        if (!(error instanceof AdminError)) request.log.error({ err: error }, 'events request failed');
+        const failure = error instanceof AdminError ? error : new AdminError('UNKNOWN', 'internal error');
+        return reply
+          .code(failure.status)
+          .header('Content-Type', 'application/json')
+          .send(JSON.stringify(failure.toJSON()));
+      });
+      registerEventRoutes(api, events, EVERY_EVENT);
+    },
+    { prefix: '/api/v1' },
+  );
+}
+
 export function buildHttpServer(registry: Registry, log: Logger, options: HttpOptions): FastifyInstance {
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
     loggerInstance: log as FastifyBaseLogger,
+    // Every log line of a request carries its id (`reqId`); a caller's own X-Request-Id is kept when sane.
+    genReqId: requestId,
     logController: new LogController({ disableRequestLogging: true }),
     // Blobs are large and slow clients exist: no limit on a whole request, only on silence.
     requestTimeout: 0,
@@ -242,8 +270,11 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
-    if (options.admin) registerAdminRoutes(app, options.access, options.admin);
+    if (options.admin) registerAdminRoutes(app, options.access, options.admin, options.events);
+  } else if (options.events) {
+    registerOpenEventRoutes(app, options.events);
   }
+  registerObservability(app, gate, options.observability ?? {});
   registerV2Routes(
     app,
     registry,

@@ -6,9 +6,13 @@ import type { Logger } from 'pino';
 import { AccessService } from '../access/access-service.js';
 import { ensureFirstAdmin, FIRST_ADMIN } from '../access/admin-account.js';
 import { AdminService } from '../access/admin-service.js';
+import { projectOf } from '../access/principal.js';
 import { loadRolesFile } from '../access/roles-file.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
+import { pruneEvents } from '../events/event-retention.js';
+import { RegistryMetrics } from '../events/metrics.js';
+import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
@@ -36,6 +40,8 @@ export interface RunningServer {
   adminPassword?: string | undefined;
   /** The CA clients should trust, when Berth made its own (`--tls self-signed`). */
   caPath?: string | undefined;
+  /** Pull events wait here until a flush writes them (tests flush to see them at once). */
+  pullEvents?: PullEventBatcher | undefined;
   /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
   close(): Promise<void>;
 }
@@ -77,6 +83,25 @@ export function describeDataLocation(config: Config, cwd = process.cwd()): strin
   }
   const sqlite = inData(paths.sqlite) ?? `metadata in ${paths.sqlite}`;
   return `${paths.data} (${blobs}, ${sqlite})`;
+}
+
+// Pull events are written this often (one insert for all pulls since the last flush).
+const PULL_EVENT_FLUSH_MS = 2000;
+// Projects reported in the storage metric, largest first; the rest are summed as `other`.
+const STORAGE_PROJECTS = 1000;
+
+/** Bytes per project for the storage metric. */
+async function storageByProject(metadata: MetadataStore): Promise<Map<string, number>> {
+  const perProject = new Map<string, number>();
+  for (const [repository, bytes] of await metadata.storageByRepository()) {
+    const project = projectOf(repository);
+    perProject.set(project, (perProject.get(project) ?? 0) + bytes);
+  }
+  const ordered = [...perProject].sort((a, b) => b[1] - a[1]);
+  const kept = new Map(ordered.slice(0, STORAGE_PROJECTS));
+  const rest = ordered.slice(STORAGE_PROJECTS).reduce((sum, [, bytes]) => sum + bytes, 0);
+  if (rest > 0) kept.set('other', (kept.get('other') ?? 0) + rest);
+  return kept;
 }
 
 /** Whether the blob store holds at least one blob. */
@@ -198,6 +223,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxManifestSize: config.registry.maxManifestSize,
       mountDiscovery: config.registry.mountDiscovery,
       headFromMetadata: Boolean(config.storage.s3.bucket),
+      events: config.events.enabled,
     },
     log,
     clock,
@@ -225,6 +251,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.info({ roles: count, file: config.auth.rolesFile }, 'policy roles loaded');
     }
   }
+  // Observability (issue 13): metrics in a registry of their own, pull events in batches, event pruning.
+  const metrics = config.metrics.enabled
+    ? new RegistryMetrics({ clock, storageBytes: () => storageByProject(metadata) })
+    : undefined;
+  const pullEvents = config.events.enabled
+    ? new PullEventBatcher(metadata.events, clock, (error) =>
+        log.error({ err: error }, 'pull events not written'),
+      )
+    : undefined;
+  pullEvents?.start(PULL_EVENT_FLUSH_MS);
+  const eventPruneJob = config.events.enabled
+    ? schedulePurge(
+        async () => {
+          try {
+            const removed = await pruneEvents(metadata.events, config.events, clock.now());
+            if (removed > 0) log.info({ removed }, 'events pruned');
+          } catch (error) {
+            log.error({ err: error }, 'event pruning failed');
+          }
+        },
+        config.events.pruneInterval * 1000,
+        log,
+      )
+    : undefined;
   let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
@@ -238,6 +288,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     onStorageFull: () => reserve.release('metadata store'),
     // Not ready until the start is complete: the port opens before the first admin is set up.
     readiness: async () => (started ? metadata.readiness() : 'starting'),
+    observability: { metrics, metricsToken: config.metrics.token || undefined, pulls: pullEvents },
+    events: config.events.enabled ? metadata.events : undefined,
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -270,6 +322,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await app.close();
     await blobCheckJob?.stop();
     await purgeJob.stop();
+    await eventPruneJob?.stop();
+    await pullEvents?.stop();
     await metadata.close();
     throw error;
   }
@@ -300,6 +354,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(grace);
         await blobCheckJob?.stop();
         await purgeJob.stop();
+        await eventPruneJob?.stop();
+        // After the server stopped answering: every pull it served is written.
+        await pullEvents?.stop();
         await metadata.close();
       }
     })();
@@ -322,5 +379,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.warn({ user: FIRST_ADMIN }, 'admin password replaced by another node starting at the same time');
   }
   started = true;
-  return { url, hostPort, app, registry, metadata, access, adminPassword, caPath: tls?.caPath, close };
+  return {
+    url,
+    hostPort,
+    app,
+    registry,
+    metadata,
+    access,
+    adminPassword,
+    caPath: tls?.caPath,
+    pullEvents,
+    close,
+  };
 }

@@ -2,7 +2,9 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
+import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -395,10 +397,15 @@ class KyselyQueries implements MetadataQueries {
       .executeTakeFirst();
     return row ? { manifest: row.digest as Digest, tag: row.tag } : undefined;
   }
+
+  recordEvents(events: NewEvent[]): Promise<void> {
+    return insertEvents(this.db, events);
+  }
 }
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
+  readonly events: EventStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -408,6 +415,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   ) {
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
+    this.events = new KyselyEventStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {
@@ -453,6 +461,27 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
 
   close(): Promise<void> {
     return this.kysely.destroy();
+  }
+
+  async storageByRepository(): Promise<Map<string, number>> {
+    const blobs = await this.kysely
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
+      .select((eb) => ['repositories.name as name', eb.fn.sum<number | string>('blobs.size').as('bytes')])
+      .groupBy('repositories.name')
+      .execute();
+    const manifests = await this.kysely
+      .selectFrom('manifests')
+      .innerJoin('repositories', 'repositories.id', 'manifests.repository_id')
+      .select((eb) => ['repositories.name as name', eb.fn.sum<number | string>('manifests.size').as('bytes')])
+      .groupBy('repositories.name')
+      .execute();
+    const bytes = new Map<string, number>();
+    for (const row of [...blobs, ...manifests]) {
+      bytes.set(row.name, (bytes.get(row.name) ?? 0) + Number(row.bytes));
+    }
+    return bytes;
   }
 
   async linkedBlobDigests(page: Page): Promise<Digest[]> {

@@ -489,5 +489,94 @@ export function metadataSuite(name: string, open: () => Promise<MetadataStore>):
       await store.deleteTag(repo('team/app'), 'b-image');
       assert.equal(await store.taggedUserOf(id, image.digest, 'manifest'), undefined);
     });
+
+    test('events: written with their change or not at all; ids increase; listed by id; pruned', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const pushed = manifest();
+      // A transaction that fails after writing both its change and its event keeps neither.
+      await assert.rejects(
+        store.tx(async (tx) => {
+          const id = await tx.ensureRepository(repo('team/app'));
+          const manifestId = await tx.putManifest(id, pushed);
+          await tx.setTags(id, manifestId, ['v1']);
+          await tx.recordEvents([
+            { type: 'push', at: 1, repository: 'team/app', digest: pushed.digest, tag: 'v1' },
+          ]);
+          throw new Error('crash before commit');
+        }),
+        /crash before commit/,
+      );
+      assert.deepEqual(await store.events.list({ limit: 10 }), []);
+      assert.equal(await store.manifestInfo(repo('team/app'), { tag: 'v1' }), undefined);
+      // The same transaction, committed: both are there.
+      await store.tx(async (tx) => {
+        const id = await tx.ensureRepository(repo('team/app'));
+        const manifestId = await tx.putManifest(id, pushed);
+        await tx.setTags(id, manifestId, ['v1']);
+        await tx.recordEvents([
+          {
+            type: 'push',
+            at: 1000,
+            repository: 'team/app',
+            project: 'team',
+            digest: pushed.digest,
+            tag: 'v1',
+            actor: 'alice',
+            payload: { mediaType: 'x' },
+          },
+        ]);
+      });
+      assert.ok(await store.manifestInfo(repo('team/app'), { tag: 'v1' }));
+      await store.events.record([
+        { type: 'pull', at: 2000, repository: 'team/app', digest: pushed.digest },
+        { type: 'pull', at: 3000, repository: 'team/app', digest: pushed.digest },
+      ]);
+      const all = await store.events.list({ limit: 10 });
+      assert.deepEqual(
+        all.map((e) => [e.type, e.at, e.actor, e.payload]),
+        [
+          ['push', 1000, 'alice', { mediaType: 'x' }],
+          ['pull', 2000, null, null],
+          ['pull', 3000, null, null],
+        ],
+      );
+      const ids = all.map((e) => e.id);
+      assert.deepEqual(
+        [...ids].sort((a, b) => a - b),
+        ids,
+      );
+      assert.equal(await store.events.lastId(), ids[2]);
+      assert.deepEqual(
+        (await store.events.list({ limit: 10, afterId: ids[0] })).map((e) => e.id),
+        ids.slice(1),
+      );
+      assert.deepEqual(
+        (await store.events.list({ limit: 10, types: ['push'] })).map((e) => e.id),
+        [ids[0]],
+      );
+      assert.deepEqual(
+        (await store.events.list({ limit: 10, since: 2500 })).map((e) => e.id),
+        [ids[2]],
+      );
+      assert.deepEqual(await store.events.list({ limit: 10, afterId: ids[2] }), []);
+      assert.equal(await store.events.prune(1500, undefined), 1);
+      assert.equal(await store.events.prune(undefined, 1), 1);
+      assert.deepEqual(
+        (await store.events.list({ limit: 10 })).map((e) => e.id),
+        [ids[2]],
+      );
+    });
+
+    test('storage per repository: linked blobs and manifests', async (t) => {
+      const store = await open();
+      t.after(() => store.close());
+      const id = await store.ensureRepository(repo('team/app'));
+      await store.linkBlob(id, digest('layer'), 1000);
+      const m = manifest();
+      await store.putManifest(id, m);
+      await store.ensureRepository(repo('empty/repo'));
+      assert.deepEqual(await store.storageByRepository(), new Map([['team/app', 1000 + m.content.length]]));
+    });
   });
 }

@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
+import type { EventStore, NewEvent } from './event-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -99,6 +100,9 @@ export interface MetadataQueries {
     digest: Digest,
     kind: 'blob' | 'manifest',
   ): Promise<TaggedUser | undefined>;
+
+  /** Writes events; inside `tx`, in the same transaction as the change they describe (both or neither). */
+  recordEvents(events: NewEvent[]): Promise<void>;
 }
 
 /** Who needs a digest: the manifest that references it, and a tag from which that manifest is reached. */
@@ -111,6 +115,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
   /** Users, robots, projects, roles, audit log, signing keys. */
   readonly access: AccessStore;
+  /** Events: listing by id, pruning (writes go through `recordEvents`, in the change's transaction). */
+  readonly events: EventStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */
@@ -126,6 +132,8 @@ export interface MetadataStore extends MetadataQueries {
   blobDependents(digest: Digest): Promise<BlobDependents[]>;
   /** Repositories that link the blob, by name, at most `limit` (where a mount without `from` may take it). */
   repositoriesLinking(digest: Digest, limit: number): Promise<RepoName[]>;
+  /** Bytes per repository: the blobs it links and its manifests (the storage metric sums them per project). */
+  storageByRepository(): Promise<Map<string, number>>;
 }
 
 /** What one repository loses when a blob's bytes are corrupt or missing. */

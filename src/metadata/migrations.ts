@@ -181,6 +181,26 @@ export function migrations(dialect: Dialect): MigrationProvider {
         }
       },
     },
+    // Durable events (issue 13): the id only grows, so readers (berth events, webhooks) resume after one.
+    '0007_events': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('events')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('repository', 'text')
+          .addColumn('project', 'text')
+          .addColumn('digest', 'text')
+          .addColumn('tag', 'text')
+          .addColumn('actor', 'text')
+          .addColumn('payload', 'text')
+          .execute();
+        await db.schema.createIndex('events_at').on('events').column('at').execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

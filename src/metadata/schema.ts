@@ -57,4 +57,16 @@ export interface Database {
     detail: string | null;
   };
   signing_keys: { kid: string; algorithm: string; private_jwk: string; created_at: number };
+  /** `payload` is a JSON object or null. */
+  events: {
+    id: Generated<number>;
+    type: string;
+    at: number;
+    repository: string | null;
+    project: string | null;
+    digest: string | null;
+    tag: string | null;
+    actor: string | null;
+    payload: string | null;
+  };
 }

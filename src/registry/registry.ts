@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { projectOf } from '../access/principal.js';
 import type { Clock } from '../clock/clock.js';
+import type { EventType, NewEvent } from '../metadata/event-store.js';
 import type { MetadataQueries, MetadataStore, Page } from '../metadata/metadata-store.js';
 import {
   type Digest,
@@ -29,6 +31,8 @@ export interface RegistryOptions {
    * store, so bytes moved aside by `berth fsck --repair` still read as present until a GET (absent: false).
    */
   headFromMetadata?: boolean | undefined;
+  /** Durable events (push, tag, delete, mount) written in each change's transaction (absent: on). */
+  events?: boolean | undefined;
 }
 
 /**
@@ -137,6 +141,8 @@ export class Registry {
     content: Buffer,
     contentType: string | undefined,
     extraTags: Tag[] = [],
+    /** Who pushes, for the event; absent for anonymous callers. */
+    actor?: string,
   ): Promise<PutManifestResult> {
     if (content.length > this.options.maxManifestSize) {
       throw new RegistryError('MANIFEST_TOO_LARGE', {
@@ -190,6 +196,12 @@ export class Registry {
         manifests: parsed.manifests,
       });
       await tx.setTags(repositoryId, id, tags);
+      // The push names the URL's tag; tags added with `?tag=` are tag events of their own.
+      const pushedTag = 'tag' in ref ? ref.tag : undefined;
+      await this.recordEvents(tx, [
+        this.event('push', repo, actor, { digest, tag: pushedTag, payload: { mediaType: parsed.mediaType } }),
+        ...tags.filter((t) => t !== pushedTag).map((tag) => this.event('tag', repo, actor, { digest, tag })),
+      ]);
     });
     this.log.info({ repo, digest, mediaType: parsed.mediaType, tags }, 'manifest stored');
     const result: PutManifestResult = { digest, tags };
@@ -206,7 +218,11 @@ export class Registry {
     requireForceRight(options);
     const deleted =
       'tag' in ref
-        ? await this.meta.deleteTag(repo, ref.tag)
+        ? await this.meta.tx(async (tx) => {
+            const removed = await tx.deleteTag(repo, ref.tag);
+            if (removed) await this.recordEvents(tx, [this.event('delete', repo, options.actor, ref)]);
+            return removed;
+          })
         : await this.meta.tx(async (tx) => {
             const repositoryId = await tx.repositoryId(repo);
             if (repositoryId === undefined) return false;
@@ -214,6 +230,14 @@ export class Registry {
             // needs the manifest either finish first (and be seen here) or find it gone.
             const removed = await tx.deleteManifest(repo, ref.digest);
             if (removed && !options.force) await refuseIfTagged(tx, repositoryId, ref.digest, 'manifest');
+            if (removed) {
+              await this.recordEvents(tx, [
+                this.event('delete', repo, options.actor, {
+                  digest: ref.digest,
+                  payload: { kind: 'manifest' },
+                }),
+              ]);
+            }
             return removed;
           });
     if (!deleted) throw await this.manifestMissing(repo, ref);
@@ -281,6 +305,11 @@ export class Registry {
       // Unlink, then check (see deleteManifest): a refusal rolls the unlink back.
       const removed = await tx.unlinkBlob(repo, digest);
       if (removed && !options.force) await refuseIfTagged(tx, repositoryId, digest, 'blob');
+      if (removed) {
+        await this.recordEvents(tx, [
+          this.event('delete', repo, options.actor, { digest, payload: { kind: 'blob' } }),
+        ]);
+      }
       return removed;
     });
     if (!unlinked) throw new RegistryError('BLOB_UNKNOWN', { digest });
@@ -319,12 +348,13 @@ export class Registry {
     digest: Digest,
     from: RepoName | undefined,
     access: PullAccess,
+    actor?: string,
   ): Promise<BlobInfo | undefined> {
     if (from !== undefined) {
-      return access === 'any' || (await access(from)) ? this.link(repo, digest, from) : undefined;
+      return access === 'any' || (await access(from)) ? this.link(repo, digest, from, actor) : undefined;
     }
     const source = await this.mountSource(digest, access);
-    return source === undefined ? undefined : this.link(repo, digest, source);
+    return source === undefined ? undefined : this.link(repo, digest, source, actor);
   }
 
   /** The repository a mount without `from` takes the blob from; one query, then the access check. */
@@ -337,12 +367,20 @@ export class Registry {
     return undefined;
   }
 
-  private async link(repo: RepoName, digest: Digest, from: RepoName): Promise<BlobInfo | undefined> {
+  private async link(
+    repo: RepoName,
+    digest: Digest,
+    from: RepoName,
+    actor: string | undefined,
+  ): Promise<BlobInfo | undefined> {
     const size = await this.meta.linkedBlobSize(from, digest);
     if (size === undefined) return undefined;
     const stored = await this.blobs.stat(digest);
     if (!stored) return undefined;
-    await this.meta.tx(async (tx) => tx.linkBlob(await tx.ensureRepository(repo), digest, stored.size));
+    await this.meta.tx(async (tx) => {
+      await tx.linkBlob(await tx.ensureRepository(repo), digest, stored.size);
+      await this.recordEvents(tx, [this.event('mount', repo, actor, { digest, payload: { from } })]);
+    });
     this.log.info({ repo, digest, from }, 'blob mounted');
     return { digest, size: stored.size };
   }
@@ -420,6 +458,22 @@ export class Registry {
     return blob;
   }
 
+  // ---- events ----
+
+  private event(
+    type: EventType,
+    repo: RepoName,
+    actor: string | undefined,
+    fields: Pick<NewEvent, 'digest' | 'tag' | 'payload'>,
+  ): NewEvent {
+    return { type, at: this.clock.now(), repository: repo, project: projectOf(repo), actor, ...fields };
+  }
+
+  /** Inside the change's transaction: a rollback takes the event with it. */
+  private async recordEvents(tx: MetadataQueries, events: NewEvent[]): Promise<void> {
+    if (this.options.events !== false) await tx.recordEvents(events);
+  }
+
   // ---- discovery ----
 
   async listTags(repo: RepoName, page: Page): Promise<string[]> {
@@ -472,6 +526,8 @@ export interface DeleteOptions {
   force?: boolean | undefined;
   /** Whether the caller is a system administrator (or access is not checked: the operator). */
   systemAdmin?: boolean | undefined;
+  /** Who deletes, for the event. */
+  actor?: string | undefined;
 }
 
 /**

@@ -647,6 +647,7 @@ roles-delete               401  401   403      403 403    403   204
 bindings-put               401  401   403      403 403    403   200
 bindings-delete            401  401   403      403 403    403   204
 audit                      401  401   403      403 403    403   200
+events                     401  401   200      200 200    200   200
 no-such-route              401  401   404      404 404    404   404
 `;
 
@@ -822,6 +823,8 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
       return { method: 'DELETE', path: `/roles/readers/bindings/user/${name}` };
     },
     audit: async () => ({ method: 'GET', path: '/audit' }),
+    // Every account may list events; which ones it sees is test/access/events-access.test.ts's matter.
+    events: async () => ({ method: 'GET', path: '/events' }),
     'no-such-route': async () => ({ method: 'GET', path: '/no-such-route' }),
   };
 

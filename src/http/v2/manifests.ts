@@ -56,7 +56,14 @@ export function manifestMethods({ registry, gate, features }: V2Context): Method
       registry.maxManifestSize,
       () => new RegistryError('MANIFEST_TOO_LARGE', { limit: registry.maxManifestSize }),
     );
-    const result = await registry.putManifest(name, ref, content, request.headers['content-type'], extraTags);
+    const result = await registry.putManifest(
+      name,
+      ref,
+      content,
+      request.headers['content-type'],
+      extraTags,
+      await gate.owner(request),
+    );
     reply
       .code(201)
       .header('Location', v2Url.manifest(name, result.digest))

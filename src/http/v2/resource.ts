@@ -111,8 +111,9 @@ export function pullAccess(gate: AuthGate, request: FastifyRequest, by: 'token' 
  * a token with delete on the repository; with `auth: none`, whoever reaches the port is the operator.
  */
 export async function deleteOptions(gate: AuthGate, call: V2Call): Promise<DeleteOptions> {
-  if (call.query.get('force') !== 'true') return {};
-  if (!gate.enabled) return { force: true, systemAdmin: true };
+  const actor = await gate.owner(call.request);
+  if (call.query.get('force') !== 'true') return { actor };
+  if (!gate.enabled) return { force: true, systemAdmin: true, actor };
   const auth = await gate.authentication(call.request);
-  return { force: true, systemAdmin: auth?.principal.kind === 'user' && auth.principal.admin };
+  return { force: true, systemAdmin: auth?.principal.kind === 'user' && auth.principal.admin, actor };
 }

@@ -82,7 +82,13 @@ export function uploadStartMethods({ registry, gate, features }: V2Context): Met
       // registry look for the blob in what the caller may pull. Either way a refusal looks like a miss.
       const source = from === null ? undefined : mountSource(from);
       if (from === null || source !== undefined) {
-        const mounted = await registry.mount(name, digest, source, pullAccess(gate, request, 'token'));
+        const mounted = await registry.mount(
+          name,
+          digest,
+          source,
+          pullAccess(gate, request, 'token'),
+          await gate.owner(request),
+        );
         if (mounted) return blobCreated(reply, name, mounted.digest);
       }
     } else {

@@ -16,6 +16,7 @@ import { registerLintCommand } from './lint-command.js';
 import { registerLoginCommands } from './login-command.js';
 import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
+import { registerReferrersCommand } from './referrers-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
 import { registerRobotCommand } from './robot-command.js';
 import { registerRoleCommand } from './role-command.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   // Signing in cosign's formats (issue 14).
   registerKeyCommand(program);
   registerSignCommands(program);
+  registerReferrersCommand(program);
   registerDbCommands(program);
   registerLoginCommands(program);
   registerUserCommand(program);

@@ -16,7 +16,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function registryImage(raw: string): ImageReference {
+export function registryImage(raw: string): ImageReference {
   const location = parseImageLocation(raw);
   if (location.transport !== 'docker')
     throw new BerthError(

@@ -10,6 +10,7 @@ import {
   withReferrer,
 } from '../trust/attached-artifact.js';
 import { signatureLayers, signatureTag } from '../trust/signature-manifest.js';
+import { pushSmallBlob } from './image-signing.js';
 import type { RepositoryClient } from './registry-client.js';
 import { openSessionFor, type SessionSettings } from './session-settings.js';
 
@@ -54,14 +55,6 @@ async function resolveTop(repo: RepositoryClient, ref: ImageReference) {
   return manifest;
 }
 
-async function pushBlob(repo: RepositoryClient, bytes: Buffer): Promise<Digest> {
-  const digest = digestOf(bytes);
-  if ((await repo.headBlob(digest)) !== undefined) return digest;
-  const session = await repo.startUpload();
-  await repo.completeUpload(session.location, digest, undefined, { open: bytes, size: bytes.length });
-  return digest;
-}
-
 /** Stores `document` as an artifact whose subject is the image `ref` names. */
 export async function attachArtifact(options: {
   ref: ImageReference;
@@ -76,8 +69,8 @@ export async function attachArtifact(options: {
   try {
     const repo = session.repository(ref);
     const subject = await resolveTop(repo, ref);
-    const blobDigest = await pushBlob(repo, options.document);
-    await pushBlob(repo, EMPTY_CONFIG.bytes);
+    const blobDigest = await pushSmallBlob(repo, options.document);
+    await pushSmallBlob(repo, EMPTY_CONFIG.bytes);
     const manifest = artifactManifest({
       artifactType: options.artifactType,
       blob: { mediaType: options.mediaType, digest: blobDigest, size: options.document.length },

@@ -63,7 +63,8 @@ async function resolveDigest(repo: RepositoryClient, ref: ImageReference): Promi
   return manifest.digest;
 }
 
-async function pushBlob(repo: RepositoryClient, bytes: Buffer): Promise<Digest> {
+/** Uploads a small blob (a payload, a config, a document) in one request, unless the repository has it. */
+export async function pushSmallBlob(repo: RepositoryClient, bytes: Buffer): Promise<Digest> {
   const digest = digestOf(bytes);
   if ((await repo.headBlob(digest)) !== undefined) return digest;
   const session = await repo.startUpload();
@@ -104,7 +105,7 @@ export async function signImage(options: {
     const tag = signatureTag(digest);
     const stored = await repo.getManifest(tag);
     const existing = stored ? signatureLayers(stored.bytes) : [];
-    const payloadDigest = await pushBlob(repo, payload);
+    const payloadDigest = await pushSmallBlob(repo, payload);
     const layer: Descriptor = {
       mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
       size: payload.length,
@@ -112,7 +113,7 @@ export async function signImage(options: {
       annotations: { [SIGNATURE_ANNOTATION]: signature },
     };
     const next = appendSignature(existing, layer);
-    await pushBlob(repo, next.config);
+    await pushSmallBlob(repo, next.config);
     // Another signer may have appended in between; cosign has the same race (its spec says so).
     await repo.putManifest(tag, next.manifest, 'application/vnd.oci.image.manifest.v1+json');
     return {

@@ -3,6 +3,7 @@ import { generateKeyPairSync, verify } from 'node:crypto';
 import { test } from 'node:test';
 import { type Digest, digestOf } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
+import { artifactManifest, referrersFallbackTag, referrersOf, withReferrer } from './attached-artifact.js';
 import {
   decryptKeyEnvelope,
   encryptKeyEnvelope,
@@ -237,5 +238,33 @@ test('payload bytes, tags, annotations and signature manifests', () => {
   assert.equal(
     codeOf(() => signatureLayers(Buffer.from('{"schemaVersion":2,"manifests":[]}'))),
     'SIGNATURE_INVALID',
+  );
+});
+
+test('attached artifacts: the manifest names its subject; the fallback index replaces an entry of the same digest', () => {
+  const manifest = JSON.parse(
+    artifactManifest({
+      artifactType: 'application/spdx+json',
+      blob: { mediaType: 'application/spdx+json', digest, size: 10 },
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: other, size: 20 },
+    }).toString(),
+  );
+  assert.equal(manifest.subject.digest, other);
+  assert.equal(manifest.config.mediaType, 'application/vnd.oci.empty.v1+json');
+  assert.equal(manifest.annotations, undefined);
+  assert.equal(referrersFallbackTag(digest), `sha256-${digest.slice(7)}`);
+  const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 };
+  const once = withReferrer(undefined, entry);
+  const twice = withReferrer(withReferrer(once, { ...entry, digest: other }), { ...entry, size: 2 });
+  assert.deepEqual(
+    referrersOf(twice).map((m) => [m.digest, m.size]),
+    [
+      [other, 1],
+      [digest, 2],
+    ],
+  );
+  assert.equal(
+    codeOf(() => referrersOf(Buffer.from('[]'))),
+    'REGISTRY_ERROR',
   );
 });

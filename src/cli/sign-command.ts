@@ -3,7 +3,7 @@ import { parseImageLocation } from '../client/image-location.js';
 import { BerthError } from '../oci/errors.js';
 import type { ImageReference } from '../oci/reference.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
-import { onAction } from './exit-status.js';
+import { asGateCommand, GATE_REFUSED, onAction } from './exit-status.js';
 import { keyPassword } from './key-command.js';
 
 interface SignFlags extends ClientFlags {
@@ -66,7 +66,7 @@ export function registerSignCommands(program: Command): void {
     .command('verify')
     .argument('<image>', 'HOST/REPO:TAG or HOST/REPO@DIGEST')
     .description(
-      'check every cosign signature of an image against a public key; exits 1 when none verifies. Claims given with -a must be among the signed ones',
+      'check every cosign signature of an image against a public key; exits 1 when none verifies, 2 when it cannot check. Claims given with -a must be among the signed ones',
     )
     .requiredOption('--key <file>', 'the public key PEM (PREFIX.pub)')
     .option(
@@ -80,33 +80,37 @@ export function registerSignCommands(program: Command): void {
       'after',
       '\nExample:\n  $ berth verify --key cosign.pub -a release=v1.0 registry.example.com/app:v1.0',
     );
-  onAction(addClientOptions(verify), async (raw: string, flags: SignFlags) => {
-    const { parseAnnotationFlags, verifyImage } = await import('../client/image-signing.js');
-    const ref = registryImage(raw);
-    const result = await verifyImage({
-      ref,
-      session: sessionSettings(flags),
-      keyPath: flags.key,
-      required: parseAnnotationFlags(flags.annotations),
-    });
-    if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else {
-      const lines = [
-        `${result.image}@${result.digest}: ${result.signatures.length} signature(s) at ${result.signatureTag}, ${result.verified} verified`,
-      ];
-      for (const s of result.signatures)
-        lines.push(
-          s.verified
-            ? `  verified   #${s.index} ${s.payloadDigest}${Object.keys(s.annotations ?? {}).length ? ` ${JSON.stringify(s.annotations)}` : ''}`
-            : `  rejected   #${s.index} ${s.payloadDigest}: ${s.reason}`,
+  // A gate command: 0 verified, 1 no signature verified, 2 it could not be checked (no image, bad key, network).
+  onAction(addClientOptions(verify), (raw: string, flags: SignFlags) =>
+    asGateCommand(async () => {
+      const { parseAnnotationFlags, verifyImage } = await import('../client/image-signing.js');
+      const ref = registryImage(raw);
+      const result = await verifyImage({
+        ref,
+        session: sessionSettings(flags),
+        keyPath: flags.key,
+        required: parseAnnotationFlags(flags.annotations),
+      });
+      if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      else {
+        const lines = [
+          `${result.image}@${result.digest}: ${result.signatures.length} signature(s) at ${result.signatureTag}, ${result.verified} verified`,
+        ];
+        for (const s of result.signatures)
+          lines.push(
+            s.verified
+              ? `  verified   #${s.index} ${s.payloadDigest}${Object.keys(s.annotations ?? {}).length ? ` ${JSON.stringify(s.annotations)}` : ''}`
+              : `  rejected   #${s.index} ${s.payloadDigest}: ${s.reason}`,
+          );
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      if (result.verified === 0) {
+        process.stderr.write(
+          `berth: ${result.image}@${result.digest}: no signature verified with ${flags.key}\n`,
         );
-      process.stdout.write(`${lines.join('\n')}\n`);
-    }
-    if (result.verified === 0)
-      throw new BerthError(
-        'NOT_SIGNED',
-        `${result.image}@${result.digest}: no signature verified with ${flags.key}`,
-      );
-    return 0;
-  });
+        return GATE_REFUSED;
+      }
+      return 0;
+    }),
+  );
 }

@@ -188,7 +188,6 @@ export const BERTH_ERROR_CODES = {
   KEY_PASSWORD_WRONG: { description: 'the private key cannot be decrypted with the passphrase given' },
   KEY_EXISTS: { description: 'a key file to write already exists' },
   SIGNATURE_INVALID: { description: 'a signature manifest or payload is malformed' },
-  NOT_SIGNED: { description: 'no signature of the image verified with the key given' },
   // The admin API's answers (and the CLI's errors for them)
   INVALID: { description: 'the request is malformed or names something invalid', httpStatus: 400 },
   UNAUTHORIZED: { description: 'no valid credentials were given, or they were refused', httpStatus: 401 },

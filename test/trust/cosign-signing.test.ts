@@ -325,8 +325,10 @@ describe('cosign-compatible signing, checked by an independent implementation', 
       join(dir, 'berth.pub'),
       `${server.hostPort}/${repo}:lone`,
     ]);
-    assert.equal(verified.code, 1);
+    assert.equal(verified.code, 2, 'could not check, which is not a refusal');
     assert.match(verified.stderr, /^berth: .*signature tag/);
+    const noKey = await berth(['verify', '--key', join(dir, 'missing.pub'), image()]);
+    assert.equal(noKey.code, 2);
     const signed = await berth(['sign', '--key', join(dir, 'berth.key'), `${server.hostPort}/${repo}:lone`]);
     assert.equal(signed.code, 1, 'sign does not overwrite what it cannot read');
   });

@@ -12,16 +12,19 @@ import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
+import { registerKeyCommand } from './key-command.js';
 import { registerLintCommand } from './lint-command.js';
 import { registerLoginCommands } from './login-command.js';
 import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
+import { registerReferrersCommand } from './referrers-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
 import { registerRobotCommand } from './robot-command.js';
 import { registerRoleCommand } from './role-command.js';
 import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerSignCommands } from './sign-command.js';
 import { registerUserCommand } from './user-command.js';
 
 function packageVersion(): string {
@@ -47,6 +50,10 @@ export function buildProgram(): Command {
   registerLintCommand(program);
   registerScanCommand(program);
   registerSbomCommand(program);
+  // Signing in cosign's formats (issue 14).
+  registerKeyCommand(program);
+  registerSignCommands(program);
+  registerReferrersCommand(program);
   registerDbCommands(program);
   registerLoginCommands(program);
   registerUserCommand(program);

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseImageLocation } from '../client/image-location.js';
 import { BerthError } from '../oci/errors.js';
+import type { ImageReference } from '../oci/reference.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { asGateCommand, GATE_ERROR, onAction } from './exit-status.js';
 import { formatInventoryTable } from './output/inventory-table.js';
@@ -12,6 +13,7 @@ interface SbomFlags extends ClientFlags {
   platform?: string;
   format: string;
   output?: string;
+  attach?: boolean;
 }
 
 const FORMATS = ['table', 'spdx-json', 'cyclonedx-json', 'json'] as const;
@@ -32,6 +34,10 @@ export function registerSbomCommand(program: Command): void {
     )
     .option('--format <format>', `${FORMATS.join(', ')} (json: Berth's own inventory model)`, 'table')
     .option('-o, --output <file>', 'write the document to a file instead of standard output')
+    .option(
+      '--attach',
+      'store the SPDX (default) or CycloneDX document in the registry as an OCI referrer of the image (HOST/REPO:TAG only)',
+    )
     .addHelpText(
       'after',
       `
@@ -42,13 +48,18 @@ rest listed, with status 2).
 Examples:
   $ berth sbom docker-archive:app.tar
   $ berth sbom --format spdx-json -o app.spdx.json oci:./layout:v1
-  $ berth sbom --format cyclonedx-json registry.example.com/team/app:1.4`,
+  $ berth sbom --format cyclonedx-json registry.example.com/team/app:1.4
+  $ berth sbom --attach registry.example.com/team/app:1.4`,
     );
   onAction(addClientOptions(sbom), (raw: string, flags: SbomFlags) =>
     asGateCommand(async () => {
       if (!(FORMATS as readonly string[]).includes(flags.format))
         throw new BerthError('USAGE', `--format: expected ${FORMATS.join(', ')}, got "${flags.format}"`);
       const location = parseImageLocation(raw);
+      if (flags.attach && location.transport !== 'docker')
+        throw new BerthError('USAGE', '--attach: the image must be in a registry (HOST/REPO:TAG)');
+      // An attached SBOM is a standard document: SPDX unless CycloneDX was asked for.
+      if (flags.attach && flags.format !== 'cyclonedx-json') flags.format = 'spdx-json';
       // Loaded when the command runs, not at the top: every other command would pay for it at start.
       const { readImageSbom, sbomDocument } = await import('../client/image-sbom.js');
       const sbom = await withLayerProgress((onLayer) =>
@@ -60,10 +71,28 @@ Examples:
       else if (flags.format === 'json')
         text = `${JSON.stringify({ image: { name: sbom.description, digest: sbom.digest, platform: sbom.platform }, ...sbom.inventory }, null, 2)}\n`;
       else text = formatInventoryTable(sbom.inventory);
-      if (flags.output) await writeFile(flags.output, text);
+      if (flags.attach && location.transport === 'docker') {
+        const attached = await attachSbom(location.ref, flags, text);
+        process.stdout.write(
+          `Attached ${flags.format} SBOM ${attached.artifact} to ${attached.image}@${attached.subject} (${attached.via === 'api' ? 'referrers API' : 'tag schema'})\n`,
+        );
+        if (flags.output) await writeFile(flags.output, text);
+      } else if (flags.output) await writeFile(flags.output, text);
       else process.stdout.write(text);
       for (const line of summarizeIssues(sbom.issues)) process.stderr.write(`berth: ${line}\n`);
       return sbom.incomplete ? GATE_ERROR : 0;
     }),
   );
+}
+
+async function attachSbom(ref: ImageReference, flags: SbomFlags, text: string) {
+  const { attachArtifact } = await import('../client/image-referrers.js');
+  const cyclone = flags.format === 'cyclonedx-json';
+  return attachArtifact({
+    ref,
+    session: sessionSettings(flags),
+    document: Buffer.from(text),
+    mediaType: cyclone ? 'application/vnd.cyclonedx+json' : 'application/spdx+json',
+    artifactType: cyclone ? 'application/vnd.cyclonedx+json' : 'application/spdx+json',
+  });
 }

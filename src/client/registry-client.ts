@@ -315,6 +315,45 @@ export class RepositoryClient {
     return digestOf(bytes);
   }
 
+  /**
+   * Pushes a manifest that has a `subject`; `subjectProcessed` is whether the registry said so with
+   * `OCI-Subject` (OCI 1.1), else the client must keep the tag schema's referrers index itself.
+   */
+  async putManifestWithSubject(
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: Digest; subjectProcessed: boolean }> {
+    const response = await this.send('PUT', v2Url.manifest(this.name, reference), [pushScope(this.name)], {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+    });
+    if (response.status !== 201 && response.status !== 200)
+      return this.fail(response, `pushing manifest ${reference}`);
+    await response.body.dump();
+    return { digest: digestOf(bytes), subjectProcessed: header(response, 'oci-subject') !== undefined };
+  }
+
+  /** The referrers API's index of `digest`, or undefined when the registry has no referrers API (404). */
+  async getReferrers(digest: Digest): Promise<Buffer | undefined> {
+    const response = await this.send('GET', v2Url.referrers(this.name, digest), [pullScope(this.name)]);
+    if (response.status === 404) {
+      await response.body.dump();
+      return undefined;
+    }
+    if (response.status !== 200) return this.fail(response, `listing the referrers of ${digest}`);
+    // An index of a thousand entries is far below this; a larger answer is not read whole.
+    const length = Number(header(response, 'content-length') ?? 0);
+    if (length > 4 * 1024 * 1024) {
+      await response.body.dump();
+      throw new BerthError('REGISTRY_ERROR', `${this.where}: the referrers answer is too large`);
+    }
+    const bytes = Buffer.from(await response.body.arrayBuffer());
+    if (bytes.length > 4 * 1024 * 1024)
+      throw new BerthError('REGISTRY_ERROR', `${this.where}: the referrers answer is too large`);
+    return bytes;
+  }
+
   async deleteManifest(reference: string): Promise<void> {
     const response = await this.send('DELETE', v2Url.manifest(this.name, reference), [
       `repository:${this.name}:delete`,

@@ -183,6 +183,11 @@ export const BERTH_ERROR_CODES = {
   ADVISORY_DOWNLOAD_NOT_FOUND: { description: 'the advisory mirror has no archive for the ecosystem' },
   ADVISORY_DOWNLOAD_CORRUPT: { description: 'a downloaded advisory archive does not match its checksum' },
   ADVISORY_UPDATE_BUSY: { description: 'another process is updating the advisory database' },
+  // Signing and verification (cosign's formats)
+  KEY_INVALID: { description: 'a key file is not a cosign/sigstore key Berth reads (ECDSA P-256)' },
+  KEY_PASSWORD_WRONG: { description: 'the private key cannot be decrypted with the passphrase given' },
+  KEY_EXISTS: { description: 'a key file to write already exists' },
+  SIGNATURE_INVALID: { description: 'a signature manifest or payload is malformed' },
   // The admin API's answers (and the CLI's errors for them)
   INVALID: { description: 'the request is malformed or names something invalid', httpStatus: 400 },
   UNAUTHORIZED: { description: 'no valid credentials were given, or they were refused', httpStatus: 401 },

@@ -3,6 +3,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { KyselyRetentionStore } from './kysely-retention-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -16,6 +17,7 @@ import type {
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
+import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -399,6 +401,7 @@ class KyselyQueries implements MetadataQueries {
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
+  readonly retention: RetentionStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -408,6 +411,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   ) {
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
+    this.retention = new KyselyRetentionStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

@@ -11,6 +11,8 @@ import {
   type UntaggedDecision,
 } from '../policy/retention.js';
 
+export type { RetentionRunRecord } from '../metadata/retention-store.js';
+
 /** Whether a tag is immutable. Tag immutability (h-immut, `policy/tag-immutability.ts`) plugs in here. */
 export type ImmutableCheck = (repository: RepoName, tag: string) => boolean;
 

@@ -11,10 +11,12 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
+import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
+import { PullLog } from '../registry/pull-log.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -36,6 +38,10 @@ export interface RunningServer {
   adminPassword?: string | undefined;
   /** The CA clients should trust, when Berth made its own (`--tls self-signed`). */
   caPath?: string | undefined;
+  /** Last pull times, batched (tests flush it instead of waiting for the interval). */
+  pullLog: PullLog;
+  /** Retention policies, runs and their schedule. */
+  retention: RetentionJobs;
   /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
   close(): Promise<void>;
 }
@@ -169,6 +175,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.sqlite}${suffix}`, { force: true });
     throw error;
   }
+  const pullLog = new PullLog({
+    write: (pulls) => metadata.retention.recordPulls(pulls),
+    flushInterval: config.retention.pullFlushInterval * 1000,
+    maxEntries: config.retention.pullFlushEntries,
+    log,
+  });
+  // Tag immutability is not built yet: until it is, no tag counts as immutable to retention.
+  const retention = new RetentionJobs(metadata.retention, clock, log);
   const registry = new Registry(
     blobs,
     metadata,
@@ -179,6 +193,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     log,
     clock,
+    pullLog,
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;
@@ -210,6 +225,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readOnly: config.registry.readOnly,
     access,
     admin: access ? new AdminService(access) : undefined,
+    retention,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
@@ -243,9 +259,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
+    await retention.start();
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
     await app.close();
+    await retention.stop();
+    await pullLog.close();
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await metadata.close();
@@ -276,6 +295,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await app.close();
       } finally {
         clearTimeout(grace);
+        await retention.stop();
+        await pullLog.close();
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await metadata.close();
@@ -300,5 +321,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.warn({ user: FIRST_ADMIN }, 'admin password replaced by another node starting at the same time');
   }
   started = true;
-  return { url, hostPort, app, registry, metadata, access, adminPassword, caPath: tls?.caPath, close };
+  return {
+    url,
+    hostPort,
+    app,
+    registry,
+    metadata,
+    access,
+    adminPassword,
+    caPath: tls?.caPath,
+    pullLog,
+    retention,
+    close,
+  };
 }

@@ -48,16 +48,16 @@ export class PullLog implements PullRecorder {
     this.listeners.push(listener);
   }
 
-  /** Writes what waits; flushes run one after another, never two at once. */
+  /** Writes what waits (taken now, so a batch never exceeds `maxEntries`); writes run one after another. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBatch());
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.flushing.then(() => this.writeBatch(batch));
     return this.flushing;
   }
 
-  private async writeBatch(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
+  private async writeBatch(batch: Map<number, number>): Promise<void> {
+    if (batch.size === 0) return;
     const pulls = [...batch].map(([manifestId, at]) => ({ manifestId, at }));
     try {
       await this.options.write(pulls);

@@ -6,9 +6,12 @@ import type {
   RetentionStore,
 } from '../metadata/retention-store.js';
 import { BerthError } from '../oci/errors.js';
-import { checkRetentionPolicy, type RetentionPolicy } from '../policy/retention.js';
-import { type ImmutableCheck, type RetentionRunRequest, runRetention } from './retention-run.js';
+import type { RetentionPolicy } from '../policy/retention.js';
+import type { ImmutableCheck, RetentionRunRequest } from './retention-run.js';
 import { checkCronSchedule, RetentionSchedule } from './retention-schedule.js';
+
+// The policy module and the run load with the first use: a server whose projects have no policy loads neither.
+const policyModule = () => import('../policy/retention.js');
 
 /**
  * Retention on one server: policies (stored, and scheduled when they have a cron), runs (one at a time per
@@ -45,11 +48,13 @@ export class RetentionJobs {
     const record = await this.store.getPolicy(project);
     if (!record) throw new BerthError('NOT_FOUND', `project "${project}" has no retention policy`);
     const nextRun = this.schedule.nextRun(project);
+    const { checkRetentionPolicy } = await policyModule();
     return { record, policy: checkRetentionPolicy(record.policy), ...(nextRun ? { nextRun } : {}) };
   }
 
   /** Checks, stores and schedules a project's policy; `POLICY_INVALID` names what is wrong. */
   async setPolicy(project: string, raw: unknown, by: string): Promise<RetentionPolicy> {
+    const { checkRetentionPolicy } = await policyModule();
     const policy = checkRetentionPolicy(raw);
     if (policy.schedule !== undefined) checkCronSchedule(policy.schedule);
     await this.store.setPolicy({ project, policy, updatedAt: this.clock.now(), updatedBy: by });
@@ -68,6 +73,7 @@ export class RetentionJobs {
       throw new BerthError('CONFLICT', `a retention run of "${request.project}" is under way`);
     this.running.add(request.project);
     try {
+      const { runRetention } = await import('./retention-run.js');
       return await runRetention(request, {
         store: this.store,
         clock: this.clock,

@@ -2,7 +2,6 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { RetentionStore } from '../metadata/retention-store.js';
 import { BerthError } from '../oci/errors.js';
-import { checkRetentionPolicy } from '../policy/retention.js';
 
 /** Throws `POLICY_INVALID` when croner cannot read the expression (the policy's schema only checks its shape). */
 export function checkCronSchedule(schedule: string): void {
@@ -29,7 +28,10 @@ export class RetentionSchedule {
 
   /** Schedules every stored policy that has a schedule. */
   async start(): Promise<void> {
-    for (const record of await this.store.listPolicies()) {
+    const records = await this.store.listPolicies();
+    if (records.length === 0) return;
+    const { checkRetentionPolicy } = await import('../policy/retention.js');
+    for (const record of records) {
       try {
         this.update(record.project, checkRetentionPolicy(record.policy).schedule);
       } catch (error) {
@@ -52,6 +54,14 @@ export class RetentionSchedule {
       this.running.delete(running);
     });
     this.jobs.set(project, job);
+  }
+
+  /** Runs the project's scheduled job now, as its cron would (false when it has no schedule). */
+  async trigger(project: string): Promise<boolean> {
+    const job = this.jobs.get(project);
+    if (!job) return false;
+    await job.trigger();
+    return true;
   }
 
   /** When the project's next run is due, if it has a schedule. */

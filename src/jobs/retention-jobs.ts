@@ -67,6 +67,11 @@ export class RetentionJobs {
     return this.store.deletePolicy(project);
   }
 
+  /** Fires the project's cron job now, as if it were due (false without a schedule): for tests and operators. */
+  triggerScheduled(project: string): Promise<boolean> {
+    return this.schedule.trigger(project);
+  }
+
   /** Runs retention now; `CONFLICT` while another run of the project is under way on this server. */
   async run(request: RetentionRunRequest): Promise<RetentionRunRecord> {
     if (this.running.has(request.project))

@@ -27,7 +27,8 @@ function formatRun(run: RetentionRunJson): string {
     lines.push(`skipped ${s.repository}${s.tag ? `:${s.tag}` : `@${s.digest}`}: ${s.reason}`);
   const tagDeletes = result?.tags.filter((d) => d.action === 'delete').length ?? 0;
   const manifestDeletes = result?.untagged.length ?? 0;
-  const kept = result?.tags.filter((d) => d.action === 'keep').length ?? 0;
+  const kept = (result?.tags.filter((d) => d.action === 'keep').length ?? 0) + (result?.keptNotListed ?? 0);
+  if (result?.keptNotListed) lines.push(`(${result.keptNotListed} more kept tags not listed)`);
   const freed = `${formatBytes(run.bytesFreed)} freed once garbage collection runs`;
   lines.push(
     run.dryRun

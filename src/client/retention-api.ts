@@ -30,6 +30,7 @@ export interface RetentionRunJson {
     untagged: RetentionDecisionJson[];
     refused: { repository: string; reason: string }[];
     skipped: RetentionDecisionJson[];
+    keptNotListed?: number;
     error?: string;
   };
 }

@@ -41,8 +41,13 @@ export interface RetentionRunResult {
   refused: { repository: string; reason: string }[];
   /** Planned deletes not done because the tag moved, or the manifest gained a tag or a parent, since the plan. */
   skipped: { repository: string; tag?: string; digest: string; reason: string }[];
+  /** Kept tags left out of `tags` past the first MAX_LISTED_KEPT (every delete is always listed). */
+  keptNotListed?: number;
   error?: string;
 }
+
+/** A run's stored result stays bounded in a project of very many tags: deletes are all listed, kept tags up to this. */
+export const MAX_LISTED_KEPT = 10_000;
 
 /**
  * One retention run over a project: reads the policy and the tags, asks `evaluateRetention`, and (unless a dry
@@ -81,7 +86,12 @@ export async function runRetention(
       },
       untagged.map((m) => ({ ...m, repository: inner(m.repository) })),
     );
-    result.tags = plan.tags.map((d) => ({ ...d, repository: full(d.repository) }));
+    let kept = 0;
+    for (const d of plan.tags) {
+      if (d.action === 'keep' && ++kept > MAX_LISTED_KEPT) continue;
+      result.tags.push({ ...d, repository: full(d.repository) });
+    }
+    if (kept > MAX_LISTED_KEPT) result.keptNotListed = kept - MAX_LISTED_KEPT;
     result.untagged = plan.untagged.map((d) => ({ ...d, repository: full(d.repository) }));
     result.refused = plan.refused.map((r) => ({ ...r, repository: full(r.repository) }));
     bytesFreed = plan.bytesFreed;

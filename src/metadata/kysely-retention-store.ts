@@ -72,24 +72,18 @@ export class KyselyRetentionStore implements RetentionStore {
   async recordPulls(pulls: PullRecord[]): Promise<void> {
     if (pulls.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      for (const pull of pulls) {
-        // Through a select on manifests, so a manifest deleted since the pull writes nothing (and breaks no key).
-        await trx
-          .insertInto('manifest_pulls')
-          .columns(['manifest_id', 'pulled_at'])
-          .expression(
-            trx
-              .selectFrom('manifests')
-              .select(['id', sql<number>`${pull.at}`.as('pulled_at')])
-              .where('id', '=', pull.manifestId),
-          )
-          .onConflict((oc) =>
-            oc.column('manifest_id').doUpdateSet({
-              pulled_at: (eb) =>
-                sql<number>`case when ${eb.ref('excluded.pulled_at')} > ${eb.ref('manifest_pulls.pulled_at')} then ${eb.ref('excluded.pulled_at')} else ${eb.ref('manifest_pulls.pulled_at')} end`,
-            }),
-          )
-          .execute();
+      for (let i = 0; i < pulls.length; i += IN_LIST_CHUNK) {
+        const rows = pulls
+          .slice(i, i + IN_LIST_CHUNK)
+          .map((p) => sql`(cast(${p.manifestId} as bigint), cast(${p.at} as bigint))`);
+        // One statement per chunk; joined with manifests so a manifest deleted since the pull writes nothing.
+        // `where true` lets SQLite tell the upsert's `on conflict` from a join condition.
+        await sql`insert into manifest_pulls (manifest_id, pulled_at)
+          select m.id, v.column2 from (values ${sql.join(rows)}) as v
+          join manifests m on m.id = v.column1 where true
+          on conflict (manifest_id) do update set pulled_at = case
+            when excluded.pulled_at > manifest_pulls.pulled_at then excluded.pulled_at
+            else manifest_pulls.pulled_at end`.execute(trx);
       }
     });
   }

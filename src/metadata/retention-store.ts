@@ -66,7 +66,7 @@ export interface RetentionStore {
   deletePolicy(project: string): Promise<boolean>;
   listPolicies(): Promise<RetentionPolicyRecord[]>;
 
-  /** Keeps the latest time per manifest; entries of manifests deleted since are skipped. */
+  /** Keeps the latest time per manifest (one entry per manifest, as the pull log batches them); entries of manifests deleted since are skipped. */
   recordPulls(pulls: PullRecord[]): Promise<void>;
 
   /** Every tag of the project's repositories (`project/...`). */

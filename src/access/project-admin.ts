@@ -159,6 +159,26 @@ export class ProjectAdmin {
     await this.context.changed(call, 'member.removed', { project: project.name, kind, subject });
   }
 
+  /** The project, for a caller who manages it (system admins, its project-admins): for project settings such as retention. */
+  async managed(call: AdminCall, name: string, what: string): Promise<Project> {
+    const { project, role } = await this.get(call, name);
+    await this.requireProjectAdmin(call, role, what);
+    return project;
+  }
+
+  /** The project, for its members and system admins: for reading project settings. */
+  async joined(call: AdminCall, name: string, what: string): Promise<Project> {
+    const { project, role } = await this.get(call, name);
+    if (!isSystemAdmin(call.caller) && role === undefined)
+      await this.context.deny(call, `only a project's members ${what}`);
+    return project;
+  }
+
+  /** Writes a change of a project's settings to the audit log. */
+  async recordChange(call: AdminCall, event: string, detail: Record<string, unknown>): Promise<void> {
+    await this.context.changed(call, event, detail);
+  }
+
   /** System admins, and users who are the project's `project-admin` (a robot never manages a project). */
   private async requireProjectAdmin(
     call: AdminCall,

@@ -19,6 +19,7 @@ import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
 import { registerReferrersCommand } from './referrers-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
+import { registerRetentionCommand } from './retention-command.js';
 import { registerRobotCommand } from './robot-command.js';
 import { registerRoleCommand } from './role-command.js';
 import { registerSbomCommand } from './sbom-command.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerUserCommand(program);
   registerRobotCommand(program);
   registerProjectCommand(program);
+  registerRetentionCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerEventsCommand(program);

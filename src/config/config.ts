@@ -227,6 +227,15 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, maxAge: 7_776_000, maxCount: 1_000_000, pruneInterval: 3600 }),
+    // Retention (issue 12): pull times are written in batches, every pullFlushInterval seconds or at
+    // pullFlushEntries manifests, whichever comes first. Policies and their schedules are per project (the API).
+    retention: z
+      .object({
+        pullFlushInterval: z.number().positive().max(3600).default(5),
+        pullFlushEntries: z.number().int().min(1).max(100_000).default(1000),
+      })
+      .strict()
+      .default({ pullFlushInterval: 5, pullFlushEntries: 1000 }),
     tls: z
       .object({
         cert: z.string().default(''),

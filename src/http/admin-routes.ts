@@ -3,10 +3,12 @@ import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
+import { registerRetentionRoutes } from './admin-retention-routes.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
@@ -70,6 +72,8 @@ export function registerAdminRoutes(
   access: AccessService,
   admin: AdminService,
   events?: EventStore,
+  /** Retention's routes, when the server runs retention. */
+  retention?: RetentionJobs,
 ): void {
   app.register(
     async (api) => {
@@ -119,6 +123,7 @@ export function registerAdminRoutes(
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
+      if (retention) registerRetentionRoutes(api, admin, retention, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
@@ -36,6 +37,8 @@ export interface HttpOptions {
   access?: AccessService | undefined;
   /** The admin API's use cases (`/api/v1`), given with `access`. */
   admin?: AdminService | undefined;
+  /** Retention policies and runs (`/api/v1/projects/{project}/retention`), given with `admin`. */
+  retention?: RetentionJobs | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -270,7 +273,9 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
-    if (options.admin) registerAdminRoutes(app, options.access, options.admin, options.events);
+    if (options.admin) {
+      registerAdminRoutes(app, options.access, options.admin, options.events, options.retention);
+    }
   } else if (options.events) {
     registerOpenEventRoutes(app, options.events);
   }

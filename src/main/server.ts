@@ -15,10 +15,12 @@ import { RegistryMetrics } from '../events/metrics.js';
 import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
+import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
+import { PullLog } from '../registry/pull-log.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -42,6 +44,10 @@ export interface RunningServer {
   caPath?: string | undefined;
   /** Pull events wait here until a flush writes them (tests flush to see them at once). */
   pullEvents?: PullEventBatcher | undefined;
+  /** Last pull times, batched (tests flush it instead of waiting for the interval). */
+  pullLog: PullLog;
+  /** Retention policies, runs and their schedule. */
+  retention: RetentionJobs;
   /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
   close(): Promise<void>;
 }
@@ -215,6 +221,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.sqlite}${suffix}`, { force: true });
     throw error;
   }
+  const pullLog = new PullLog({
+    write: (pulls) => metadata.retention.recordPulls(pulls),
+    flushInterval: config.retention.pullFlushInterval * 1000,
+    maxEntries: config.retention.pullFlushEntries,
+    log,
+  });
+  // Tag immutability is not built yet: until it is, no tag counts as immutable to retention.
+  const retention = new RetentionJobs(metadata.retention, clock, log);
   const registry = new Registry(
     blobs,
     metadata,
@@ -227,6 +241,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     log,
     clock,
+    pullLog,
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;
@@ -282,6 +297,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readOnly: config.registry.readOnly,
     access,
     admin: access ? new AdminService(access) : undefined,
+    retention,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
@@ -317,9 +333,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
+    await retention.start();
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
     await app.close();
+    await retention.stop();
+    await pullLog.close();
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await eventPruneJob?.stop();
@@ -352,6 +371,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await app.close();
       } finally {
         clearTimeout(grace);
+        await retention.stop();
+        await pullLog.close();
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await eventPruneJob?.stop();
@@ -389,6 +410,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     adminPassword,
     caPath: tls?.caPath,
     pullEvents,
+    pullLog,
+    retention,
     close,
   };
 }

@@ -5,6 +5,7 @@ import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
+import { KyselyRetentionStore } from './kysely-retention-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -18,6 +19,7 @@ import type {
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
+import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -406,6 +408,7 @@ class KyselyQueries implements MetadataQueries {
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
   readonly events: EventStore;
+  readonly retention: RetentionStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -416,6 +419,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
     this.events = new KyselyEventStore(kysely);
+    this.retention = new KyselyRetentionStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

@@ -201,6 +201,49 @@ export function migrations(dialect: Dialect): MigrationProvider {
         await db.schema.createIndex('events_at').on('events').column('at').execute();
       },
     },
+    // Retention (issue 12): one policy per project, every run's result, and the last pull of each manifest
+    // (written in batches by the pull log, so a pull costs no write of its own).
+    '0005_retention': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('retention_policies')
+          .addColumn('project', name, (c) => c.primaryKey().references('projects.name').onDelete('cascade'))
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('retention_runs')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('project', name, (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('dry_run', 'integer', (c) => c.notNull())
+          .addColumn('forced', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('deleted_tags', 'integer', (c) => c.notNull())
+          .addColumn('deleted_manifests', 'integer', (c) => c.notNull())
+          .addColumn('bytes_freed', 'bigint', (c) => c.notNull())
+          .addColumn('result', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('retention_runs_project')
+          .on('retention_runs')
+          .columns(['project', 'id'])
+          .execute();
+        await db.schema
+          .createTable('manifest_pulls')
+          .addColumn('manifest_id', 'bigint', (c) =>
+            c.primaryKey().references('manifests.id').onDelete('cascade'),
+          )
+          .addColumn('pulled_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

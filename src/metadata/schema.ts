@@ -69,4 +69,23 @@ export interface Database {
     actor: string | null;
     payload: string | null;
   };
+  // 0005_retention: a project's retention policy, every run's result, the last pull of each manifest.
+  retention_policies: { project: string; policy: string; updated_at: number; updated_by: string };
+  retention_runs: {
+    id: Generated<number>;
+    project: string;
+    started_at: number;
+    finished_at: number;
+    trigger: string;
+    actor: string;
+    dry_run: number;
+    forced: number;
+    status: string;
+    deleted_tags: number;
+    deleted_manifests: number;
+    bytes_freed: number;
+    /** JSON: the plan's decisions and what was applied. */
+    result: string;
+  };
+  manifest_pulls: { manifest_id: number; pulled_at: number };
 }

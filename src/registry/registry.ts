@@ -19,6 +19,7 @@ import { rangeHeader } from '../oci/upload-range.js';
 import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
+import type { PullRecorder } from './pull-log.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
 
 export interface RegistryOptions {
@@ -103,6 +104,8 @@ export class Registry {
     private readonly log: Logger,
     /** Dates upload sessions (opened, last written), which the upload purge compares with its own now. */
     private readonly clock: Clock,
+    /** Where manifest pulls are counted (retention's "recently pulled"); none in tools that only read. */
+    private readonly pulls?: PullRecorder,
   ) {}
 
   get maxManifestSize(): number {
@@ -131,7 +134,10 @@ export class Registry {
       });
     }
     const result: ManifestResult = { digest: row.digest, mediaType: row.mediaType, size: row.size };
-    if ('content' in row) result.content = row.content as Buffer;
+    if ('content' in row) {
+      result.content = row.content as Buffer;
+      this.pulls?.record(row.id, this.clock.now());
+    }
     return result;
   }
 

@@ -640,6 +640,11 @@ projects-delete            401  401   403      403 403    403   204
 members-list               401  401   404      200 200    403   200
 members-put                401  401   404      403 200    403   200
 members-delete             401  401   404      403 204    403   204
+retention-get              401  401   404      200 200    403   200
+retention-put              401  401   404      403 200    403   200
+retention-delete           401  401   404      403 204    403   204
+retention-run              401  401   404      403 201    403   201
+retention-runs             401  401   404      200 200    403   200
 roles-list                 401  401   403      403 403    403   200
 roles-get                  401  401   403      403 403    403   200
 roles-put                  401  401   403      403 403    403   201
@@ -687,6 +692,15 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     assert.ok(await store().createUser({ name, passwordHash: hash, admin: false, createdAt: Date.now() }));
     return name;
   };
+
+  /** team has a retention policy (a delete in the row before may have removed it). */
+  const keepPolicy = () =>
+    server.metadata.retention.setPolicy({
+      project: 'team',
+      policy: { rules: [{ keep: { always: true } }] },
+      updatedAt: Date.now(),
+      updatedBy: 'admin',
+    });
 
   type Request = {
     method: string;
@@ -801,6 +815,51 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
             : `membership of ${name}`,
       };
     },
+    'retention-get': async () => {
+      await keepPolicy();
+      return { method: 'GET', path: '/projects/team/retention' };
+    },
+    'retention-put': async () => {
+      const share = ++counter / 1_000_000;
+      return {
+        method: 'PUT',
+        path: '/projects/team/retention',
+        body: { policy: { maxDeleteShare: share, rules: [{ keep: { always: true } }] } },
+        check: async (status) => {
+          const stored = (await server.metadata.retention.getPolicy('team'))?.policy as {
+            maxDeleteShare?: number;
+          };
+          return (stored?.maxDeleteShare === share) === (status === 200)
+            ? undefined
+            : 'retention policy of team';
+        },
+      };
+    },
+    'retention-delete': async () => {
+      await keepPolicy();
+      return {
+        method: 'DELETE',
+        path: '/projects/team/retention',
+        check: async (status) =>
+          ((await server.metadata.retention.getPolicy('team')) === undefined) === (status === 204)
+            ? undefined
+            : 'retention policy of team',
+      };
+    },
+    'retention-run': async () => {
+      await keepPolicy();
+      const runs = (await server.metadata.retention.listRuns('team', 1000)).length;
+      return {
+        method: 'POST',
+        path: '/projects/team/retention/runs',
+        body: { dryRun: true },
+        check: async (status) =>
+          (await server.metadata.retention.listRuns('team', 1000)).length > runs === (status === 201)
+            ? undefined
+            : 'retention runs of team',
+      };
+    },
+    'retention-runs': async () => ({ method: 'GET', path: '/projects/team/retention/runs' }),
     'roles-list': async () => ({ method: 'GET', path: '/roles' }),
     'roles-get': async () => ({ method: 'GET', path: '/roles/readers' }),
     'roles-put': async () => ({

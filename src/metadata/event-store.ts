@@ -30,7 +30,7 @@ export interface NewEvent {
   project?: string | undefined;
   digest?: string | undefined;
   tag?: string | undefined;
-  /** The user or robot that caused it; absent for anonymous callers and the server's own jobs. */
+  /** The user or robot that caused it (`anonymous` for a caller without credentials); absent with `auth: none` and for the server's own jobs. */
   actor?: string | undefined;
   payload?: Record<string, unknown> | undefined;
 }

@@ -17,6 +17,7 @@ import {
   planCopy,
 } from './copy-plan.js';
 import type { ImageDestination } from './destinations/image-destination.js';
+import type { GrowingSpool } from './growing-spool.js';
 import { hostPlatform, type Platform } from './platform.js';
 import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
@@ -171,6 +172,7 @@ async function executeCopy(
                   cache: options.cache,
                   onCompress: (read) =>
                     emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
+                  ...(dest.putGrowingBlob ? { streamUpload: streamTo(dest, base) } : {}),
                 },
                 options.signal,
               )
@@ -179,6 +181,11 @@ async function executeCopy(
             blob: destinationBlob(prepared),
             mountSources: dest.mountSources(prepared.digest),
           };
+          if (prepared.uploaded !== undefined) {
+            // Uploaded while compressed: nothing to check or mount, since it went up before its digest was known.
+            present.set(prepared.digest, false);
+            facts.sent = prepared.uploaded;
+          }
           break;
         case 'mount':
           if (await dest.mountBlob(step.digest, step.from, options.signal)) facts.mountedFrom = step.from;
@@ -195,6 +202,27 @@ async function executeCopy(
       }
     }
   };
+
+  /**
+   * The streamed upload of a layer being compressed. Its progress is shown once the compressor is done and
+   * the blob's size is known; until then the compressing progress (of the source) is the honest measure.
+   */
+  const streamTo =
+    (destination: ImageDestination, base: { type: 'blob'; source: Digest; kind: 'config' | 'layer' }) =>
+    (spool: GrowingSpool, key: string): Promise<number> => {
+      let final: { digest: Digest; size: number } | undefined;
+      spool.done.then(
+        (done) => {
+          final = done;
+        },
+        () => {},
+      );
+      const onBytes = (sent: number): void => {
+        if (final) emit({ ...base, digest: final.digest, size: final.size, state: 'uploading', sent });
+      };
+      if (!destination.putGrowingBlob) throw new Error('copy: the destination cannot take a growing blob');
+      return destination.putGrowingBlob(spool, key, onBytes, options.signal);
+    };
 
   const upload = async (
     prepared: PreparedBlob,

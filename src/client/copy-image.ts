@@ -21,6 +21,7 @@ import type { GrowingSpool } from './growing-spool.js';
 import { hostPlatform, type Platform } from './platform.js';
 import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
+import type { SharedLayerReads } from './shared-layer-reads.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
 export type { BlobAction } from './copy-plan.js';
@@ -64,6 +65,10 @@ export interface CopyOptions {
   cache: BlobInfoCache;
   onEvent?: (event: CopyEvent) => void;
   signal?: AbortSignal;
+  /** Gives the layers' bytes, as the compressor reads them, to another reader too (the admission gate). */
+  layerReads?: SharedLayerReads;
+  /** Awaited before the first manifest goes (the admission gate's verdict); a rejection ends the copy. */
+  beforeManifests?: () => Promise<void>;
 }
 
 export interface CopiedBlob {
@@ -173,6 +178,9 @@ async function executeCopy(
                   onCompress: (read) =>
                     emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
                   ...(dest.putGrowingBlob ? { streamUpload: streamTo(dest, base) } : {}),
+                  ...(options.layerReads
+                    ? { readTap: () => options.layerReads?.tap(descriptor.digest) }
+                    : {}),
                 },
                 options.signal,
               )
@@ -197,6 +205,7 @@ async function executeCopy(
           facts.sent = await upload(prepared, base);
           break;
         case 'done':
+          options.layerReads?.untapped(descriptor.digest);
           await prepared?.release();
           return done(step.blob, step.action, kind, descriptor.digest, step.from, step.sent);
       }
@@ -268,11 +277,14 @@ async function executeCopy(
     return blob;
   };
 
+  let verdict: Promise<void> | undefined;
   const pushManifest = async (
     manifest: ManifestBlob,
     reference: string,
     platform?: string,
   ): Promise<void> => {
+    verdict ??= options.beforeManifests?.() ?? Promise.resolve();
+    await verdict;
     await dest.putManifest(reference, manifest, options.signal);
     emit({
       type: 'manifest',

@@ -49,6 +49,11 @@ export interface CompressionOptions {
    * fails, the layer is still complete in its spool file and goes up the ordinary way.
    */
   streamUpload?: (spool: GrowingSpool, key: string) => Promise<number>;
+  /**
+   * Called when the layer's bytes start going through the compressor: a stream that gets a copy of them
+   * (the admission gate walking the same layer), or nothing.
+   */
+  readTap?: () => Writable | undefined;
 }
 
 const UNCOMPRESSED_LAYERS: Record<string, string> = {
@@ -123,15 +128,10 @@ export async function prepareLayer(
       : undefined;
   let result: { digest: Digest; size: number };
   try {
-    result = await compressToSpool(
-      source,
-      descriptor,
-      spool,
-      options.level,
-      options.onCompress,
-      signal,
-      growing,
-    );
+    result = await compressToSpool(source, descriptor, spool, options.level, options.onCompress, signal, {
+      ...(growing ? { growing } : {}),
+      ...(options.readTap ? { tap: options.readTap } : {}),
+    });
   } catch (error) {
     growing?.fail(error as Error);
     await streaming;
@@ -203,15 +203,22 @@ async function compressToSpool(
   level: number,
   onRead: ((read: number) => void) | undefined,
   signal?: AbortSignal,
-  growing?: GrowingSpool,
+  outputs: { growing?: GrowingSpool; tap?: () => Writable | undefined } = {},
 ): Promise<{ digest: Digest; size: number }> {
+  const { growing } = outputs;
   await mkdir(join(spool, '..'), { recursive: true, mode: 0o700 });
   let read = 0;
+  let observer: Writable | undefined;
   const reading = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       read += chunk.length;
       onRead?.(read);
-      callback(null, chunk);
+      if (observer) copyInto(observer, chunk, () => callback(null, chunk));
+      else callback(null, chunk);
+    },
+    flush(callback) {
+      observer?.end();
+      callback();
     },
   });
   const temp = temporaryPathFor(spool);
@@ -219,6 +226,7 @@ async function compressToSpool(
   const options = signal ? { signal } : {};
   try {
     const input = await source.openBlob(descriptor, { verify: !parallel, ...options });
+    observer = outputs.tap?.();
     let result: { digest: Digest; size: number };
     if (parallel) {
       const gzip = new ParallelGzip({ level });
@@ -250,6 +258,7 @@ async function compressToSpool(
     await publishFile(temp, spool);
     return result;
   } catch (error) {
+    observer?.destroy(error as Error);
     await rm(temp, { force: true });
     throw error;
   }
@@ -291,6 +300,22 @@ async function growingFile(path: string, growing: GrowingSpool): Promise<Writabl
       );
     },
   });
+}
+
+/**
+ * Copies each chunk into `observer` too, waiting while it is full. An observer that went away (the gate
+ * stopped reading that layer) is no reason to stop the copy.
+ */
+function copyInto(observer: Writable, chunk: Buffer, callback: () => void): void {
+  if (observer.destroyed || observer.writableEnded) return callback();
+  if (observer.write(chunk)) return callback();
+  const go = (): void => {
+    observer.off('drain', go);
+    observer.off('close', go);
+    callback();
+  };
+  observer.on('drain', go);
+  observer.on('close', go);
 }
 
 function spoolBlob(path: string, digest: Digest, size: number, mediaType: string): PreparedBlob {

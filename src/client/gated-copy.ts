@@ -1,0 +1,73 @@
+import { BerthError } from '../oci/errors.js';
+import type { AdmissionReport } from '../policy/admission-check.js';
+import { type GateOptions, runAdmissionGate } from './admission-gate.js';
+import { type CopyOptions, type CopyResult, copyImage } from './copy-image.js';
+import type { ImageDestination } from './destinations/image-destination.js';
+import { isUncompressedLayer } from './prepared-blob.js';
+import { SharedLayerReads } from './shared-layer-reads.js';
+import type { ImageSource } from './sources/image-source.js';
+
+export interface GatedCopyOptions {
+  gate: Omit<GateOptions, 'signal'>;
+  /** The refusal's error, given the report (the push names the policy file and what failed). */
+  refusal: (report: AdmissionReport, uploaded: number) => Error;
+  onReport?: (report: AdmissionReport) => void;
+}
+
+/**
+ * The admission gate and the copy of one image in one pass: the gate walks each layer the copy compresses
+ * from the copy's own reading of it (SharedLayerReads), so a layer is read once; layers the copy does not
+ * read (at the destination already, compressed or not to be compressed) the gate reads itself. No manifest
+ * goes before the gate's verdict, so a refused image is never tagged; its refusal stops the copy, and the
+ * blobs that went up by then stay at the registry untagged (the error says how many).
+ */
+export async function copyThroughGate(
+  source: ImageSource,
+  dest: ImageDestination,
+  tags: string[],
+  options: CopyOptions,
+  gated: GatedCopyOptions,
+): Promise<{ result: CopyResult; report: AdmissionReport }> {
+  const reads = new SharedLayerReads();
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let uploaded = 0;
+  let refused: AdmissionReport | undefined;
+  const verdict = runAdmissionGate(
+    reads.gateView(source, (d) => options.compression !== 'none' && isUncompressedLayer(d.mediaType)),
+    { ...gated.gate, signal },
+  ).then((gate) => {
+    gated.onReport?.(gate.report);
+    if (gate.report.refused) {
+      refused = gate.report;
+      const stopped = new BerthError('POLICY_REFUSED', 'refused by the admission policy');
+      stop.abort(stopped);
+      throw stopped;
+    }
+    return gate.report;
+  });
+  verdict.catch(() => {});
+  try {
+    const result = await copyImage(source, dest, tags, {
+      ...options,
+      signal,
+      layerReads: reads,
+      beforeManifests: async () => {
+        await verdict;
+      },
+      onEvent: (event) => {
+        if (event.type === 'blob' && event.state === 'uploaded') uploaded += 1;
+        options.onEvent?.(event);
+      },
+    });
+    return { result, report: await verdict };
+  } catch (error) {
+    // Counted once the copy has stopped: every blob that went up, untagged.
+    if (refused) throw gated.refusal(refused, uploaded);
+    // The copy failed (or the gate did, and the copy stopped at its verdict): the gate has nothing to add.
+    stop.abort(error);
+    throw error;
+  } finally {
+    reads.close();
+  }
+}

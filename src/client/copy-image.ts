@@ -67,8 +67,11 @@ export interface CopyOptions {
   signal?: AbortSignal;
   /** Gives the layers' bytes, as the compressor reads them, to another reader too (the admission gate). */
   layerReads?: SharedLayerReads;
-  /** Awaited before the first manifest goes (the admission gate's verdict); a rejection ends the copy. */
-  beforeManifests?: () => Promise<void>;
+  /**
+   * Awaited before anything is sent (the admission gate's verdict): blobs are checked and prepared
+   * meanwhile, then wait for it without holding a place among the `maxConcurrent`; a rejection ends the copy.
+   */
+  beforeSending?: () => Promise<void>;
 }
 
 export interface CopiedBlob {
@@ -146,19 +149,42 @@ async function executeCopy(
     if (!pending) {
       const blob = planned.get(digest);
       if (!blob) throw new Error(`copy plan: blob ${digest} is not planned`);
-      pending = limit(() => moveBlob(blob));
+      const progress: BlobProgress = { present: new Map(), mountsRefused: 0 };
+      pending = limit(() => moveBlob(blob, progress)).then(async (moved) => {
+        if (moved) return moved;
+        // Paused before sending: wait for the verdict outside the limit, then go on where it stopped.
+        await verdict();
+        const resumed = await limit(() => moveBlob(blob, progress));
+        if (!resumed) throw new Error(`copy: ${digest} paused twice`);
+        return resumed;
+      });
       moving.set(digest, pending);
     }
     return pending;
   };
 
-  const moveBlob = async (blob: PlannedBlob): Promise<DestinationBlob> => {
+  // What must come before anything is sent, and whether it came.
+  let verdictPromise: Promise<void> | undefined;
+  let verdictGiven = options.beforeSending === undefined;
+  const verdict = (): Promise<void> => {
+    verdictPromise ??= (options.beforeSending?.() ?? Promise.resolve()).then(() => {
+      verdictGiven = true;
+    });
+    return verdictPromise;
+  };
+
+  /** Moves a blob step by step; resolves to nothing when it pauses before sending, to wait for the verdict. */
+  const moveBlob = async (
+    blob: PlannedBlob,
+    progress: BlobProgress,
+  ): Promise<DestinationBlob | undefined> => {
     const { descriptor, kind, compress } = blob;
     const base = { type: 'blob' as const, source: descriptor.digest, size: descriptor.size, kind };
-    emit({ ...base, digest: descriptor.digest, state: 'checking' });
-    const present = new Map<Digest, boolean>();
-    const facts: BlobFacts & { present: Map<Digest, boolean> } = { present, mountsRefused: 0 };
-    let prepared: PreparedBlob | undefined;
+    const { present } = progress;
+    const facts = progress;
+    if (!progress.started) emit({ ...base, digest: descriptor.digest, state: 'checking' });
+    progress.started = true;
+    let prepared = progress.blob;
     for (;;) {
       const step = nextBlobStep(blob, facts);
       switch (step.step) {
@@ -177,7 +203,10 @@ async function executeCopy(
                   cache: options.cache,
                   onCompress: (read) =>
                     emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
-                  ...(dest.putGrowingBlob ? { streamUpload: streamTo(dest, base) } : {}),
+                  // Nothing goes before the verdict: a layer then goes up from its spool once it is given.
+                  ...(dest.putGrowingBlob && !options.beforeSending
+                    ? { streamUpload: streamTo(dest, base) }
+                    : {}),
                   ...(options.layerReads
                     ? { readTap: () => options.layerReads?.tap(descriptor.digest) }
                     : {}),
@@ -185,6 +214,7 @@ async function executeCopy(
                 options.signal,
               )
             : asIs(source, descriptor);
+          progress.blob = prepared;
           facts.prepared = {
             blob: destinationBlob(prepared),
             mountSources: dest.mountSources(prepared.digest),
@@ -196,10 +226,12 @@ async function executeCopy(
           }
           break;
         case 'mount':
+          if (!verdictGiven) return undefined;
           if (await dest.mountBlob(step.digest, step.from, options.signal)) facts.mountedFrom = step.from;
           else facts.mountsRefused += 1;
           break;
         case 'upload':
+          if (!verdictGiven) return undefined;
           if (!prepared)
             throw new Error(`copy plan: ${descriptor.digest} is to be uploaded before it is prepared`);
           facts.sent = await upload(prepared, base);
@@ -277,14 +309,12 @@ async function executeCopy(
     return blob;
   };
 
-  let verdict: Promise<void> | undefined;
   const pushManifest = async (
     manifest: ManifestBlob,
     reference: string,
     platform?: string,
   ): Promise<void> => {
-    verdict ??= options.beforeManifests?.() ?? Promise.resolve();
-    await verdict;
+    await verdict();
     await dest.putManifest(reference, manifest, options.signal);
     emit({
       type: 'manifest',
@@ -335,6 +365,13 @@ async function executeCopy(
     platforms,
   };
 }
+
+/** One blob's facts as the copy learns them, kept across a pause before sending. */
+type BlobProgress = BlobFacts & {
+  present: Map<Digest, boolean>;
+  started?: boolean;
+  blob?: PreparedBlob;
+};
 
 function destinationBlob(prepared: PreparedBlob): DestinationBlob {
   return {

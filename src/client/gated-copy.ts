@@ -17,9 +17,10 @@ export interface GatedCopyOptions {
 /**
  * The admission gate and the copy of one image in one pass: the gate walks each layer the copy compresses
  * from the copy's own reading of it (SharedLayerReads), so a layer is read once; layers the copy does not
- * read (at the destination already, compressed or not to be compressed) the gate reads itself. No manifest
- * goes before the gate's verdict, so a refused image is never tagged; its refusal stops the copy, and the
- * blobs that went up by then stay at the registry untagged (the error says how many).
+ * read (at the destination already, compressed earlier, or not to be compressed) the gate reads itself.
+ * Blobs are checked and compressed into their spool files meanwhile, but nothing is sent (no blob, mount or
+ * manifest) before the verdict: a refused image leaves nothing at the registry, and its refusal stops the
+ * compression still under way.
  */
 export async function copyThroughGate(
   source: ImageSource,
@@ -52,7 +53,7 @@ export async function copyThroughGate(
       ...options,
       signal,
       layerReads: reads,
-      beforeManifests: async () => {
+      beforeSending: async () => {
         await verdict;
       },
       onEvent: (event) => {
@@ -62,7 +63,7 @@ export async function copyThroughGate(
     });
     return { result, report: await verdict };
   } catch (error) {
-    // Counted once the copy has stopped: every blob that went up, untagged.
+    // Counted once the copy has stopped (none, as nothing goes before the verdict; said if that changes).
     if (refused) throw gated.refusal(refused, uploaded);
     // The copy failed (or the gate did, and the copy stopped at its verdict): the gate has nothing to add.
     stop.abort(error);

@@ -307,8 +307,10 @@ async function growingFile(path: string, growing: GrowingSpool): Promise<Writabl
  * stopped reading that layer) is no reason to stop the copy.
  */
 function copyInto(observer: Writable, chunk: Buffer, callback: () => void): void {
-  if (observer.destroyed || observer.writableEnded) return callback();
-  if (observer.write(chunk)) return callback();
+  if (observer.destroyed || observer.writableEnded || observer.write(chunk)) {
+    callback();
+    return;
+  }
   const go = (): void => {
     observer.off('drain', go);
     observer.off('close', go);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Digest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
+import type { GrowingSpool } from './growing-spool.js';
 import type { PreparedBlob } from './prepared-blob.js';
 import { RegistryResponseError, type RepositoryClient } from './registry-client.js';
 import { NetworkError } from './transport/http-transport.js';
@@ -81,6 +82,87 @@ export async function uploadBlob(
   await repo.completeUpload(location, blob.digest, options.signal);
   await options.state.delete(repo.host, repo.name, blob.digest);
   return blob.size - resumedAt;
+}
+
+// A streamed upload's PATCH when the chunk size is 0 (one request): no length is known before the end.
+const WHOLE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Uploads a blob while it is being compressed: each PATCH streams the spool file's bytes as the compressor
+ * writes them (no Content-Length: the end of a chunk is known only once it is written), and the closing
+ * `PUT ?digest=` goes once the compressor knows the digest. The session is kept in the state under `key`
+ * (the layer and how it is compressed, since the digest is not known yet): compression is deterministic, so
+ * a push started again compresses to the same bytes and continues the session where the registry stands.
+ * Resolves to the bytes this run sent.
+ */
+export async function uploadGrowingBlob(
+  repo: RepositoryClient,
+  spool: GrowingSpool,
+  key: string,
+  options: UploadOptions,
+): Promise<number> {
+  const stateKey = key as Digest;
+  let { location, offset } = await openSession(repo, stateKey, options);
+  const resumedAt = offset;
+  options.onBytes?.(offset);
+  let failures = 0;
+  let end: { digest: Digest; size: number } | undefined;
+  while (!end || offset < end.size) {
+    const start = offset;
+    try {
+      // A request starts only once there is something to send: a resumed session may be ahead of the
+      // compressor, and a registry need not keep an idle request open.
+      await spool.beyond(offset, options.signal);
+      const max = options.chunkSize > 0 ? options.chunkSize : WHOLE;
+      let sent = 0;
+      const body = spool.read(offset, max, options.signal).on('data', (chunk: Buffer) => {
+        sent += chunk.length;
+        options.onBytes?.(start + sent);
+      });
+      const next = await repo.patch(location, body, offset, undefined, options.signal);
+      location = next.location;
+      // A registry that answers without a Range is taken at its word that it stored what was sent.
+      offset = next.offset > start ? next.offset : start + sent;
+      failures = 0;
+      await options.state.set(repo.host, repo.name, stateKey, location);
+      // An empty PATCH means the spool has nothing more: the compressor finished.
+      if (sent === 0) end = await spool.done;
+      else if (spool.size <= offset) end = await doneIfFinished(spool);
+    } catch (error) {
+      // The compressor's failure is the news, whatever the request made of it.
+      if (spool.failure) throw spool.failure;
+      if (options.signal?.aborted || !resumable(error)) throw error;
+      failures = offset > start ? 0 : failures + 1;
+      if (failures >= options.attempts) throw error;
+      await sleep(Math.min(250 * 2 ** failures, 5000));
+      const status = await repo.uploadStatus(location).catch(() => undefined);
+      if (!status) ({ location, offset } = await newSession(repo, stateKey, options));
+      else ({ location, offset } = status);
+      options.onBytes?.(offset);
+    }
+  }
+  try {
+    if (offset !== end.size) {
+      throw new BerthError(
+        'REGISTRY_ERROR',
+        `${repo.where}: the upload session holds ${offset} bytes of a ${end.size}-byte blob`,
+      );
+    }
+    await repo.completeUpload(location, end.digest, options.signal);
+  } catch (error) {
+    // A session that does not add up to this blob (an earlier run compressed differently) is no use again.
+    if (!options.signal?.aborted) await options.state.delete(repo.host, repo.name, stateKey);
+    throw error;
+  }
+  await options.state.delete(repo.host, repo.name, stateKey);
+  return end.size - resumedAt;
+}
+
+/** The spool's final digest and size when the compressor is done, without waiting for it otherwise. */
+async function doneIfFinished(spool: GrowingSpool): Promise<{ digest: Digest; size: number } | undefined> {
+  const pending = Symbol('pending');
+  const result = await Promise.race([spool.done, Promise.resolve(pending)]);
+  return result === pending ? undefined : (result as { digest: Digest; size: number });
 }
 
 function resumable(error: unknown): boolean {

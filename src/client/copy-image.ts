@@ -17,9 +17,11 @@ import {
   planCopy,
 } from './copy-plan.js';
 import type { ImageDestination } from './destinations/image-destination.js';
+import type { GrowingSpool } from './growing-spool.js';
 import { hostPlatform, type Platform } from './platform.js';
 import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
+import type { SharedLayerReads } from './shared-layer-reads.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
 export type { BlobAction } from './copy-plan.js';
@@ -63,6 +65,13 @@ export interface CopyOptions {
   cache: BlobInfoCache;
   onEvent?: (event: CopyEvent) => void;
   signal?: AbortSignal;
+  /** Gives the layers' bytes, as the compressor reads them, to another reader too (the admission gate). */
+  layerReads?: SharedLayerReads;
+  /**
+   * Awaited before anything is sent (the admission gate's verdict): blobs are checked and prepared
+   * meanwhile, then wait for it without holding a place among the `maxConcurrent`; a rejection ends the copy.
+   */
+  beforeSending?: () => Promise<void>;
 }
 
 export interface CopiedBlob {
@@ -140,19 +149,42 @@ async function executeCopy(
     if (!pending) {
       const blob = planned.get(digest);
       if (!blob) throw new Error(`copy plan: blob ${digest} is not planned`);
-      pending = limit(() => moveBlob(blob));
+      const progress: BlobProgress = { present: new Map(), mountsRefused: 0 };
+      pending = limit(() => moveBlob(blob, progress)).then(async (moved) => {
+        if (moved) return moved;
+        // Paused before sending: wait for the verdict outside the limit, then go on where it stopped.
+        await verdict();
+        const resumed = await limit(() => moveBlob(blob, progress));
+        if (!resumed) throw new Error(`copy: ${digest} paused twice`);
+        return resumed;
+      });
       moving.set(digest, pending);
     }
     return pending;
   };
 
-  const moveBlob = async (blob: PlannedBlob): Promise<DestinationBlob> => {
+  // What must come before anything is sent, and whether it came.
+  let verdictPromise: Promise<void> | undefined;
+  let verdictGiven = options.beforeSending === undefined;
+  const verdict = (): Promise<void> => {
+    verdictPromise ??= (options.beforeSending?.() ?? Promise.resolve()).then(() => {
+      verdictGiven = true;
+    });
+    return verdictPromise;
+  };
+
+  /** Moves a blob step by step; resolves to nothing when it pauses before sending, to wait for the verdict. */
+  const moveBlob = async (
+    blob: PlannedBlob,
+    progress: BlobProgress,
+  ): Promise<DestinationBlob | undefined> => {
     const { descriptor, kind, compress } = blob;
     const base = { type: 'blob' as const, source: descriptor.digest, size: descriptor.size, kind };
-    emit({ ...base, digest: descriptor.digest, state: 'checking' });
-    const present = new Map<Digest, boolean>();
-    const facts: BlobFacts & { present: Map<Digest, boolean> } = { present, mountsRefused: 0 };
-    let prepared: PreparedBlob | undefined;
+    const { present } = progress;
+    const facts = progress;
+    if (!progress.started) emit({ ...base, digest: descriptor.digest, state: 'checking' });
+    progress.started = true;
+    let prepared = progress.blob;
     for (;;) {
       const step = nextBlobStep(blob, facts);
       switch (step.step) {
@@ -171,30 +203,67 @@ async function executeCopy(
                   cache: options.cache,
                   onCompress: (read) =>
                     emit({ ...base, digest: descriptor.digest, state: 'compressing', read }),
+                  // Nothing goes before the verdict: a layer then goes up from its spool once it is given.
+                  ...(dest.putGrowingBlob && !options.beforeSending
+                    ? { streamUpload: streamTo(dest, base) }
+                    : {}),
+                  ...(options.layerReads
+                    ? { readTap: () => options.layerReads?.tap(descriptor.digest) }
+                    : {}),
                 },
                 options.signal,
               )
             : asIs(source, descriptor);
+          progress.blob = prepared;
           facts.prepared = {
             blob: destinationBlob(prepared),
             mountSources: dest.mountSources(prepared.digest),
           };
+          if (prepared.uploaded !== undefined) {
+            // Uploaded while compressed: nothing to check or mount, since it went up before its digest was known.
+            present.set(prepared.digest, false);
+            facts.sent = prepared.uploaded;
+          }
           break;
         case 'mount':
+          if (!verdictGiven) return undefined;
           if (await dest.mountBlob(step.digest, step.from, options.signal)) facts.mountedFrom = step.from;
           else facts.mountsRefused += 1;
           break;
         case 'upload':
+          if (!verdictGiven) return undefined;
           if (!prepared)
             throw new Error(`copy plan: ${descriptor.digest} is to be uploaded before it is prepared`);
           facts.sent = await upload(prepared, base);
           break;
         case 'done':
+          options.layerReads?.untapped(descriptor.digest);
           await prepared?.release();
           return done(step.blob, step.action, kind, descriptor.digest, step.from, step.sent);
       }
     }
   };
+
+  /**
+   * The streamed upload of a layer being compressed. Its progress is shown once the compressor is done and
+   * the blob's size is known; until then the compressing progress (of the source) is the honest measure.
+   */
+  const streamTo =
+    (destination: ImageDestination, base: { type: 'blob'; source: Digest; kind: 'config' | 'layer' }) =>
+    (spool: GrowingSpool, key: string): Promise<number> => {
+      let final: { digest: Digest; size: number } | undefined;
+      spool.done.then(
+        (done) => {
+          final = done;
+        },
+        () => {},
+      );
+      const onBytes = (sent: number): void => {
+        if (final) emit({ ...base, digest: final.digest, size: final.size, state: 'uploading', sent });
+      };
+      if (!destination.putGrowingBlob) throw new Error('copy: the destination cannot take a growing blob');
+      return destination.putGrowingBlob(spool, key, onBytes, options.signal);
+    };
 
   const upload = async (
     prepared: PreparedBlob,
@@ -245,6 +314,7 @@ async function executeCopy(
     reference: string,
     platform?: string,
   ): Promise<void> => {
+    await verdict();
     await dest.putManifest(reference, manifest, options.signal);
     emit({
       type: 'manifest',
@@ -295,6 +365,13 @@ async function executeCopy(
     platforms,
   };
 }
+
+/** One blob's facts as the copy learns them, kept across a pause before sending. */
+type BlobProgress = BlobFacts & {
+  present: Map<Digest, boolean>;
+  started?: boolean;
+  blob?: PreparedBlob;
+};
 
 function destinationBlob(prepared: PreparedBlob): DestinationBlob {
   return {

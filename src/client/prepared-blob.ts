@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, type Readable, Transform } from 'node:stream';
+import { PassThrough, type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
@@ -10,6 +10,7 @@ import { type Digest, digestAlgorithm } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobInfoCache, Compression } from './blob-info-cache.js';
+import { GrowingSpool } from './growing-spool.js';
 import { GZIP_BLOCK_SIZE, ParallelGzip } from './parallel-gzip.js';
 import type { ImageSource } from './sources/image-source.js';
 
@@ -23,6 +24,11 @@ export interface PreparedBlob {
   open(offset: number, signal?: AbortSignal): Promise<Readable>;
   /** Removes a temporary compressed copy, if any. */
   release(): Promise<void>;
+  /**
+   * Set when the blob was uploaded while it was compressed (`streamUpload`): the bytes this run sent. It is
+   * then at the destination already.
+   */
+  uploaded?: number;
 }
 
 export type CompressionChoice = 'auto' | 'gzip' | 'none';
@@ -37,6 +43,17 @@ export interface CompressionOptions {
   level: number;
   cacheDir: string;
   cache: BlobInfoCache;
+  /**
+   * Uploads the compressed blob while it is being written (a destination that takes chunked uploads), keyed
+   * by `key` for a resume; resolves to the bytes sent. Used for layers compressed in parallel; when it
+   * fails, the layer is still complete in its spool file and goes up the ordinary way.
+   */
+  streamUpload?: (spool: GrowingSpool, key: string) => Promise<number>;
+  /**
+   * Called when the layer's bytes start going through the compressor: a stream that gets a copy of them
+   * (the admission gate walking the same layer), or nothing.
+   */
+  readTap?: () => Writable | undefined;
 }
 
 const UNCOMPRESSED_LAYERS: Record<string, string> = {
@@ -100,9 +117,48 @@ export async function prepareLayer(
     return asIs(source, descriptor);
   }
   options.onCompress?.(0);
-  const result = await compressToSpool(source, descriptor, spool, options.level, options.onCompress, signal);
+  const growing =
+    options.streamUpload && compressorFor(descriptor) === 'parallel' ? new GrowingSpool() : undefined;
+  const streaming =
+    growing && options.streamUpload
+      ? options.streamUpload(growing, `stream:${diffId}:gzip${options.level}`).then(
+          (sent) => ({ sent }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
+  let result: { digest: Digest; size: number };
+  try {
+    result = await compressToSpool(source, descriptor, spool, options.level, options.onCompress, signal, {
+      ...(growing ? { growing } : {}),
+      ...(options.readTap ? { tap: options.readTap } : {}),
+    });
+  } catch (error) {
+    growing?.fail(error as Error);
+    await streaming;
+    await growing?.close();
+    throw error;
+  }
   options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
-  return spoolBlob(spool, result.digest, result.size, gzipType);
+  const blob = spoolBlob(spool, result.digest, result.size, gzipType);
+  if (!growing || !streaming) return blob;
+  growing.finish(result);
+  const outcome = await streaming;
+  await growing.close();
+  if ('sent' in outcome) return { ...blob, uploaded: outcome.sent };
+  // Interrupted: say so, rather than start the ordinary upload. Any other failure: the spool is complete.
+  if (signal?.aborted) throw outcome.error;
+  return blob;
+}
+
+/**
+ * Which compressor a layer goes through: a layer of two blocks or more is compressed on every core, a
+ * smaller one (or one named by another digest than sha256, which the parallel compressor does not compute)
+ * through one zlib stream.
+ */
+function compressorFor(descriptor: Descriptor): 'parallel' | 'single' {
+  return descriptor.size >= PARALLEL_FROM && digestAlgorithm(descriptor.digest) === 'sha256'
+    ? 'parallel'
+    : 'single';
 }
 
 /** Whether the first bytes of a layer shrink enough under gzip to be worth compressing. */
@@ -147,26 +203,36 @@ async function compressToSpool(
   level: number,
   onRead: ((read: number) => void) | undefined,
   signal?: AbortSignal,
+  outputs: { growing?: GrowingSpool; tap?: () => Writable | undefined } = {},
 ): Promise<{ digest: Digest; size: number }> {
+  const { growing } = outputs;
   await mkdir(join(spool, '..'), { recursive: true, mode: 0o700 });
   let read = 0;
+  let observer: Writable | undefined;
   const reading = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       read += chunk.length;
       onRead?.(read);
-      callback(null, chunk);
+      if (observer) copyInto(observer, chunk, () => callback(null, chunk));
+      else callback(null, chunk);
+    },
+    flush(callback) {
+      observer?.end();
+      callback();
     },
   });
   const temp = temporaryPathFor(spool);
-  const parallel = descriptor.size >= PARALLEL_FROM && digestAlgorithm(descriptor.digest) === 'sha256';
+  const parallel = compressorFor(descriptor) === 'parallel';
   const options = signal ? { signal } : {};
   try {
     const input = await source.openBlob(descriptor, { verify: !parallel, ...options });
+    observer = outputs.tap?.();
     let result: { digest: Digest; size: number };
     if (parallel) {
       const gzip = new ParallelGzip({ level });
       const compress = (chunks: AsyncIterable<Buffer>) => gzip.compress(chunks);
-      await pipeline(input, reading, compress, createWriteStream(temp), options);
+      const output = growing ? await growingFile(temp, growing) : createWriteStream(temp);
+      await pipeline(input, reading, compress, output, options);
       // The source still checked the size; another diff_id means its bytes are not the layer it names.
       if (gzip.result.diffId !== descriptor.digest) {
         throw new BerthError(
@@ -192,9 +258,66 @@ async function compressToSpool(
     await publishFile(temp, spool);
     return result;
   } catch (error) {
+    observer?.destroy(error as Error);
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/**
+ * A writer of the spool file that tells `growing` how much of it is written, each write once it is in the
+ * file (so a reader never reads past it); the reader's handle is opened before the first byte.
+ */
+async function growingFile(path: string, growing: GrowingSpool): Promise<Writable> {
+  const handle: FileHandle = await open(path, 'w', 0o600);
+  growing.attach(await open(path, 'r'));
+  let position = 0;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const writeAll = async (): Promise<void> => {
+        for (let done = 0; done < chunk.length; ) {
+          const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position);
+          done += bytesWritten;
+          position += bytesWritten;
+        }
+        growing.grew(position);
+      };
+      writeAll().then(() => callback(), callback);
+    },
+    final(callback) {
+      close().then(() => callback(), callback);
+    },
+    destroy(error, callback) {
+      close().then(
+        () => callback(error),
+        () => callback(error),
+      );
+    },
+  });
+}
+
+/**
+ * Copies each chunk into `observer` too, waiting while it is full. An observer that went away (the gate
+ * stopped reading that layer) is no reason to stop the copy.
+ */
+function copyInto(observer: Writable, chunk: Buffer, callback: () => void): void {
+  if (observer.destroyed || observer.writableEnded || observer.write(chunk)) {
+    callback();
+    return;
+  }
+  const go = (): void => {
+    observer.off('drain', go);
+    observer.off('close', go);
+    callback();
+  };
+  observer.on('drain', go);
+  observer.on('close', go);
 }
 
 function spoolBlob(path: string, digest: Digest, size: number, mediaType: string): PreparedBlob {

@@ -5,9 +5,10 @@ import type { ManifestFormat } from '../oci/manifest-format.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import type { AdmissionReport } from '../policy/admission-check.js';
 import { type AdmissionPolicy, loadAdmissionPolicy } from '../policy/admission-policy.js';
-import { runAdmissionGate } from './admission-gate.js';
+import { type GateOptions, runAdmissionGate } from './admission-gate.js';
 import { type CopyEvent, type CopyOptions, type CopyResult, copyImage } from './copy-image.js';
 import type { Credentials } from './credentials/credentials.js';
+import { copyThroughGate } from './gated-copy.js';
 import { describeLocation, type ImageLocation } from './image-location.js';
 import { formatPlatform, type Platform } from './platform.js';
 import type { CompressionChoice } from './prepared-blob.js';
@@ -99,7 +100,13 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
   let source: ImageSource | undefined;
   try {
     source = await session.openSource(from, signal);
-    if (policy && options.admission) await gateBeforePush(source, policy, options.admission, options, signal);
+    const description = source.description;
+    // One image: the gate reads its layers with the copy, in one pass. Several platforms: each is gated
+    // first, as the copy of an index cannot wait for several verdicts at once.
+    const platforms = policy ? await platformsToCheck(source, settings) : [];
+    const onePass = policy && options.admission && platforms.length === 1 ? options.admission : undefined;
+    if (policy && options.admission && !onePass)
+      await gateBeforePush(source, policy, options.admission, options, signal);
     const { destination, tags, format } = await session.openDestination(
       to,
       { chunkSize: settings.chunkSize, smallBlobMax: SMALL_BLOB_MAX },
@@ -120,12 +127,19 @@ export async function pushImage(options: PushOptions): Promise<PushResult> {
         },
         ...(signal ? { signal } : {}),
       };
-      const result = await copyImage(
-        source,
-        destination,
-        tagsToPush(to, tags, options.extraTags ?? []),
-        copyOptions,
-      );
+      const destinationTags = tagsToPush(to, tags, options.extraTags ?? []);
+      const result =
+        policy && onePass
+          ? (
+              await copyThroughGate(source, destination, destinationTags, copyOptions, {
+                gate: gateOptions(policy, onePass, to, platforms[0]),
+                refusal: (report, uploaded) =>
+                  refusalError(onePass, [failedChecks(report, platforms[0])], uploaded),
+                onReport: (report) =>
+                  options.onAdmission?.({ image: description, platform: platforms[0], report }),
+              })
+            ).result
+          : await copyImage(source, destination, destinationTags, copyOptions);
       return {
         source: describeLocation(from),
         destination: describeLocation(to),
@@ -202,22 +216,42 @@ async function gateBeforePush(
   const refusals: string[] = [];
   for (const platform of await platformsToCheck(source, options.settings)) {
     const { report } = await runAdmissionGate(source, {
-      policy,
-      ...(to.transport === 'docker' ? { destination: to.ref } : {}),
-      ...(platform ? { platform } : {}),
-      advisoryDb: admission.advisoryDb,
-      ...(admission.warnOnly ? { warnOnly: true } : {}),
+      ...gateOptions(policy, admission, to, platform),
       ...(signal ? { signal } : {}),
     });
     options.onAdmission?.({ image: source.description, platform, report });
-    if (report.refused)
-      refusals.push(
-        `${report.counts.fail} failed check${report.counts.fail === 1 ? '' : 's'}${platform ? ` for ${platform}` : ''}`,
-      );
+    if (report.refused) refusals.push(failedChecks(report, platform));
   }
-  if (refusals.length > 0)
-    throw new BerthError(
-      'POLICY_REFUSED',
-      `refused by policy ${admission.policyFile}: ${refusals.join(', ')}; nothing was pushed (--warn-only to push anyway)`,
-    );
+  if (refusals.length > 0) throw refusalError(admission, refusals, 0);
+}
+
+function gateOptions(
+  policy: AdmissionPolicy,
+  admission: PushAdmission,
+  to: ImageLocation,
+  platform: string | undefined,
+): GateOptions {
+  return {
+    policy,
+    ...(to.transport === 'docker' ? { destination: to.ref } : {}),
+    ...(platform ? { platform } : {}),
+    advisoryDb: admission.advisoryDb,
+    ...(admission.warnOnly ? { warnOnly: true } : {}),
+  };
+}
+
+function failedChecks(report: AdmissionReport, platform: string | undefined): string {
+  return `${report.counts.fail} failed check${report.counts.fail === 1 ? '' : 's'}${platform ? ` for ${platform}` : ''}`;
+}
+
+/** The refusal; blobs that went up while the gate read the layers (one pass) are said to stay untagged. */
+function refusalError(admission: PushAdmission, refusals: string[], uploaded: number): BerthError {
+  const outcome =
+    uploaded === 0
+      ? 'nothing was pushed'
+      : `no manifest or tag was pushed (${uploaded} blob${uploaded === 1 ? '' : 's'} uploaded while the gate read the layers stay untagged)`;
+  return new BerthError(
+    'POLICY_REFUSED',
+    `refused by policy ${admission.policyFile}: ${refusals.join(', ')}; ${outcome} (--warn-only to push anyway)`,
+  );
 }

@@ -6,12 +6,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
-import { type ClientEnv, makeClientEnv, requireTools, sha256, skopeo } from '../support/containers.js';
+import { type ClientEnv, makeClientEnv, requireTools, run, sha256, skopeo } from '../support/containers.js';
 import { startTestServer } from '../support/registry-server.js';
 import { tempDir } from '../support/temp.js';
 import { berthEnv, MiB, nonce, pushJson, verifyWithSkopeo } from './importer-fixtures.js';
 
 const gate = await requireTools('skopeo', 'tar', 'gzip');
+const podmanGate = await requireTools('podman', 'tar', 'gzip');
 
 /** Lines of words from a seeded generator: text that compresses like a layer's files, and a nonce. */
 function text(size: number): string {
@@ -139,5 +140,79 @@ describe('berth push gzips a large layer in parallel blocks', { skip: gate.skip 
     const blob = await (await fetch(`${server.url}/v2/gz/text/blobs/${layer.digest}`)).arrayBuffer();
     const checked = spawnSync('gzip', ['-t'], { input: Buffer.from(blob) });
     assert.equal(checked.status, 0, checked.stderr.toString());
+  });
+});
+
+describe('podman pulls a layer berth push gzipped in parallel blocks', { skip: podmanGate.skip }, () => {
+  const cleanups: (() => unknown)[] = [];
+  let work: string;
+  let server: RunningServer | undefined;
+  let client: ClientEnv;
+
+  before(async () => {
+    podmanGate.assertAvailable();
+    work = await tempDir({ after: (fn: () => unknown) => cleanups.push(fn) }, 'berth-imp-pgzip-podman-');
+    server = await startTestServer({ data: join(work, 'berth-data') });
+    client = await makeClientEnv(join(work, 'clients'), server.hostPort);
+  });
+
+  after(async () => {
+    await server?.close();
+    for (const fn of cleanups.reverse()) await fn();
+  });
+
+  test('podman pull, then podman save: the file in the layer is the one pushed; gzip -t passes on the blob', async () => {
+    assert.ok(server);
+    const dir = join(work, 'image');
+    const image = await uncompressedLayout(dir, 6 * MiB);
+    const words = await readFile(join(dir, 'rootfs', 'usr', 'share', 'doc', 'words.txt'));
+    const env = await berthEnv(join(work, 'berth'));
+    const report = await pushJson(env, image.location, `docker://${server.hostPort}/gz/podman:v1`, [
+      '--compression',
+      'gzip',
+    ]);
+    const manifest = (await (
+      await fetch(`${server.url}/v2/gz/podman/manifests/v1`, {
+        headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+      })
+    ).json()) as { layers: { digest: string; mediaType: string; size: number }[] };
+    const layer = manifest.layers[0];
+    assert.ok(
+      layer && /gzip/.test(layer.mediaType) && layer.size < image.layerSize / 2,
+      JSON.stringify(layer),
+    );
+    assert.equal(report.digest.length > 0, true);
+
+    const blob = await (await fetch(`${server.url}/v2/gz/podman/blobs/${layer.digest}`)).arrayBuffer();
+    const checked = spawnSync('gzip', ['-t'], { input: Buffer.from(blob) });
+    assert.equal(checked.status, 0, checked.stderr.toString());
+
+    const reference = `${server.hostPort}/gz/podman:v1`;
+    await run(client, 'podman', ['pull', '--tls-verify=false', reference], { timeout: 120_000 });
+    // The diff_id podman computed while it unpacked the layer is the uncompressed tar's.
+    const inspected = JSON.parse((await run(client, 'podman', ['image', 'inspect', reference])).stdout) as {
+      RootFS: { Layers: string[] };
+    }[];
+    assert.deepEqual(inspected[0]?.RootFS.Layers, image.expected.diffIds);
+
+    // podman's own copy of the layer, out of its storage, holds the file as it was pushed.
+    const archive = join(work, 'saved.tar');
+    await run(client, 'podman', ['save', '--format', 'docker-archive', '-o', archive, reference], {
+      timeout: 120_000,
+    });
+    const unpacked = join(work, 'saved');
+    await mkdir(unpacked, { recursive: true });
+    const untar = spawnSync('tar', ['-xf', archive, '-C', unpacked]);
+    assert.equal(untar.status, 0, untar.stderr.toString());
+    const saved = JSON.parse(await readFile(join(unpacked, 'manifest.json'), 'utf8')) as {
+      Layers: string[];
+    }[];
+    const layerTar = saved[0]?.Layers[0];
+    assert.ok(layerTar, 'podman save wrote a layer');
+    const file = spawnSync('tar', ['-xOf', join(unpacked, layerTar), './usr/share/doc/words.txt'], {
+      maxBuffer: 64 * MiB,
+    });
+    assert.equal(file.status, 0, file.stderr.toString());
+    assert.ok(file.stdout.equals(words), 'the file podman holds is the file pushed');
   });
 });

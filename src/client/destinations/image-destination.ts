@@ -1,4 +1,5 @@
 import type { Digest } from '../../oci/digest.js';
+import type { GrowingSpool } from '../growing-spool.js';
 import type { PreparedBlob } from '../prepared-blob.js';
 import type { ManifestBlob } from '../sources/image-source.js';
 
@@ -14,6 +15,17 @@ export interface ImageDestination {
   mountBlob(digest: Digest, from: string, signal?: AbortSignal): Promise<boolean>;
   /** Sends the blob; resolves to the bytes sent now (less than its size when an earlier upload is resumed). */
   putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number>;
+  /**
+   * Sends a blob while it is still being compressed into `spool` (absent: the destination cannot, and the
+   * blob goes up with `putBlob` once complete); `key` names the layer and its compression for a resume.
+   * Resolves to the bytes sent now.
+   */
+  putGrowingBlob?(
+    spool: GrowingSpool,
+    key: string,
+    onBytes: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<number>;
   /** Stores a manifest under a tag, or under its digest when `reference` is the digest. */
   putManifest(reference: string, manifest: ManifestBlob, signal?: AbortSignal): Promise<void>;
   /** Notes that a blob is now at the destination (for later mounts). */

@@ -1,7 +1,8 @@
 import type { Digest } from '../../oci/digest.js';
 import { BerthError } from '../../oci/errors.js';
 import type { BlobInfoCache } from '../blob-info-cache.js';
-import { uploadBlob } from '../blob-upload.js';
+import { uploadBlob, uploadGrowingBlob } from '../blob-upload.js';
+import type { GrowingSpool } from '../growing-spool.js';
 import type { PreparedBlob } from '../prepared-blob.js';
 import { RegistryResponseError, type RepositoryClient } from '../registry-client.js';
 import type { ManifestBlob } from '../sources/image-source.js';
@@ -75,6 +76,24 @@ export class RegistryDestination implements ImageDestination {
   putBlob(blob: PreparedBlob, onBytes: (sent: number) => void, signal?: AbortSignal): Promise<number> {
     return this.pushing(() =>
       uploadBlob(this.repo, blob, {
+        chunkSize: this.options.chunkSize,
+        smallBlobMax: this.options.smallBlobMax,
+        attempts: 5,
+        state: this.options.state,
+        onBytes,
+        ...(signal ? { signal } : {}),
+      }),
+    );
+  }
+
+  putGrowingBlob(
+    spool: GrowingSpool,
+    key: string,
+    onBytes: (sent: number) => void,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    return this.pushing(() =>
+      uploadGrowingBlob(this.repo, spool, key, {
         chunkSize: this.options.chunkSize,
         smallBlobMax: this.options.smallBlobMax,
         attempts: 5,

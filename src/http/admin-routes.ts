@@ -4,6 +4,7 @@ import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
+import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
@@ -93,6 +94,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService,
       registerRobotRoutes(api, admin, callOf);
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
+      registerImmutabilityRoutes(api, admin, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -16,6 +16,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { Registry } from '../registry/registry.js';
+import { TagImmutabilityGuard } from '../registry/tag-immutability-guard.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
@@ -179,6 +180,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     },
     log,
     clock,
+    new TagImmutabilityGuard(metadata.immutability),
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;
@@ -209,7 +211,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     chunkMinLength: config.registry.chunkMinLength,
     readOnly: config.registry.readOnly,
     access,
-    admin: access ? new AdminService(access) : undefined,
+    admin: access ? new AdminService(access, { immutability: metadata.immutability }) : undefined,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

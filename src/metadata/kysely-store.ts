@@ -2,7 +2,9 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
+import type { ImmutabilityStore } from './immutability-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -399,6 +401,7 @@ class KyselyQueries implements MetadataQueries {
 
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
+  readonly immutability: ImmutabilityStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -408,6 +411,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   ) {
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
+    this.immutability = new KyselyImmutabilityStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

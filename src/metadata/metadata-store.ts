@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
+import type { ImmutabilityStore } from './immutability-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -111,6 +112,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
   /** Users, robots, projects, roles, audit log, signing keys. */
   readonly access: AccessStore;
+  /** Tag immutability rules per project. */
+  readonly immutability: ImmutabilityStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -57,4 +57,13 @@ export interface Database {
     detail: string | null;
   };
   signing_keys: { kid: string; algorithm: string; private_jwk: string; created_at: number };
+  /** Tag immutability rules per project (migration 0004). `kind` is `include` or `exclude`. */
+  immutability_rules: {
+    id: Generated<number>;
+    project: string;
+    repository: string;
+    tag: string;
+    kind: string;
+    created_at: number;
+  };
 }

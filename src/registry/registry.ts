@@ -18,6 +18,7 @@ import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
+import type { TagImmutabilityGuard } from './tag-immutability-guard.js';
 
 export interface RegistryOptions {
   deletes: boolean;
@@ -92,6 +93,8 @@ export class Registry {
     private readonly log: Logger,
     /** Dates upload sessions (opened, last written), which the upload purge compares with its own now. */
     private readonly clock: Clock,
+    /** Tag immutability rules; absent, no tag is immutable. */
+    private readonly immutability?: TagImmutabilityGuard | undefined,
   ) {}
 
   get maxManifestSize(): number {
@@ -148,6 +151,8 @@ export class Registry {
     ];
     // The empty descriptor's content is known to everyone; a manifest may use it without pushing `{}`.
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
+    const immutability = this.immutability;
+    const rules = immutability && tags.length > 0 ? await immutability.rulesFor(repo) : [];
     await this.meta.tx(async (tx) => {
       const repositoryId = await tx.ensureRepository(repo);
       const blobSizes = await tx.linkedBlobSizes(repositoryId, requiredBlobs);
@@ -182,6 +187,7 @@ export class Registry {
         blobs: parsed.blobs,
         manifests: parsed.manifests,
       });
+      if (immutability) await immutability.checkPush(tx, rules, repo, tags, digest);
       await tx.setTags(repositoryId, id, tags);
     });
     this.log.info({ repo, digest, mediaType: parsed.mediaType, tags }, 'manifest stored');
@@ -197,12 +203,20 @@ export class Registry {
   async deleteManifest(repo: RepoName, ref: ManifestRef, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
     requireForceRight(options);
+    const immutability = this.immutability;
+    const rules = immutability ? await immutability.rulesFor(repo) : [];
     const deleted =
       'tag' in ref
-        ? await this.meta.deleteTag(repo, ref.tag)
+        ? rules.length === 0
+          ? await this.meta.deleteTag(repo, ref.tag)
+          : await this.meta.tx(async (tx) => {
+              await immutability?.checkTagDelete(tx, rules, repo, ref.tag);
+              return tx.deleteTag(repo, ref.tag);
+            })
         : await this.meta.tx(async (tx) => {
             const repositoryId = await tx.repositoryId(repo);
             if (repositoryId === undefined) return false;
+            await immutability?.checkManifestDelete(tx, rules, repo, repositoryId, ref.digest);
             // Delete, then check, in one transaction: the delete's row locks make a concurrent push that
             // needs the manifest either finish first (and be seen here) or find it gone.
             const removed = await tx.deleteManifest(repo, ref.digest);

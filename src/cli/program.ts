@@ -9,6 +9,7 @@ import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-command.js';
 import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
+import { registerImmutabilityCommand } from './immutability-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerLintCommand } from './lint-command.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerUserCommand(program);
   registerRobotCommand(program);
   registerProjectCommand(program);
+  registerImmutabilityCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerFsckCommand(program);

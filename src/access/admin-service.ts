@@ -1,6 +1,8 @@
 import type { AuditRecord } from '../metadata/access-store.js';
+import type { ImmutabilityStore } from '../metadata/immutability-store.js';
 import type { AccessService } from './access-service.js';
 import { type AdminCall, AdminContext, type Input, isSystemAdmin } from './admin-context.js';
+import { ImmutabilityAdmin } from './immutability-admin.js';
 import { ProjectAdmin } from './project-admin.js';
 import { RobotAdmin } from './robot-admin.js';
 import { RoleAdmin } from './role-admin.js';
@@ -8,6 +10,7 @@ import { UserAdmin } from './user-admin.js';
 
 export type { AdminCall, AdminFailure, Caller, Input } from './admin-context.js';
 export { isSystemAdmin } from './admin-context.js';
+export type { ImmutabilityRule, NewRule } from './immutability-admin.js';
 export type { MemberChoice, NewProject, Project, ProjectMember, VisibleProject } from './project-admin.js';
 export type { NewRobot, RobotAccount } from './robot-admin.js';
 export type { PolicyRole, RoleBinding } from './role-admin.js';
@@ -30,15 +33,20 @@ export class AdminService {
   readonly robots: RobotAdmin;
   readonly projects: ProjectAdmin;
   readonly roles: RoleAdmin;
+  /** Tag immutability rules: given the store that holds them (absent in tests of the other use cases). */
+  readonly immutability: ImmutabilityAdmin | undefined;
   private readonly context: AdminContext;
 
   // The access service's clock: one server, one time.
-  constructor(access: AccessService) {
+  constructor(access: AccessService, lifecycle?: { immutability: ImmutabilityStore }) {
     this.context = new AdminContext(access, access.clock);
     this.users = new UserAdmin(this.context);
     this.robots = new RobotAdmin(this.context);
     this.projects = new ProjectAdmin(this.context);
     this.roles = new RoleAdmin(this.context);
+    this.immutability = lifecycle
+      ? new ImmutabilityAdmin(this.context, this.projects, lifecycle.immutability)
+      : undefined;
   }
 
   /** Who the caller is, as the API tells them. */

@@ -10,6 +10,7 @@ import { registerDbCommands } from './db-command.js';
 import { registerEventsCommand } from './events-command.js';
 import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
+import { registerImmutabilityCommand } from './immutability-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerKeyCommand } from './key-command.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerRobotCommand(program);
   registerProjectCommand(program);
   registerRetentionCommand(program);
+  registerImmutabilityCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerEventsCommand(program);

@@ -6,6 +6,7 @@ import type { EventStore } from '../events/event-log.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
+import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRetentionRoutes } from './admin-retention-routes.js';
@@ -124,6 +125,7 @@ export function registerAdminRoutes(
       registerRoleRoutes(api, admin, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
       if (retention) registerRetentionRoutes(api, admin, retention, callOf);
+      registerImmutabilityRoutes(api, admin, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -22,6 +22,7 @@ import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { PullLog } from '../registry/pull-log.js';
 import { Registry } from '../registry/registry.js';
+import { TagImmutabilityGuard } from '../registry/tag-immutability-guard.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
@@ -242,6 +243,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log,
     clock,
     pullLog,
+    new TagImmutabilityGuard(metadata.immutability),
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;
@@ -296,8 +298,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     chunkMinLength: config.registry.chunkMinLength,
     readOnly: config.registry.readOnly,
     access,
-    admin: access ? new AdminService(access) : undefined,
     retention,
+    admin: access ? new AdminService(access, { immutability: metadata.immutability }) : undefined,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

@@ -3,8 +3,10 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { ImmutabilityStore } from './immutability-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
+import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import type {
   BlobDependents,
@@ -409,6 +411,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly access: AccessStore;
   readonly events: EventStore;
   readonly retention: RetentionStore;
+  readonly immutability: ImmutabilityStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -420,6 +423,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.access = new KyselyAccessStore(kysely);
     this.events = new KyselyEventStore(kysely);
     this.retention = new KyselyRetentionStore(kysely);
+    this.immutability = new KyselyImmutabilityStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

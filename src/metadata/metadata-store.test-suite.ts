@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
+import { immutabilityCases } from './immutability-store.test-suite.js';
 import type { MetadataStore, NewManifest } from './metadata-store.js';
 
 const repo = (name: string): RepoName => name as RepoName;
@@ -28,6 +29,8 @@ function manifest(overrides: Partial<NewManifest> = {}): NewManifest {
  */
 export function metadataSuite(name: string, open: () => Promise<MetadataStore>): void {
   describe(`metadata on ${name}`, () => {
+    immutabilityCases(open);
+
     test('migrations are idempotent', async (t) => {
       const store = await open();
       t.after(() => store.close());

@@ -3,6 +3,7 @@ import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { ImmutabilityStore } from './immutability-store.js';
 import type { RetentionStore } from './retention-store.js';
 
 export interface ManifestRecord {
@@ -120,6 +121,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly events: EventStore;
   /** Retention policies, runs and last pulls. */
   readonly retention: RetentionStore;
+  /** Tag immutability rules per project. */
+  readonly immutability: ImmutabilityStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -181,6 +181,28 @@ export function migrations(dialect: Dialect): MigrationProvider {
         }
       },
     },
+    // Tag immutability rules per project. Not tied to the projects table: a rule outlives its project's
+    // deletion (repositories stay when a project goes), so the protection does too.
+    '0004_immutability_quotas': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('immutability_rules')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('project', name, (c) => c.notNull())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('immutability_rules_project')
+          .on('immutability_rules')
+          .column('project')
+          .execute();
+      },
+    },
     // Durable events (issue 13): the id only grows, so readers (berth events, webhooks) resume after one.
     '0007_events': {
       async up(db: Kysely<unknown>): Promise<void> {

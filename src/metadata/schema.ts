@@ -88,4 +88,13 @@ export interface Database {
     result: string;
   };
   manifest_pulls: { manifest_id: number; pulled_at: number };
+  /** Tag immutability rules per project (migration 0004). `kind` is `include` or `exclude`. */
+  immutability_rules: {
+    id: Generated<number>;
+    project: string;
+    repository: string;
+    tag: string;
+    kind: string;
+    created_at: number;
+  };
 }

@@ -21,6 +21,7 @@ import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
 import type { PullRecorder } from './pull-log.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
+import type { TagImmutabilityGuard } from './tag-immutability-guard.js';
 
 export interface RegistryOptions {
   deletes: boolean;
@@ -106,6 +107,8 @@ export class Registry {
     private readonly clock: Clock,
     /** Where manifest pulls are counted (retention's "recently pulled"); none in tools that only read. */
     private readonly pulls?: PullRecorder,
+    /** Tag immutability rules; absent, no tag is immutable. */
+    private readonly immutability?: TagImmutabilityGuard | undefined,
   ) {}
 
   get maxManifestSize(): number {
@@ -167,6 +170,8 @@ export class Registry {
     ];
     // The empty descriptor's content is known to everyone; a manifest may use it without pushing `{}`.
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
+    const immutability = this.immutability;
+    const rules = immutability && tags.length > 0 ? await immutability.rulesFor(repo) : [];
     await this.meta.tx(async (tx) => {
       const repositoryId = await tx.ensureRepository(repo);
       const blobSizes = await tx.linkedBlobSizes(repositoryId, requiredBlobs);
@@ -201,6 +206,7 @@ export class Registry {
         blobs: parsed.blobs,
         manifests: parsed.manifests,
       });
+      if (immutability) await immutability.checkPush(tx, rules, repo, tags, digest);
       await tx.setTags(repositoryId, id, tags);
       // The push names the URL's tag; tags added with `?tag=` are tag events of their own.
       const pushedTag = 'tag' in ref ? ref.tag : undefined;
@@ -222,9 +228,12 @@ export class Registry {
   async deleteManifest(repo: RepoName, ref: ManifestRef, options: DeleteOptions = {}): Promise<void> {
     this.requireDeletes();
     requireForceRight(options);
+    const immutability = this.immutability;
+    const rules = immutability ? await immutability.rulesFor(repo) : [];
     const deleted =
       'tag' in ref
         ? await this.meta.tx(async (tx) => {
+            if (rules.length > 0) await immutability?.checkTagDelete(tx, rules, repo, ref.tag);
             const removed = await tx.deleteTag(repo, ref.tag);
             if (removed) await this.recordEvents(tx, [this.event('delete', repo, options.actor, ref)]);
             return removed;
@@ -232,6 +241,7 @@ export class Registry {
         : await this.meta.tx(async (tx) => {
             const repositoryId = await tx.repositoryId(repo);
             if (repositoryId === undefined) return false;
+            await immutability?.checkManifestDelete(tx, rules, repo, repositoryId, ref.digest);
             // Delete, then check, in one transaction: the delete's row locks make a concurrent push that
             // needs the manifest either finish first (and be seen here) or find it gone.
             const removed = await tx.deleteManifest(repo, ref.digest);

@@ -645,6 +645,10 @@ retention-put              401  401   404      403 200    403   200
 retention-delete           401  401   404      403 204    403   204
 retention-run              401  401   404      403 201    403   201
 retention-runs             401  401   404      200 200    403   200
+immutability-list          401  401   404      200 200    200   200
+immutability-add           401  401   404      403 201    403   201
+immutability-add-other     401  401   404      404 404    404   201
+immutability-delete        401  401   404      403 204    403   204
 roles-list                 401  401   403      403 403    403   200
 roles-get                  401  401   403      403 403    403   200
 roles-put                  401  401   403      403 403    403   201
@@ -672,6 +676,7 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     cleanups.push(() => server.close());
     accounts.admin = bootstrapAdmin(server);
     await addProject(server, 'team', false);
+    await addProject(server, 'other', false);
     accounts.outsider = await addUser(server, 'outsider', 'pw-outsider');
     accounts.dev = await addUser(server, 'dev', 'pw-dev');
     accounts.padmin = await addUser(server, 'padmin', 'pw-padmin');
@@ -860,6 +865,45 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
       };
     },
     'retention-runs': async () => ({ method: 'GET', path: '/projects/team/retention/runs' }),
+    'immutability-list': async () => ({ method: 'GET', path: '/projects/team/immutability' }),
+    'immutability-add': async () => ({
+      method: 'POST',
+      path: '/projects/team/immutability',
+      body: { repository: fresh('imm-'), tag: 'v*' },
+    }),
+    // Another project than the caller's own (private, no member but admin): a project-admin of team changes
+    // nothing in other.
+    'immutability-add-other': async () => {
+      const repository = fresh('imm-other-');
+      return {
+        method: 'POST',
+        path: '/projects/other/immutability',
+        body: { repository, tag: 'v*' },
+        check: async (status) =>
+          (await server.metadata.immutability.listRules('other')).some((r) => r.repository === repository) ===
+          (status === 201)
+            ? undefined
+            : `rule ${repository}`,
+      };
+    },
+    'immutability-delete': async () => {
+      const rule = await server.metadata.immutability.addRule({
+        project: 'team',
+        repository: fresh('imm-gone-'),
+        tag: 'v*',
+        kind: 'include',
+        createdAt: Date.now(),
+      });
+      return {
+        method: 'DELETE',
+        path: `/projects/team/immutability/${rule.id}`,
+        check: async (status) =>
+          (await server.metadata.immutability.listRules('team')).every((r) => r.id !== rule.id) ===
+          (status === 204)
+            ? undefined
+            : `rule ${rule.id}`,
+      };
+    },
     'roles-list': async () => ({ method: 'GET', path: '/roles' }),
     'roles-get': async () => ({ method: 'GET', path: '/roles/readers' }),
     'roles-put': async () => ({

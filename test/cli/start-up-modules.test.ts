@@ -71,7 +71,7 @@ test('berth --version and push --help load commander and the command definitions
   }
 });
 
-test('berth serve loads neither the importer, scan, policy nor the PostgreSQL driver and Ajv', async (t) => {
+test('berth serve loads neither the importer, scan, policy (but the server-side tag immutability) nor the PostgreSQL driver and Ajv', async (t) => {
   const dir = await tempDir(t);
   const out = join(dir, 'serve.trace');
   const child = spawn(
@@ -101,7 +101,8 @@ test('berth serve loads neither the importer, scan, policy nor the PostgreSQL dr
   assert.ok(sources.includes('metadata/sqlite.ts'), 'the trace lists the SQLite store');
   const elsewhere = sources.filter(
     (path) =>
-      /^(scan\/(?!osv\/osv-export\.ts$)|policy\/|trust\/|tls\/)/.test(path) ||
+      // The server enforces tag immutability on every tagged push: that decision is serve's own.
+      /^(scan\/(?!osv\/osv-export\.ts$)|policy\/(?!tag-immutability\.ts$)|trust\/|tls\/)/.test(path) ||
       (path.startsWith('client/') &&
         !/^client\/(admin-address|image-location|platform|advisory-db-maintenance)\.ts$/.test(path)) ||
       path.startsWith('cli/output/copy-progress') ||

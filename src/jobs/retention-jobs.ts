@@ -25,7 +25,8 @@ export class RetentionJobs {
     readonly store: RetentionStore,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly isImmutable?: ImmutableCheck,
+    /** The project's tag immutability, read at the start of each run; absent, no tag is immutable. */
+    private readonly immutabilityOf?: (project: string) => Promise<ImmutableCheck>,
   ) {
     this.schedule = new RetentionSchedule(
       store,
@@ -79,11 +80,12 @@ export class RetentionJobs {
     this.running.add(request.project);
     try {
       const { runRetention } = await import('./retention-run.js');
+      const isImmutable = await this.immutabilityOf?.(request.project);
       return await runRetention(request, {
         store: this.store,
         clock: this.clock,
         log: this.log,
-        ...(this.isImmutable ? { isImmutable: this.isImmutable } : {}),
+        ...(isImmutable ? { isImmutable } : {}),
       });
     } finally {
       this.running.delete(request.project);

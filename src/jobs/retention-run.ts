@@ -13,7 +13,7 @@ import {
 
 export type { RetentionRunRecord } from '../metadata/retention-store.js';
 
-/** Whether a tag is immutable. Tag immutability (h-immut, `policy/tag-immutability.ts`) plugs in here. */
+/** Whether a tag is immutable (the project's rules, `policy/tag-immutability.ts`): such a tag is always kept. */
 export type ImmutableCheck = (repository: RepoName, tag: string) => boolean;
 
 export interface RetentionRunRequest {
@@ -29,7 +29,7 @@ export interface RetentionRunContext {
   store: RetentionStore;
   clock: Clock;
   log: Logger;
-  /** Until tag immutability lands, no tag is immutable. */
+  /** Absent, no tag is immutable. */
   isImmutable?: ImmutableCheck;
   signal?: AbortSignal;
 }

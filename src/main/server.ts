@@ -229,7 +229,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log,
   });
   // Tag immutability is not built yet: until it is, no tag counts as immutable to retention.
-  const retention = new RetentionJobs(metadata.retention, clock, log);
+  const immutability = new TagImmutabilityGuard(metadata.immutability);
+  const retention = new RetentionJobs(metadata.retention, clock, log, (project) =>
+    immutability.immutableCheckFor(project),
+  );
   const registry = new Registry(
     blobs,
     metadata,
@@ -243,7 +246,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log,
     clock,
     pullLog,
-    new TagImmutabilityGuard(metadata.immutability),
+    immutability,
   );
   let access: AccessService | undefined;
   let adminPassword: string | undefined;

@@ -35,6 +35,12 @@ export class TagImmutabilityGuard {
     return this.store.listRules(projectOf(repo));
   }
 
+  /** A project's rules as a yes/no check on (repository, tag), for retention's plan. */
+  async immutableCheckFor(project: string): Promise<(repo: RepoName, tag: string) => boolean> {
+    const rules = await this.store.listRules(project);
+    return (repo, tag) => immutableBy(rules, repo, tag, globMatches) !== undefined;
+  }
+
   /** Inside the manifest PUT's transaction: refuses when a tag it sets is immutable and names another digest. */
   async checkPush(
     tx: MetadataQueries,

@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
+import type { GcStore } from './gc-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -51,8 +52,18 @@ export interface MetadataQueries {
   ensureRepository(name: RepoName): Promise<number>;
   listRepositories(page: Page): Promise<RepoName[]>;
 
-  /** Records bytes that are now in the blob store, and links them to a repository. */
-  linkBlob(repositoryId: number, digest: Digest, size: number): Promise<void>;
+  /**
+   * Records bytes that are now in the blob store, and links them to a repository; `now` is its reference
+   * time for garbage collection. Throws `UNAVAILABLE` when a collector marked the blob meanwhile.
+   */
+  linkBlob(repositoryId: number, digest: Digest, size: number, now?: number): Promise<void>;
+  /**
+   * Keeps collectors away from a blob until `until` before its bytes are published (upload commit, mount):
+   * `deleting` when a collector marked it already, and the caller must wait for the row to go.
+   */
+  claimBlob(digest: Digest, size: number, now: number, until: number): Promise<'claimed' | 'deleting'>;
+  /** Moves the reference time of blobs a manifest names to `now`; returns those not marked by a collector. */
+  touchBlobs(digests: Digest[], now: number): Promise<Set<Digest>>;
   /** Size of a blob linked to the repository, or undefined when it is not linked there. */
   linkedBlobSize(name: RepoName, digest: Digest): Promise<number | undefined>;
   /** Of the given digests, those not linked to the repository. */
@@ -111,6 +122,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly dialect: 'sqlite' | 'postgres';
   /** Users, robots, projects, roles, audit log, signing keys. */
   readonly access: AccessStore;
+  /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
+  readonly gc: GcStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -9,6 +9,7 @@ import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-command.js';
 import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
+import { registerGcCommand } from './gc-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
 import { registerLintCommand } from './lint-command.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);
+  registerGcCommand(program);
   registerProjectCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);

@@ -2,8 +2,10 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
+import type { GcService } from '../jobs/gc.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
+import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
@@ -45,7 +47,12 @@ function unavailable(error: unknown): error is RegistryError {
  * in and out, every route behind a login. Only registered when access checks are on: with `auth: none`
  * there is nobody to manage, and the routes answer 404.
  */
-export function registerAdminRoutes(app: FastifyInstance, access: AccessService, admin: AdminService): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  access: AccessService,
+  admin: AdminService,
+  gc?: GcService,
+): void {
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -93,6 +100,7 @@ export function registerAdminRoutes(app: FastifyInstance, access: AccessService,
       registerRobotRoutes(api, admin, callOf);
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
+      if (gc) registerGcRoutes(api, gc, access, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -13,6 +13,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
+import type { GcService } from '../jobs/gc.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
@@ -32,6 +33,8 @@ export interface HttpOptions {
   access?: AccessService | undefined;
   /** The admin API's use cases (`/api/v1`), given with `access`. */
   admin?: AdminService | undefined;
+  /** Garbage collection runs (`/api/v1/gc`), given with `admin`. */
+  gc?: GcService | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -242,7 +245,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
-    if (options.admin) registerAdminRoutes(app, options.access, options.admin);
+    if (options.admin) registerAdminRoutes(app, options.access, options.admin, options.gc);
   }
   registerV2Routes(
     app,

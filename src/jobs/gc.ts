@@ -8,6 +8,8 @@ import { BerthError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { purgeStaleUploads } from './upload-purge.js';
 
+export type { GcRunRecord } from '../metadata/gc-store.js';
+
 export interface GcDeps {
   meta: MetadataStore;
   blobs: BlobStore;

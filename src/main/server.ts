@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
+import { GcService } from '../jobs/gc.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
@@ -203,6 +204,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.info({ roles: count, file: config.auth.rolesFile }, 'policy roles loaded');
     }
   }
+  const gc = new GcService(
+    {
+      meta: metadata,
+      blobs,
+      clock,
+      log,
+      uploadMaxAgeMs: config.registry.uploadPurge.maxAge * 1000,
+    },
+    { defaultGraceMs: config.gc.grace * 1000 },
+  );
+  if (config.gc.schedule) {
+    try {
+      gc.schedule(config.gc.schedule);
+    } catch (error) {
+      throw new BerthError('CONFIG_INVALID', `config key gc.schedule: ${(error as Error).message}`);
+    }
+  }
   let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
@@ -210,6 +228,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readOnly: config.registry.readOnly,
     access,
     admin: access ? new AdminService(access) : undefined,
+    gc,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
@@ -246,11 +265,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
     await app.close();
+    await gc.stop();
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await metadata.close();
     throw error;
   }
+  // A run a stopped server left under way goes on from its checkpoint; then the schedule, if any.
+  await gc.resumeInterrupted();
   if (firstAdmin?.kind === 'set')
     log.info(
       { user: FIRST_ADMIN, created: firstAdmin.created },
@@ -276,6 +298,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await app.close();
       } finally {
         clearTimeout(grace);
+        await gc.stop();
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await metadata.close();

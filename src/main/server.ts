@@ -33,6 +33,8 @@ export interface RunningServer {
   metadata: MetadataStore;
   /** Absent with `auth: none`. */
   access?: AccessService | undefined;
+  /** Garbage collection runs (the API's `/api/v1/gc` drives the same service). */
+  gc: GcService;
   /** The generated password of the `admin` user, when this start made one (print it once). */
   adminPassword?: string | undefined;
   /** The CA clients should trust, when Berth made its own (`--tls self-signed`). */
@@ -323,5 +325,5 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log.warn({ user: FIRST_ADMIN }, 'admin password replaced by another node starting at the same time');
   }
   started = true;
-  return { url, hostPort, app, registry, metadata, access, adminPassword, caPath: tls?.caPath, close };
+  return { url, hostPort, app, registry, metadata, access, gc, adminPassword, caPath: tls?.caPath, close };
 }

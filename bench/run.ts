@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, string> = {
   auth: 'auth-overhead.ts',
   scan: 'scan-throughput.ts',
   startup: 'start-up.ts',
+  gc: 'gc.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

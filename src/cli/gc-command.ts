@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { GcRunJson } from '../client/garbage-collection.js';
 import { formatBytes } from '../oci/byte-size.js';
-import { parseDuration } from '../oci/duration.js';
 import { BerthError } from '../oci/errors.js';
 import { type AdminFlags, addAdminOptions, print, withAdminFlags } from './admin-options.js';
 import { onAction } from './exit-status.js';
@@ -57,6 +56,8 @@ Examples:
     const modes = [flags.status, flags.history, flags.cancel].filter(Boolean).length;
     if (modes > 1) throw new BerthError('USAGE', '--status, --history and --cancel go alone');
     if (flags.grace !== undefined) {
+      // Loaded here, not at the top: `berth --version` loads no more than the command definitions.
+      const { parseDuration } = await import('../oci/duration.js');
       try {
         parseDuration(flags.grace);
       } catch (error) {

@@ -31,15 +31,6 @@ export interface GcRequest {
 
 const DEFAULT_BATCH = 500;
 
-const emptyProgress = (): GcProgress => ({
-  blobsExamined: 0,
-  bytesExamined: 0,
-  blobsFreed: 0,
-  bytesFreed: 0,
-  manifestsFreed: 0,
-  uploadsPurged: 0,
-});
-
 /** Why a run stopped early: the caller cancelled it, or the server is shutting down (it resumes later). */
 export class GcStopped extends Error {
   constructor(readonly status: 'cancelled' | 'interrupted') {

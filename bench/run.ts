@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, string> = {
   startup: 'start-up.ts',
   s3: 's3-vs-filesystem.ts',
   observability: 'observability.ts',
+  gc: 'gc.ts',
 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

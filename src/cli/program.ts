@@ -10,6 +10,7 @@ import { registerDbCommands } from './db-command.js';
 import { registerEventsCommand } from './events-command.js';
 import { CommandFailure, exitStatusOf } from './exit-status.js';
 import { registerFsckCommand } from './fsck-command.js';
+import { registerGcCommand } from './gc-command.js';
 import { registerImmutabilityCommand } from './immutability-command.js';
 import { registerImportCommand } from './import-command.js';
 import { registerInspectCommands } from './inspect-command.js';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerLoginCommands(program);
   registerUserCommand(program);
   registerRobotCommand(program);
+  registerGcCommand(program);
   registerProjectCommand(program);
   registerRetentionCommand(program);
   registerImmutabilityCommand(program);

@@ -236,6 +236,26 @@ export const configSchema = z
       })
       .strict()
       .default({ pullFlushInterval: 5, pullFlushEntries: 1000 }),
+    // Online garbage collection: a cron schedule ('' = only when asked, `berth gc`) and the grace period in
+    // seconds a blob stays after its last reference (upload, mount, manifest) before a run may free it.
+    gc: z
+      .object({
+        schedule: z
+          .string()
+          .max(200)
+          .default('')
+          .refine((value) => value === '' || value.trim().split(/\s+/).length >= 5, {
+            message: 'a cron pattern of 5 or 6 fields, such as "0 3 * * *", or empty',
+          }),
+        grace: z
+          .number()
+          .int()
+          .min(0)
+          .max(365 * 86_400)
+          .default(3600),
+      })
+      .strict()
+      .default({ schedule: '', grace: 3600 }),
     tls: z
       .object({
         cert: z.string().default(''),

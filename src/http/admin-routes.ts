@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
+import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
@@ -63,6 +65,16 @@ function unavailable(error: unknown): error is RegistryError {
   return error instanceof RegistryError && error.kind === 'UNAVAILABLE';
 }
 
+/** The parts of the admin API that exist only when the server runs them. */
+export interface AdminFeatures {
+  /** `/api/v1/events` and its stream. */
+  events?: EventStore | undefined;
+  /** Retention policies and runs. */
+  retention?: RetentionJobs | undefined;
+  /** Garbage collection runs. */
+  gc?: GcService | undefined;
+}
+
 /**
  * The admin API, `/api/v1`: users, robots, projects and their members, policy roles, the audit log. JSON
  * in and out, every route behind a login. Only registered when access checks are on: with `auth: none`
@@ -72,10 +84,9 @@ export function registerAdminRoutes(
   app: FastifyInstance,
   access: AccessService,
   admin: AdminService,
-  events?: EventStore,
-  /** Retention's routes, when the server runs retention. */
-  retention?: RetentionJobs,
+  features: AdminFeatures = {},
 ): void {
+  const { events, retention, gc } = features;
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -126,6 +137,7 @@ export function registerAdminRoutes(
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
       if (retention) registerRetentionRoutes(api, admin, retention, callOf);
       registerImmutabilityRoutes(api, admin, callOf);
+      if (gc) registerGcRoutes(api, gc, access, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
@@ -39,6 +40,8 @@ export interface HttpOptions {
   admin?: AdminService | undefined;
   /** Retention policies and runs (`/api/v1/projects/{project}/retention`), given with `admin`. */
   retention?: RetentionJobs | undefined;
+  /** Garbage collection runs (`/api/v1/gc`), given with `admin`. */
+  gc?: GcService | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -274,7 +277,11 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
     });
     registerTokenRoute(app, options.access);
     if (options.admin) {
-      registerAdminRoutes(app, options.access, options.admin, options.events, options.retention);
+      registerAdminRoutes(app, options.access, options.admin, {
+        events: options.events,
+        retention: options.retention,
+        gc: options.gc,
+      });
     }
   } else if (options.events) {
     registerOpenEventRoutes(app, options.events);

@@ -15,6 +15,7 @@ import { RegistryMetrics } from '../events/metrics.js';
 import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
+import { GcService } from '../jobs/gc.js';
 import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -39,6 +40,8 @@ export interface RunningServer {
   metadata: MetadataStore;
   /** Absent with `auth: none`. */
   access?: AccessService | undefined;
+  /** Garbage collection runs (the API's `/api/v1/gc` drives the same service). */
+  gc: GcService;
   /** The generated password of the `admin` user, when this start made one (print it once). */
   adminPassword?: string | undefined;
   /** The CA clients should trust, when Berth made its own (`--tls self-signed`). */
@@ -295,6 +298,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         log,
       )
     : undefined;
+  const gc = new GcService(
+    {
+      meta: metadata,
+      blobs,
+      clock,
+      log,
+      uploadMaxAgeMs: config.registry.uploadPurge.maxAge * 1000,
+    },
+    { defaultGraceMs: config.gc.grace * 1000 },
+  );
+  if (config.gc.schedule) {
+    try {
+      gc.schedule(config.gc.schedule);
+    } catch (error) {
+      throw new BerthError('CONFIG_INVALID', `config key gc.schedule: ${(error as Error).message}`);
+    }
+  }
   let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
@@ -303,6 +323,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     access,
     retention,
     admin: access ? new AdminService(access, { immutability: metadata.immutability }) : undefined,
+    gc,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,
@@ -344,6 +365,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await app.close();
     await retention.stop();
     await pullLog.close();
+    await gc.stop();
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await eventPruneJob?.stop();
@@ -351,6 +373,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await metadata.close();
     throw error;
   }
+  // A run a stopped server left under way goes on from its checkpoint; then the schedule, if any.
+  await gc.resumeInterrupted();
   if (firstAdmin?.kind === 'set')
     log.info(
       { user: FIRST_ADMIN, created: firstAdmin.created },
@@ -378,6 +402,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearTimeout(grace);
         await retention.stop();
         await pullLog.close();
+        await gc.stop();
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await eventPruneJob?.stop();
@@ -417,6 +442,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pullEvents,
     pullLog,
     retention,
+    gc,
     close,
   };
 }

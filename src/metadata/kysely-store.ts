@@ -1,11 +1,14 @@
 import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'kysely';
 import type { Digest } from '../oci/digest.js';
+import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
+import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import type {
@@ -54,6 +57,11 @@ function toRecord(row: ManifestInfoRow): ManifestRecord {
   };
 }
 
+/** The later of a blob's reference time and `time`: a claim that reaches further ahead is kept. */
+function laterOf(time: number) {
+  return sql<number>`case when blobs.referenced_at > ${time} then blobs.referenced_at else ${time} end`;
+}
+
 // SQLite allows at most 32766 bound parameters; stay far below for IN lists.
 const IN_LIST_CHUNK = 500;
 
@@ -100,18 +108,67 @@ class KyselyQueries implements MetadataQueries {
     return (await q.execute()).map((r) => r.name as RepoName);
   }
 
-  async linkBlob(repositoryId: number, digest: Digest, size: number): Promise<void> {
-    const now = Date.now();
+  async linkBlob(repositoryId: number, digest: Digest, size: number, now = Date.now()): Promise<void> {
+    // A blob a collector marked is never revived (its bytes may be going): the caller claimed it first
+    // (`claimBlob`), so finding it marked here means the claim ran out, and the caller must try again.
     await this.db
       .insertInto('blobs')
-      .values({ digest, size, created_at: now })
-      .onConflict((oc) => oc.column('digest').doNothing())
+      .values({ digest, size, created_at: now, referenced_at: now })
+      .onConflict((oc) =>
+        oc
+          .column('digest')
+          .doUpdateSet({ referenced_at: laterOf(now) })
+          .where('blobs.gc_state', 'is', null),
+      )
       .execute();
+    const row = await this.db
+      .selectFrom('blobs')
+      .select('gc_state')
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    if (row?.gc_state === 'deleting') {
+      throw new RegistryError('UNAVAILABLE', { reason: 'the blob is being garbage collected', digest });
+    }
     await this.db
       .insertInto('repository_blobs')
       .values({ repository_id: repositoryId, digest, created_at: now })
       .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
       .execute();
+  }
+
+  async claimBlob(digest: Digest, size: number, now: number, until: number): Promise<'claimed' | 'deleting'> {
+    // No bytes yet, and no link: nobody reads a blob through this row, it only keeps a collector away.
+    await this.db
+      .insertInto('blobs')
+      .values({ digest, size, created_at: now, referenced_at: until })
+      .onConflict((oc) =>
+        oc
+          .column('digest')
+          .doUpdateSet({ referenced_at: laterOf(until) })
+          .where('blobs.gc_state', 'is', null),
+      )
+      .execute();
+    const row = await this.db
+      .selectFrom('blobs')
+      .select('gc_state')
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row?.gc_state === 'deleting' ? 'deleting' : 'claimed';
+  }
+
+  async touchBlobs(digests: Digest[], now: number): Promise<Set<Digest>> {
+    const touched = new Set<Digest>();
+    for (const part of chunks([...new Set(digests)])) {
+      const rows = await this.db
+        .updateTable('blobs')
+        .set({ referenced_at: laterOf(now) })
+        .where('digest', 'in', part)
+        .where('gc_state', 'is', null)
+        .returning('digest')
+        .execute();
+      for (const r of rows) touched.add(r.digest as Digest);
+    }
+    return touched;
   }
 
   async linkedBlobSize(name: RepoName, digest: Digest): Promise<number | undefined> {
@@ -122,6 +179,7 @@ class KyselyQueries implements MetadataQueries {
       .select('blobs.size')
       .where('repositories.name', '=', name)
       .where('repository_blobs.digest', '=', digest)
+      .where('blobs.gc_state', 'is', null)
       .executeTakeFirst();
     return row ? Number(row.size) : undefined;
   }
@@ -165,12 +223,14 @@ class KyselyQueries implements MetadataQueries {
   }
 
   async putManifest(repositoryId: number, m: NewManifest): Promise<number> {
-    const existing = await this.db
+    let existingQuery = this.db
       .selectFrom('manifests')
       .select('id')
       .where('repository_id', '=', repositoryId)
-      .where('digest', '=', m.digest)
-      .executeTakeFirst();
+      .where('digest', '=', m.digest);
+    // Held until the tags commit: a collector deleting this manifest as untagged waits, then sees them.
+    if (this.rowLocks) existingQuery = existingQuery.forShare();
+    const existing = await existingQuery.executeTakeFirst();
     if (existing) return Number(existing.id);
     const inserted = await this.db
       .insertInto('manifests')
@@ -337,7 +397,8 @@ class KyselyQueries implements MetadataQueries {
         .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
         .select(['blobs.digest', 'blobs.size'])
         .where('repository_blobs.repository_id', '=', repositoryId)
-        .where('repository_blobs.digest', 'in', part);
+        .where('repository_blobs.digest', 'in', part)
+        .where('blobs.gc_state', 'is', null);
       // Held until the manifest that needs these links commits: a concurrent unlink waits, then sees the tag.
       if (this.rowLocks) q = q.forShare();
       const rows = await q.execute();
@@ -412,6 +473,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly events: EventStore;
   readonly retention: RetentionStore;
   readonly immutability: ImmutabilityStore;
+  readonly gc: GcStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -424,6 +486,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.events = new KyselyEventStore(kysely);
     this.retention = new KyselyRetentionStore(kysely);
     this.immutability = new KyselyImmutabilityStore(kysely);
+    this.gc = new KyselyGcStore(kysely, dialect);
   }
 
   async readiness(): Promise<string | undefined> {

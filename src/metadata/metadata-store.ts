@@ -3,6 +3,7 @@ import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
 import type { RetentionStore } from './retention-store.js';
 
@@ -54,8 +55,18 @@ export interface MetadataQueries {
   ensureRepository(name: RepoName): Promise<number>;
   listRepositories(page: Page): Promise<RepoName[]>;
 
-  /** Records bytes that are now in the blob store, and links them to a repository. */
-  linkBlob(repositoryId: number, digest: Digest, size: number): Promise<void>;
+  /**
+   * Records bytes that are now in the blob store, and links them to a repository; `now` is its reference
+   * time for garbage collection. Throws `UNAVAILABLE` when a collector marked the blob meanwhile.
+   */
+  linkBlob(repositoryId: number, digest: Digest, size: number, now?: number): Promise<void>;
+  /**
+   * Keeps collectors away from a blob until `until` before its bytes are published (upload commit, mount):
+   * `deleting` when a collector marked it already, and the caller must wait for the row to go.
+   */
+  claimBlob(digest: Digest, size: number, now: number, until: number): Promise<'claimed' | 'deleting'>;
+  /** Moves the reference time of blobs a manifest names to `now`; returns those not marked by a collector. */
+  touchBlobs(digests: Digest[], now: number): Promise<Set<Digest>>;
   /** Size of a blob linked to the repository, or undefined when it is not linked there. */
   linkedBlobSize(name: RepoName, digest: Digest): Promise<number | undefined>;
   /** Of the given digests, those not linked to the repository. */
@@ -123,6 +134,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly retention: RetentionStore;
   /** Tag immutability rules per project. */
   readonly immutability: ImmutabilityStore;
+  /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
+  readonly gc: GcStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

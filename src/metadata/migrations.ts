@@ -203,6 +203,41 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    // Online garbage collection: when a blob was last referenced (upload, mount, manifest PUT), whether a
+    // collector marked it for deletion, and every run with its checkpoint and progress.
+    '0006_gc': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .alterTable('blobs')
+          .addColumn('referenced_at', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('blobs').addColumn('gc_state', 'text').execute();
+        await sql`update blobs set referenced_at = created_at`.execute(db);
+        await db.schema
+          .createTable('gc_runs')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('dry_run', 'integer', (c) => c.notNull())
+          .addColumn('untagged', 'integer', (c) => c.notNull())
+          .addColumn('grace_ms', 'bigint', (c) => c.notNull())
+          .addColumn('cutoff', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .addColumn('checkpoint', 'text')
+          .addColumn('blobs_examined', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('bytes_examined', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('blobs_freed', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('bytes_freed', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('manifests_freed', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('uploads_purged', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('gc_runs_status').on('gc_runs').column('status').execute();
+      },
+    },
     // Durable events (issue 13): the id only grows, so readers (berth events, webhooks) resume after one.
     '0007_events': {
       async up(db: Kysely<unknown>): Promise<void> {

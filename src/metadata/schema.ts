@@ -3,7 +3,15 @@ import type { Generated } from 'kysely';
 /** Table shapes, the same on SQLite and PostgreSQL. Times are milliseconds since the epoch. */
 export interface Database {
   repositories: { id: Generated<number>; name: string; created_at: number };
-  blobs: { digest: string; size: number; created_at: number };
+  blobs: {
+    digest: string;
+    size: number;
+    created_at: number;
+    /** Last upload commit, mount or manifest PUT naming it; ahead of now while an upload claims it. */
+    referenced_at: Generated<number>;
+    /** `deleting` once a collector marked it: nothing may revive it, readers see it as absent. */
+    gc_state: Generated<string | null>;
+  };
   repository_blobs: { repository_id: number; digest: string; created_at: number };
   manifests: {
     id: Generated<number>;
@@ -55,6 +63,25 @@ export interface Database {
     action: string | null;
     source: string | null;
     detail: string | null;
+  };
+  gc_runs: {
+    id: Generated<number>;
+    status: string;
+    trigger: string;
+    dry_run: number;
+    untagged: number;
+    grace_ms: number;
+    cutoff: number;
+    started_at: number;
+    finished_at: number | null;
+    checkpoint: string | null;
+    blobs_examined: Generated<number>;
+    bytes_examined: Generated<number>;
+    blobs_freed: Generated<number>;
+    bytes_freed: Generated<number>;
+    manifests_freed: Generated<number>;
+    uploads_purged: Generated<number>;
+    error: string | null;
   };
   signing_keys: { kid: string; algorithm: string; private_jwk: string; created_at: number };
   /** `payload` is a JSON object or null. */

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { projectOf } from '../access/principal.js';
 import type { Clock } from '../clock/clock.js';
@@ -45,6 +46,12 @@ export type PullAccess = 'any' | ((repo: RepoName) => Promise<boolean>);
 
 // A mount without `from` considers at most this many repositories linking the blob: one bounded query.
 const MOUNT_CANDIDATES = 100;
+// How long a claim keeps collectors away from a blob whose bytes are being published (a crash leaves it to
+// lapse); longer than any publish, which is one rename or one object copy.
+const CLAIM_HOLD_MS = 10 * 60_000;
+// A collector drops a marked row right after deleting its bytes; a commit waits that long at most.
+const CLAIM_ATTEMPTS = 200;
+const CLAIM_RETRY_MS = 25;
 // The catalog asks for this many names at least per query while it filters by access.
 const CATALOG_BATCH = 100;
 
@@ -181,6 +188,11 @@ export class Registry {
         ...parsed.manifests.filter((d) => !manifestSizes.has(d)),
       ];
       if (missing.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { missing });
+      // A collector that has not marked these blobs yet now finds them referenced (this transaction's
+      // references, or their reference time); one that marked them first made them read as unknown above.
+      const touched = await tx.touchBlobs(requiredBlobs, this.clock.now());
+      const collected = requiredBlobs.filter((d) => !touched.has(d));
+      if (collected.length > 0) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', { missing: collected });
       if (!blobSizes.has(EMPTY_JSON_DIGEST)) blobSizes.set(EMPTY_JSON_DIGEST, EMPTY_JSON_BYTES.length);
       // The spec keeps SIZE_INVALID for an upload whose bytes do not match its length; here the bytes are
       // fine and the manifest describes them wrongly, which is a check of the manifest: MANIFEST_INVALID.
@@ -391,10 +403,13 @@ export class Registry {
   ): Promise<BlobInfo | undefined> {
     const size = await this.meta.linkedBlobSize(from, digest);
     if (size === undefined) return undefined;
+    const now = this.clock.now();
+    // Claimed before the bytes are checked: a collector cannot mark the blob between the check and the link.
+    if ((await this.meta.claimBlob(digest, size, now, now + CLAIM_HOLD_MS)) === 'deleting') return undefined;
     const stored = await this.blobs.stat(digest);
     if (!stored) return undefined;
     await this.meta.tx(async (tx) => {
-      await tx.linkBlob(await tx.ensureRepository(repo), digest, stored.size);
+      await tx.linkBlob(await tx.ensureRepository(repo), digest, stored.size, this.clock.now());
       await this.recordEvents(tx, [this.event('mount', repo, actor, { digest, payload: { from } })]);
     });
     this.log.info({ repo, digest, from }, 'blob mounted');
@@ -465,9 +480,10 @@ export class Registry {
   }
 
   private async commit(repo: RepoName, writer: UploadWriter, digest: Digest): Promise<BlobInfo> {
+    await this.claimForPublish(digest, writer.size);
     const blob = await writer.commit(digest).catch(rethrowStorageFailure);
     await this.meta.tx(async (tx) => {
-      await tx.linkBlob(await tx.ensureRepository(repo), blob.digest, blob.size);
+      await tx.linkBlob(await tx.ensureRepository(repo), blob.digest, blob.size, this.clock.now());
       await tx.deleteUpload(writer.id);
     });
     this.log.info({ repo, digest: blob.digest, size: blob.size }, 'blob upload committed');
@@ -488,6 +504,20 @@ export class Registry {
   /** Inside the change's transaction: a rollback takes the event with it. */
   private async recordEvents(tx: MetadataQueries, events: NewEvent[]): Promise<void> {
     if (this.options.events !== false) await tx.recordEvents(events);
+  }
+
+  /**
+   * Bytes first, then the record, and no collector in between: the blob's row is claimed before the bytes are
+   * published, so a collector cannot mark it and then delete the bytes this commit put in place. A row a
+   * collector marked already is waited out (its bytes go, then its row), and the commit publishes afresh.
+   */
+  private async claimForPublish(digest: Digest, size: number): Promise<void> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
+      const now = this.clock.now();
+      if ((await this.meta.claimBlob(digest, size, now, now + CLAIM_HOLD_MS)) === 'claimed') return;
+      await delay(CLAIM_RETRY_MS);
+    }
+    throw new RegistryError('UNAVAILABLE', { reason: 'the blob is being garbage collected', digest });
   }
 
   // ---- discovery ----

@@ -657,6 +657,11 @@ bindings-put               401  401   403      403 403    403   200
 bindings-delete            401  401   403      403 403    403   204
 audit                      401  401   403      403 403    403   200
 events                     401  401   200      200 200    200   200
+gc-start                   401  401   403      403 403    403   202
+gc-cancel                  401  401   403      403 403    403   200
+gc-status                  401  401   403      403 403    403   200
+gc-history                 401  401   403      403 403    403   200
+gc-run                     401  401   403      403 403    403   200
 no-such-route              401  401   404      404 404    404   404
 `;
 
@@ -928,6 +933,13 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     audit: async () => ({ method: 'GET', path: '/audit' }),
     // Every account may list events; which ones it sees is test/access/events-access.test.ts's matter.
     events: async () => ({ method: 'GET', path: '/events' }),
+    // A dry run, cancelled right after (one run at a time: the next caller's start must not meet this one).
+    'gc-start': async () => ({ method: 'POST', path: '/gc', body: { dryRun: true, grace: '1h' } }),
+    'gc-cancel': async () => ({ method: 'POST', path: '/gc/cancel', body: {} }),
+    'gc-status': async () => ({ method: 'GET', path: '/gc' }),
+    'gc-history': async () => ({ method: 'GET', path: '/gc/history?limit=5' }),
+    // Run 1 is the first admin caller's dry run above.
+    'gc-run': async () => ({ method: 'GET', path: '/gc/1' }),
     'no-such-route': async () => ({ method: 'GET', path: '/no-such-route' }),
   };
 

@@ -18,7 +18,13 @@ import {
 } from './copy-plan.js';
 import type { ImageDestination } from './destinations/image-destination.js';
 import { hostPlatform, type Platform } from './platform.js';
-import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
+import {
+  asIs,
+  type CompressionChoice,
+  compressorOf,
+  type PreparedBlob,
+  prepareLayer,
+} from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
 
@@ -116,7 +122,7 @@ export async function copyImage(
     children,
     tags,
     compression: options.compression,
-    compressedEarlier: (diffId) => options.cache.compressedOf(diffId, 'gzip'),
+    compressedEarlier: (diffId) => options.cache.compressedOf(diffId, compressorOf(options.compression)),
   });
   return executeCopy(plan, source, dest, options);
 }

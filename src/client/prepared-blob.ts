@@ -9,9 +9,11 @@ import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
 import { type Digest, digestAlgorithm } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
 import type { BlobInfoCache, Compression } from './blob-info-cache.js';
 import { GZIP_BLOCK_SIZE, ParallelGzip } from './parallel-gzip.js';
 import type { ImageSource } from './sources/image-source.js';
+import { zstdToSpool } from './zstd-layer.js';
 
 /** A blob ready to go: its final digest, size and media type, and a way to read it from any offset. */
 export interface PreparedBlob {
@@ -25,7 +27,7 @@ export interface PreparedBlob {
   release(): Promise<void>;
 }
 
-export type CompressionChoice = 'auto' | 'gzip' | 'none';
+export type CompressionChoice = 'auto' | 'gzip' | 'zstd' | 'none';
 
 export interface CompressionOptions {
   choice: CompressionChoice;
@@ -77,6 +79,17 @@ export function gzipMediaType(mediaType: string): string {
   return UNCOMPRESSED_LAYERS[mediaType] ?? mediaType;
 }
 
+/** The compressor a choice uses on an uncompressed layer: zstd only when asked, gzip otherwise. */
+export function compressorOf(choice: CompressionChoice): 'gzip' | 'zstd' {
+  return choice === 'zstd' ? 'zstd' : 'gzip';
+}
+
+/** The media type of an uncompressed layer once compressed as `choice` says (zstd exists only in OCI). */
+export function compressedMediaType(mediaType: string, choice: CompressionChoice): string {
+  if (compressorOf(choice) === 'zstd' && isUncompressedLayer(mediaType)) return MediaType.ociLayerZstd;
+  return gzipMediaType(mediaType);
+}
+
 /**
  * Prepares a layer: compressed with gzip into a spool file (so its digest is known before anything is sent,
  * and so that an interrupted upload can resume from any offset), or as it is when `none`, when already
@@ -88,21 +101,25 @@ export async function prepareLayer(
   options: CompressionOptions,
   signal?: AbortSignal,
 ): Promise<PreparedBlob> {
-  const gzipType = UNCOMPRESSED_LAYERS[descriptor.mediaType];
-  if (!gzipType || options.choice === 'none') return asIs(source, descriptor);
+  if (!isUncompressedLayer(descriptor.mediaType) || options.choice === 'none')
+    return asIs(source, descriptor);
+  const compressor = compressorOf(options.choice);
+  const compressedType = compressedMediaType(descriptor.mediaType, options.choice);
   const diffId = descriptor.digest;
-  const spool = join(options.cacheDir, 'spool', `${diffId.replace(':', '-')}.gz${options.level}`);
-  const cached = options.cache.compressedOf(diffId, 'gzip');
+  const suffix = compressor === 'zstd' ? 'zst' : 'gz';
+  const spool = join(options.cacheDir, 'spool', `${diffId.replace(':', '-')}.${suffix}${options.level}`);
+  const cached = options.cache.compressedOf(diffId, compressor);
   const spooled = await stat(spool).catch(() => undefined);
   if (cached && spooled && spooled.size === cached.size)
-    return spoolBlob(spool, cached.digest, cached.size, gzipType);
+    return spoolBlob(spool, cached.digest, cached.size, compressedType);
   if (options.choice === 'auto' && !(await compressesWell(source, descriptor, options.level, signal))) {
     return asIs(source, descriptor);
   }
   options.onCompress?.(0);
-  const result = await compressToSpool(source, descriptor, spool, options.level, options.onCompress, signal);
-  options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
-  return spoolBlob(spool, result.digest, result.size, gzipType);
+  const toSpool = compressor === 'zstd' ? zstdToSpool : compressToSpool;
+  const result = await toSpool(source, descriptor, spool, options.level, options.onCompress, signal);
+  options.cache.recordCompressed(diffId, compressor satisfies Compression, result);
+  return spoolBlob(spool, result.digest, result.size, compressedType);
 }
 
 /** Whether the first bytes of a layer shrink enough under gzip to be worth compressing. */

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '../../src/main/server.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { type ClientEnv, makeClientEnv, requireTools, sha256, skopeo } from '../support/containers.js';
@@ -112,5 +113,19 @@ describe('berth push --compression zstd', { skip: gate.skip }, () => {
       dest,
     ]);
     assertOneLineFailure(level, /--compression-level: expected 1 to 19/);
+  });
+
+  test('without the optional zstd-napi, --compression zstd is a one-line error that names it', async () => {
+    assert.ok(server);
+    const preload = fileURLToPath(new URL('./without-zstd-napi.cjs', import.meta.url));
+    const r = await berth(
+      env,
+      ['push', '--compression', 'zstd', image.location, `docker://${server.hostPort}/zs/text:missing`],
+      { env: { NODE_OPTIONS: `--require ${preload}` } },
+    );
+    assertOneLineFailure(
+      r,
+      /--compression zstd needs the optional package zstd-napi, which is not installed/,
+    );
   });
 });

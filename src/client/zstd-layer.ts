@@ -12,10 +12,18 @@ import { BerthError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSource } from './sources/image-source.js';
 
+/**
+ * Input per zstd worker job. zstd's default at level 3 is 8 MiB, and a stream holds several jobs' input and
+ * output: measured on a Debian minbase layer (170 MiB), three streams at once (three layers in flight) peaked
+ * at 250 MiB RSS with the default and 145 MiB with 2 MiB jobs, for 1.2% more bytes (and no loss of speed).
+ */
+const ZSTD_JOB_SIZE = 2 * 1024 * 1024;
+
 interface ZstdModule {
   CompressStream: new (parameters?: {
     compressionLevel?: number;
     nbWorkers?: number;
+    jobSize?: number;
     checksumFlag?: boolean;
   }) => Transform;
 }
@@ -77,6 +85,7 @@ export function zstdCompressor(level: number): {
   const compress = new CompressStream({
     compressionLevel: level,
     nbWorkers: availableParallelism(),
+    jobSize: ZSTD_JOB_SIZE,
     checksumFlag: true,
   });
   return {

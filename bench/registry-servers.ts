@@ -22,7 +22,8 @@ export interface RunningRegistry {
 }
 
 const BERTH_BIN = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: on a shared, busy machine (load far above the cores) a server can take tens of seconds to start.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** A free loopback port: the kernel picks one, we release it and hand it to the server. */

@@ -66,9 +66,12 @@ async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let seen = '';
-  child.stdout?.on('data', (d: Buffer) => {
+  // serve writes its ready lines to stdout with readable logs, to stderr when its logs are JSON (not a TTY).
+  const watch = (d: Buffer): void => {
     if (seen.length < 4096) seen += d.toString();
-  });
+  };
+  child.stdout?.on('data', watch);
+  child.stderr?.on('data', watch);
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (!ready || ready.test(seen)) {

@@ -25,6 +25,7 @@ const KiB = 1024;
 const MEMORY_LIMIT = 200 * MiB;
 // Issue 11: berth serve idle (started, nothing asked yet) under 80 MiB; its peak over the whole run under 200.
 const IDLE_LIMIT = 80 * MiB;
+const IDLE_MS = envNumber('BENCH_IDLE_MS', 2000);
 
 const quick = process.env.BENCH_QUICK === '1';
 const settings = {
@@ -125,6 +126,9 @@ async function runSession(
   await mkdir(dir, { recursive: true });
   const loadAverage = loadavg()[0] ?? 0;
   const server = kind === 'berth' ? await startBerth(dir) : await startDistribution(dir);
+  // As the startup bench reads it: IDLE_MS after the server is ready, once start-up garbage has settled.
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  const idleRss = residentBytes(server.pid) ?? 0;
   const meter = new ServerMeter(server.pid);
   const skopeo = new Skopeo(join(dir, 'skopeo'));
   const tag = `[${iteration + 1}/${settings.iterations}] ${kind.padEnd(12)}`;
@@ -138,7 +142,7 @@ async function runSession(
     blobMiBps: 0,
     storedBytes: 0,
     peakRssOverall: 0,
-    idleRss: residentBytes(server.pid) ?? 0,
+    idleRss,
   };
   /** Runs one measured step with clean disks and a fresh memory high-water mark. */
   const phase = async (

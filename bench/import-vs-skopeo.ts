@@ -9,6 +9,7 @@ import { envNumber } from './bench-settings.js';
 import { CountingProxy } from './counting-proxy.js';
 import { type ProfileSummary, renderProfile, summarizeCpuProfile } from './cpu-profile.js';
 import { buildDockerArchive, type DockerArchiveImage } from './docker-archive-image.js';
+import { buildRealCases, measureRealCases, realCaseTable } from './real-image-import.js';
 import { isDead, type RunningRegistry, startDistribution } from './registry-servers.js';
 import { MiB, median, renderColumns } from './report.js';
 import { killTracked, runCommand, startCommand } from './run-command.js';
@@ -38,6 +39,9 @@ const settings = {
   /** `auto`, `gzip` or `none` (`1` means `auto`): one more push under `node --cpu-prof`, summarized. */
   profile: profileChoice === '1' ? 'auto' : profileChoice,
   keepTemp: process.env.BENCH_KEEP_TEMP === '1',
+  /** `synthetic` or `real`: run only those cases (default: both). */
+  only: process.env.BENCH_IMPORT_ONLY ?? '',
+  realIterations: envNumber('BENCH_REAL_ITERATIONS', quick ? 1 : 3),
 };
 
 type ClientId = 'berth' | 'berth-gzip' | 'berth-none' | 'skopeo';
@@ -576,6 +580,175 @@ function resumeTable(runs: ResumeRun[]): { text: string; met: boolean } {
   return { text: renderColumns(header, rows, [0, 6, 8, 9]), met };
 }
 
+/** The synthetic image (16 layers, half random, half text): push, re-push and resume against skopeo. */
+async function syntheticCases(work: string): Promise<void> {
+  const started = Date.now();
+  const archive = await buildDockerArchive(join(work, 'image.tar'), {
+    layers: settings.layers,
+    layerBytes: settings.layerBytes,
+  });
+  const ratios = (kind: string) =>
+    archive.layers.filter((l) => l.kind === kind).map((l) => l.gzipRatio.toFixed(2));
+  log(
+    `docker-archive ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${archive.layers.length} layers, ${mib(archive.layerBytes)} of layer tars; gzip -1 ratio of random layers ${median(ratios('random').map(Number)).toFixed(2)}, text layers ${median(ratios('text').map(Number)).toFixed(2)}`,
+  );
+
+  const runs: PushRun[] = [];
+  for (let i = 0; i < settings.iterations; i++) {
+    // Alternate the clients, rotating the order, so that drift on the machine hits each of them alike.
+    for (let k = 0; k < CLIENTS.length; k++) {
+      const client = CLIENTS[(i + k) % CLIENTS.length] as (typeof CLIENTS)[number];
+      runs.push(await measurePush(client.id, i, archive, work));
+    }
+  }
+  const imageBytes = (id: ClientId) => median(runs.filter((r) => r.client === id).map((r) => r.storedBytes));
+  const resume: ResumeRun[] = [];
+  for (const client of ['berth', 'skopeo'] as const)
+    resume.push(await measureResume(client, archive, imageBytes(client), work));
+
+  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+  await mkdir(join(ROOT, '.bench'), { recursive: true });
+  let profile: ProfileRun | undefined;
+  if (settings.profile) {
+    profile = await profilePush(
+      archive,
+      work,
+      settings.profile,
+      join(ROOT, '.bench', `import-berth-${settings.profile}-${stamp}.cpuprofile`),
+    );
+  }
+
+  const push = pushTable(runs, archive);
+  const repush = repushTable(runs);
+  const resumed = resumeTable(resume);
+  const random = archive.layers.filter((l) => l.kind === 'random').length;
+  const out: string[] = [''];
+  out.push(
+    `Import of a docker-archive (${archive.layers.length} uncompressed layers of ${mib(settings.layerBytes)}: ${random} random, ${archive.layers.length - random} text-like; ${mib(archive.layerBytes)}) into a fresh CNCF Distribution,`,
+  );
+  out.push(
+    `medians of ${settings.iterations} iteration(s), clients alternating${quick ? ' (BENCH_QUICK: smoke run, not the real targets)' : ''}. MiB/s is uncompressed image bytes over wall time;`,
+  );
+  out.push(
+    `skopeo/this above 1.00 means faster than skopeo; "own s" is the time berth reports itself (without Node.js startup).`,
+  );
+  out.push('');
+  out.push(push.text);
+  out.push('');
+  out.push(
+    'Re-push of the same image into the same repository (all blobs there), after each push above; --debug counts requests:',
+  );
+  out.push('');
+  out.push(repush.text);
+  out.push('');
+  out.push(
+    'Resume: push through a counting proxy, SIGKILL at half the image bytes, same command again (same cache):',
+  );
+  out.push('');
+  out.push(resumed.text);
+  if (profile) {
+    out.push('');
+    out.push(
+      `CPU profile of one berth push --compression ${profile.compression}: ${profile.seconds.toFixed(2)} s wall, ${profile.clientCpuSeconds.toFixed(2)} s CPU (all threads; profiled, so slower than above)`,
+    );
+    out.push(renderProfile(profile.summary));
+    out.push(`profile: ${profile.file}`);
+  }
+  const busy = runs.filter((r) => r.loadAverage > cpus().length).length;
+  if (busy > 0) {
+    out.push('');
+    out.push(
+      `warning: ${busy} of ${runs.length} pushes started with a load average above ${cpus().length} (the CPU count): other work was running; compare CPU times and rerun when quiet.`,
+    );
+  }
+  const allMet = push.ratio >= SPEED_TARGET && repush.met && resumed.met;
+  out.push('');
+  out.push(
+    `targets: berth ${push.ratio.toFixed(2)}x skopeo's speed (>= ${SPEED_TARGET}), re-push ${repush.met ? 'under' : 'NOT under'} ${REPUSH_TARGET_SECONDS} s with nothing uploaded, resume ${resumed.met ? 'within' : 'NOT within'} ${RESUME_TARGET}x the image -> ${allMet ? 'ALL TARGETS MET' : 'SOME TARGETS MISSED'}`,
+  );
+  const results = {
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    settings,
+    host: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      kernel: release(),
+      node: process.version,
+    },
+    tools: {
+      skopeo: version('skopeo', ['--version']),
+      distribution: version('docker-registry', ['--version']),
+    },
+    berth: {
+      commit: version('git', ['-C', ROOT, 'rev-parse', 'HEAD']),
+      srcChanges: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean),
+    },
+    image: {
+      layerBytes: archive.layerBytes,
+      archiveBytes: archive.archiveBytes,
+      configDigest: archive.configDigest,
+      layers: archive.layers,
+    },
+    targets: {
+      speedRatio: push.ratio,
+      speedMet: push.ratio >= SPEED_TARGET,
+      repushMet: repush.met,
+      resumeMet: resumed.met,
+    },
+    runs,
+    resume,
+    profile: profile && {
+      ...profile,
+      summary: { ...profile.summary, byFunction: profile.summary.byFunction.slice(0, 50) },
+    },
+    allTargetsMet: allMet,
+  };
+  const file = join(ROOT, '.bench', `import-vs-skopeo-${stamp}.json`);
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  out.push(`results: ${file} (total ${results.durationSeconds.toFixed(0)} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The real images (Debian minbase; Debian + npm + Python): berth gzip, berth zstd and skopeo, alternating. */
+async function realCases(work: string): Promise<void> {
+  const started = Date.now();
+  const cases = await buildRealCases(join(work, 'real'), join(ROOT, '.bench'));
+  const runs = await measureRealCases(cases, settings.realIterations, work, BERTH_BIN);
+  const out: string[] = [''];
+  out.push(
+    `Real images from docker-archive into a fresh CNCF Distribution, medians of ${settings.realIterations} iteration(s), clients alternating${quick ? ' (BENCH_QUICK)' : ''};`,
+  );
+  out.push(
+    'client CPU and peak RSS from GNU time (user + system, max RSS); compressed = the layer sizes in the pushed manifest.',
+  );
+  const targets = [];
+  for (const realCase of cases) {
+    const table = realCaseTable(realCase, runs);
+    targets.push({ case: realCase.name, ...table.targets });
+    out.push('');
+    out.push(table.text);
+  }
+  const busy = loadavg()[0] ?? 0;
+  if (busy > cpus().length)
+    out.push(
+      `\nwarning: load average ${busy.toFixed(1)} is above the CPU count: other work was running; rerun when quiet.`,
+    );
+  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+  await mkdir(join(ROOT, '.bench'), { recursive: true });
+  const file = join(ROOT, '.bench', `import-real-${stamp}.json`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ startedAt: new Date(started).toISOString(), settings, cases, runs, targets }, null, 2)}\n`,
+  );
+  out.push(`results: ${file} (total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
 async function main(): Promise<void> {
   for (const [tool, args] of [
     ['skopeo', ['--version']],
@@ -584,6 +757,8 @@ async function main(): Promise<void> {
     if (spawnSync(tool, args, { stdio: 'ignore' }).error)
       throw new Error(`${tool} is not installed (see TESTING.md)`);
   }
+  if (!['', 'synthetic', 'real'].includes(settings.only))
+    throw new Error(`BENCH_IMPORT_ONLY must be synthetic or real, got ${settings.only}`);
   if (settings.profile && !['auto', 'gzip', 'none'].includes(settings.profile))
     throw new Error(`BENCH_PROFILE must be 1, auto, gzip or none, got ${settings.profile}`);
   await buildBerth();
@@ -600,137 +775,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const started = Date.now();
-    const archive = await buildDockerArchive(join(work, 'image.tar'), {
-      layers: settings.layers,
-      layerBytes: settings.layerBytes,
-    });
-    const ratios = (kind: string) =>
-      archive.layers.filter((l) => l.kind === kind).map((l) => l.gzipRatio.toFixed(2));
-    log(
-      `docker-archive ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${archive.layers.length} layers, ${mib(archive.layerBytes)} of layer tars; gzip -1 ratio of random layers ${median(ratios('random').map(Number)).toFixed(2)}, text layers ${median(ratios('text').map(Number)).toFixed(2)}`,
-    );
-
-    const runs: PushRun[] = [];
-    for (let i = 0; i < settings.iterations; i++) {
-      // Alternate the clients, rotating the order, so that drift on the machine hits each of them alike.
-      for (let k = 0; k < CLIENTS.length; k++) {
-        const client = CLIENTS[(i + k) % CLIENTS.length] as (typeof CLIENTS)[number];
-        runs.push(await measurePush(client.id, i, archive, work));
-      }
-    }
-    const imageBytes = (id: ClientId) =>
-      median(runs.filter((r) => r.client === id).map((r) => r.storedBytes));
-    const resume: ResumeRun[] = [];
-    for (const client of ['berth', 'skopeo'] as const)
-      resume.push(await measureResume(client, archive, imageBytes(client), work));
-
-    const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
-    await mkdir(join(ROOT, '.bench'), { recursive: true });
-    let profile: ProfileRun | undefined;
-    if (settings.profile) {
-      profile = await profilePush(
-        archive,
-        work,
-        settings.profile,
-        join(ROOT, '.bench', `import-berth-${settings.profile}-${stamp}.cpuprofile`),
-      );
-    }
-
-    const push = pushTable(runs, archive);
-    const repush = repushTable(runs);
-    const resumed = resumeTable(resume);
-    const random = archive.layers.filter((l) => l.kind === 'random').length;
-    const out: string[] = [''];
-    out.push(
-      `Import of a docker-archive (${archive.layers.length} uncompressed layers of ${mib(settings.layerBytes)}: ${random} random, ${archive.layers.length - random} text-like; ${mib(archive.layerBytes)}) into a fresh CNCF Distribution,`,
-    );
-    out.push(
-      `medians of ${settings.iterations} iteration(s), clients alternating${quick ? ' (BENCH_QUICK: smoke run, not the real targets)' : ''}. MiB/s is uncompressed image bytes over wall time;`,
-    );
-    out.push(
-      `skopeo/this above 1.00 means faster than skopeo; "own s" is the time berth reports itself (without Node.js startup).`,
-    );
-    out.push('');
-    out.push(push.text);
-    out.push('');
-    out.push(
-      'Re-push of the same image into the same repository (all blobs there), after each push above; --debug counts requests:',
-    );
-    out.push('');
-    out.push(repush.text);
-    out.push('');
-    out.push(
-      'Resume: push through a counting proxy, SIGKILL at half the image bytes, same command again (same cache):',
-    );
-    out.push('');
-    out.push(resumed.text);
-    if (profile) {
-      out.push('');
-      out.push(
-        `CPU profile of one berth push --compression ${profile.compression}: ${profile.seconds.toFixed(2)} s wall, ${profile.clientCpuSeconds.toFixed(2)} s CPU (all threads; profiled, so slower than above)`,
-      );
-      out.push(renderProfile(profile.summary));
-      out.push(`profile: ${profile.file}`);
-    }
-    const busy = runs.filter((r) => r.loadAverage > cpus().length).length;
-    if (busy > 0) {
-      out.push('');
-      out.push(
-        `warning: ${busy} of ${runs.length} pushes started with a load average above ${cpus().length} (the CPU count): other work was running; compare CPU times and rerun when quiet.`,
-      );
-    }
-    const allMet = push.ratio >= SPEED_TARGET && repush.met && resumed.met;
-    out.push('');
-    out.push(
-      `targets: berth ${push.ratio.toFixed(2)}x skopeo's speed (>= ${SPEED_TARGET}), re-push ${repush.met ? 'under' : 'NOT under'} ${REPUSH_TARGET_SECONDS} s with nothing uploaded, resume ${resumed.met ? 'within' : 'NOT within'} ${RESUME_TARGET}x the image -> ${allMet ? 'ALL TARGETS MET' : 'SOME TARGETS MISSED'}`,
-    );
-    const results = {
-      startedAt: new Date(started).toISOString(),
-      durationSeconds: (Date.now() - started) / 1000,
-      settings,
-      host: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryBytes: totalmem(),
-        kernel: release(),
-        node: process.version,
-      },
-      tools: {
-        skopeo: version('skopeo', ['--version']),
-        distribution: version('docker-registry', ['--version']),
-      },
-      berth: {
-        commit: version('git', ['-C', ROOT, 'rev-parse', 'HEAD']),
-        srcChanges: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' })
-          .stdout.trim()
-          .split('\n')
-          .filter(Boolean),
-      },
-      image: {
-        layerBytes: archive.layerBytes,
-        archiveBytes: archive.archiveBytes,
-        configDigest: archive.configDigest,
-        layers: archive.layers,
-      },
-      targets: {
-        speedRatio: push.ratio,
-        speedMet: push.ratio >= SPEED_TARGET,
-        repushMet: repush.met,
-        resumeMet: resumed.met,
-      },
-      runs,
-      resume,
-      profile: profile && {
-        ...profile,
-        summary: { ...profile.summary, byFunction: profile.summary.byFunction.slice(0, 50) },
-      },
-      allTargetsMet: allMet,
-    };
-    const file = join(ROOT, '.bench', `import-vs-skopeo-${stamp}.json`);
-    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-    out.push(`results: ${file} (total ${results.durationSeconds.toFixed(0)} s)`);
-    process.stdout.write(`${out.join('\n')}\n`);
+    if (settings.only !== 'real') await syntheticCases(work);
+    if (settings.only !== 'synthetic') await realCases(work);
   } finally {
     await cleanup();
   }

@@ -22,7 +22,8 @@ export interface RunningRegistry {
 }
 
 const BERTH_BIN = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+// Generous: on a shared, busy machine (load far above the cores) a server can take tens of seconds to start.
+const START_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** A free loopback port: the kernel picks one, we release it and hand it to the server. */
@@ -65,12 +66,12 @@ async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let seen = '';
-  // `berth serve` announces itself on stderr (stdout is for what a command prints): read both.
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.on('data', (d: Buffer) => {
-      if (seen.length < 4096) seen += d.toString();
-    });
-  }
+  // serve writes its ready lines to stdout with readable logs, to stderr when its logs are JSON (not a TTY).
+  const watch = (d: Buffer): void => {
+    if (seen.length < 4096) seen += d.toString();
+  };
+  child.stdout?.on('data', watch);
+  child.stderr?.on('data', watch);
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     if (!ready || ready.test(seen)) {

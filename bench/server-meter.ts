@@ -44,6 +44,11 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined 
   }
 }
 
+/** Resident memory of a process now, in bytes (undefined once it is gone). */
+export function residentBytes(pid: number): number | undefined {
+  return statusField(pid, 'VmRSS');
+}
+
 /**
  * CPU time and peak resident memory of one server process, overall and per phase. Samples VmRSS every 50 ms and also reads the
  * kernel's own high-water mark (VmHWM), which catches spikes between samples; at each phase start the mark is

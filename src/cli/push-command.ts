@@ -23,7 +23,7 @@ export interface PushFlags extends ClientFlags {
   all?: boolean;
   platform?: string;
   compression: string;
-  compressionLevel: string;
+  compressionLevel?: string;
   maxConcurrentUploads: string;
   chunkSize: string;
   srcTlsVerify?: string;
@@ -37,15 +37,32 @@ export interface PushFlags extends ClientFlags {
   db?: string;
 }
 
+// zstd's own default level (near gzip -6's ratio, faster than gzip -1); above 19 its "ultra" window needs
+// hundreds of MiB per worker thread.
+const ZSTD_DEFAULT_LEVEL = 3;
+const ZSTD_MAX_LEVEL = 19;
+
 /** The tuning of a copy from the command's flags, checked. */
 export function copySettings(flags: PushFlags): CopySettings {
   const compression = flags.compression as CompressionChoice;
-  if (!['auto', 'gzip', 'none'].includes(compression)) {
-    throw new BerthError('USAGE', `--compression: expected auto, gzip or none, got "${flags.compression}"`);
+  if (!['auto', 'gzip', 'zstd', 'none'].includes(compression)) {
+    throw new BerthError(
+      'USAGE',
+      `--compression: expected auto, gzip, zstd or none, got "${flags.compression}"`,
+    );
   }
-  const level = Number(flags.compressionLevel);
-  if (!Number.isInteger(level) || level < 1 || level > 9)
-    throw new BerthError('USAGE', '--compression-level: expected 1 to 9');
+  const zstd = compression === 'zstd';
+  // The level is zstd's (1 to 19, default 3) with zstd, gzip's (1 to 9, default 1) otherwise.
+  const maxLevel = zstd ? ZSTD_MAX_LEVEL : 9;
+  const level = Number(flags.compressionLevel ?? (zstd ? ZSTD_DEFAULT_LEVEL : 1));
+  if (!Number.isInteger(level) || level < 1 || level > maxLevel)
+    throw new BerthError('USAGE', `--compression-level: expected 1 to ${maxLevel}`);
+  if (zstd && flags.format === 'v2s2') {
+    throw new BerthError(
+      'USAGE',
+      '--compression zstd needs OCI manifests: Docker schema 2 (--format v2s2) has no zstd layer type',
+    );
+  }
   const concurrency = Number(flags.maxConcurrentUploads);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new BerthError('USAGE', '--max-concurrent-uploads: expected 1 to 64');
@@ -54,7 +71,8 @@ export function copySettings(flags: PushFlags): CopySettings {
     throw new BerthError('USAGE', `--format: expected oci or v2s2, got "${flags.format}"`);
   }
   return {
-    format: flags.format as ManifestFormat | undefined,
+    // A zstd layer exists only in an OCI manifest, so zstd converts Docker manifests (as skopeo does).
+    format: (flags.format ?? (zstd ? 'oci' : undefined)) as ManifestFormat | undefined,
     all: flags.all ?? false,
     platform: flags.platform ? parsePlatform(flags.platform) : undefined,
     compression,
@@ -75,6 +93,8 @@ export async function pushOptions(
   extraTags: string[] = [],
 ): Promise<PushOptions> {
   const settings = copySettings(flags);
+  // zstd-napi is optional: a missing one is a one-line error before anything is read or sent.
+  if (settings.compression === 'zstd') (await import('../client/zstd-layer.js')).loadZstd();
   // Loaded only with --policy: the configuration's schema is a large part of a start otherwise.
   const advisoryDbLookup = flags.policy ? await import('../main/advisory-db-path.js') : undefined;
   const session = sessionSettings(flags);
@@ -131,11 +151,11 @@ export function addCopyOptions(command: Command): Command {
         "copy this platform out of an index (default: this machine's)",
       )
       .option(
-        '--compression <auto|gzip|none>',
-        'compress uncompressed layers (auto: only when it pays)',
+        '--compression <auto|gzip|zstd|none>',
+        'compress uncompressed layers (auto: gzip, only when it pays; zstd: OCI manifests only)',
         'auto',
       )
-      .option('--compression-level <1-9>', 'gzip level (1 fastest)', '1')
+      .option('--compression-level <n>', 'gzip level 1-9 (default 1), or zstd level 1-19 (default 3)')
       .option(
         '--format <oci|v2s2>',
         'convert manifests to OCI or Docker schema 2 (default: keep; OCI into a layout)',

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Digest } from '../oci/digest.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 
-export type Compression = 'gzip' | 'none';
+export type Compression = 'gzip' | 'zstd' | 'none';
 
 interface CacheFile {
   version: 1;

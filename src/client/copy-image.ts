@@ -19,7 +19,13 @@ import {
 import type { ImageDestination } from './destinations/image-destination.js';
 import type { GrowingSpool } from './growing-spool.js';
 import { hostPlatform, type Platform } from './platform.js';
-import { asIs, type CompressionChoice, type PreparedBlob, prepareLayer } from './prepared-blob.js';
+import {
+  asIs,
+  type CompressionChoice,
+  compressorOf,
+  type PreparedBlob,
+  prepareLayer,
+} from './prepared-blob.js';
 import { RegistryResponseError } from './registry-client.js';
 import type { SharedLayerReads } from './shared-layer-reads.js';
 import type { ImageSource, ManifestBlob } from './sources/image-source.js';
@@ -125,7 +131,7 @@ export async function copyImage(
     children,
     tags,
     compression: options.compression,
-    compressedEarlier: (diffId) => options.cache.compressedOf(diffId, 'gzip'),
+    compressedEarlier: (diffId) => options.cache.compressedOf(diffId, compressorOf(options.compression)),
   });
   return executeCopy(plan, source, dest, options);
 }

@@ -340,6 +340,23 @@ describe("planCopy: what the destination may already hold in a blob's place", ()
       { ...gz, mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', rewritten: true },
     ]);
   });
+
+  test('zstd: the earlier zstd blob (asked of the cache as zstd) is an OCI zstd layer; the tar is never sent', () => {
+    const asked: string[] = [];
+    const copy = plan({
+      top: withLayer(tar),
+      compression: 'zstd',
+      compressedEarlier: (diffId) => {
+        asked.push(diffId);
+        return gz;
+      },
+    });
+    assert.deepEqual(asked, [tar.digest]);
+    assert.equal(copy.blobs[1]?.compress, true);
+    assert.deepEqual(copy.blobs[1]?.candidates, [
+      { ...gz, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', rewritten: true },
+    ]);
+  });
 });
 
 /** What the destination knows in a trace: blobs it holds, repositories that would lend a blob, and so on. */
@@ -556,6 +573,16 @@ describe('the manifests to push', () => {
     assert.deepEqual(
       layersOf(pushed).map((l) => l.mediaType),
       [MediaType.ociLayerGzip, MediaType.ociLayerGzip],
+    );
+  });
+
+  test('a zstd layer in a Docker manifest converted to OCI keeps its zstd type', () => {
+    const zst: DestinationBlob = { ...gz, digest: blob('tar.zst').digest, mediaType: MediaType.ociLayerZstd };
+    const pushed = imageManifestToPush(docker, [zst, same(kept)], 'oci');
+    assert.equal(pushed.mediaType, MediaType.ociManifest);
+    assert.deepEqual(
+      layersOf(pushed).map((l) => l.mediaType),
+      [MediaType.ociLayerZstd, MediaType.ociLayerGzip],
     );
   });
 

@@ -4,7 +4,7 @@ import { type Descriptor, imageIndexSchema, imageManifestSchema } from '../oci/m
 import { convertManifest, formatOf, type ManifestFormat } from '../oci/manifest-format.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { choosePlatform, formatPlatform, type Platform } from './platform.js';
-import { type CompressionChoice, gzipMediaType, isUncompressedLayer } from './prepared-blob.js';
+import { type CompressionChoice, compressedMediaType, isUncompressedLayer } from './prepared-blob.js';
 import type { ManifestBlob } from './sources/image-source.js';
 
 // The decisions of a copy, apart from the I/O that carries them out (copy-image.ts): which manifests, in
@@ -172,7 +172,11 @@ function planBlob(
   if (compress) {
     const earlier = input.compressedEarlier(descriptor.digest);
     if (earlier)
-      candidates.push({ ...earlier, mediaType: gzipMediaType(descriptor.mediaType), rewritten: true });
+      candidates.push({
+        ...earlier,
+        mediaType: compressedMediaType(descriptor.mediaType, input.compression),
+        rewritten: true,
+      });
   }
   // `gzip` always sends the compressed blob, so only `auto` (which may keep it as it is) asks for the original.
   if (!compress || input.compression === 'auto') {

@@ -9,10 +9,13 @@ import { publishFile, temporaryPathFor } from '../files/atomic-write.js';
 import { type Digest, digestAlgorithm } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
 import type { BlobInfoCache, Compression } from './blob-info-cache.js';
 import { GrowingSpool } from './growing-spool.js';
+import { LayerReading } from './layer-reading.js';
 import { GZIP_BLOCK_SIZE, ParallelGzip } from './parallel-gzip.js';
 import type { ImageSource } from './sources/image-source.js';
+import { zstdToSpool } from './zstd-layer.js';
 
 /** A blob ready to go: its final digest, size and media type, and a way to read it from any offset. */
 export interface PreparedBlob {
@@ -31,7 +34,7 @@ export interface PreparedBlob {
   uploaded?: number;
 }
 
-export type CompressionChoice = 'auto' | 'gzip' | 'none';
+export type CompressionChoice = 'auto' | 'gzip' | 'zstd' | 'none';
 
 export interface CompressionOptions {
   choice: CompressionChoice;
@@ -94,6 +97,17 @@ export function gzipMediaType(mediaType: string): string {
   return UNCOMPRESSED_LAYERS[mediaType] ?? mediaType;
 }
 
+/** The compressor a choice uses on an uncompressed layer: zstd only when asked, gzip otherwise. */
+export function compressorOf(choice: CompressionChoice): 'gzip' | 'zstd' {
+  return choice === 'zstd' ? 'zstd' : 'gzip';
+}
+
+/** The media type of an uncompressed layer once compressed as `choice` says (zstd exists only in OCI). */
+export function compressedMediaType(mediaType: string, choice: CompressionChoice): string {
+  if (compressorOf(choice) === 'zstd' && isUncompressedLayer(mediaType)) return MediaType.ociLayerZstd;
+  return gzipMediaType(mediaType);
+}
+
 /**
  * Prepares a layer: compressed with gzip into a spool file (so its digest is known before anything is sent,
  * and so that an interrupted upload can resume from any offset), or as it is when `none`, when already
@@ -105,18 +119,34 @@ export async function prepareLayer(
   options: CompressionOptions,
   signal?: AbortSignal,
 ): Promise<PreparedBlob> {
-  const gzipType = UNCOMPRESSED_LAYERS[descriptor.mediaType];
-  if (!gzipType || options.choice === 'none') return asIs(source, descriptor);
+  if (!isUncompressedLayer(descriptor.mediaType) || options.choice === 'none')
+    return asIs(source, descriptor);
+  const compressor = compressorOf(options.choice);
+  const compressedType = compressedMediaType(descriptor.mediaType, options.choice);
   const diffId = descriptor.digest;
-  const spool = join(options.cacheDir, 'spool', `${diffId.replace(':', '-')}.gz${options.level}`);
-  const cached = options.cache.compressedOf(diffId, 'gzip');
+  const suffix = compressor === 'zstd' ? 'zst' : 'gz';
+  const spool = join(options.cacheDir, 'spool', `${diffId.replace(':', '-')}.${suffix}${options.level}`);
+  const cached = options.cache.compressedOf(diffId, compressor);
   const spooled = await stat(spool).catch(() => undefined);
   if (cached && spooled && spooled.size === cached.size)
-    return spoolBlob(spool, cached.digest, cached.size, gzipType);
+    return spoolBlob(spool, cached.digest, cached.size, compressedType);
   if (options.choice === 'auto' && !(await compressesWell(source, descriptor, options.level, signal))) {
     return asIs(source, descriptor);
   }
   options.onCompress?.(0);
+  if (compressor === 'zstd') {
+    const result = await zstdToSpool(
+      source,
+      descriptor,
+      spool,
+      options.level,
+      options.onCompress,
+      signal,
+      options.readTap,
+    );
+    options.cache.recordCompressed(diffId, 'zstd' satisfies Compression, result);
+    return spoolBlob(spool, result.digest, result.size, compressedType);
+  }
   const growing =
     options.streamUpload && compressorFor(descriptor) === 'parallel' ? new GrowingSpool() : undefined;
   const streaming =
@@ -139,7 +169,7 @@ export async function prepareLayer(
     throw error;
   }
   options.cache.recordCompressed(diffId, 'gzip' satisfies Compression, result);
-  const blob = spoolBlob(spool, result.digest, result.size, gzipType);
+  const blob = spoolBlob(spool, result.digest, result.size, compressedType);
   if (!growing || !streaming) return blob;
   growing.finish(result);
   const outcome = await streaming;
@@ -207,26 +237,14 @@ async function compressToSpool(
 ): Promise<{ digest: Digest; size: number }> {
   const { growing } = outputs;
   await mkdir(join(spool, '..'), { recursive: true, mode: 0o700 });
-  let read = 0;
-  let observer: Writable | undefined;
-  const reading = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      read += chunk.length;
-      onRead?.(read);
-      if (observer) copyInto(observer, chunk, () => callback(null, chunk));
-      else callback(null, chunk);
-    },
-    flush(callback) {
-      observer?.end();
-      callback();
-    },
-  });
+  const layerReading = new LayerReading(onRead);
+  const reading = layerReading.stage;
   const temp = temporaryPathFor(spool);
   const parallel = compressorFor(descriptor) === 'parallel';
   const options = signal ? { signal } : {};
   try {
     const input = await source.openBlob(descriptor, { verify: !parallel, ...options });
-    observer = outputs.tap?.();
+    layerReading.attach(outputs.tap?.());
     let result: { digest: Digest; size: number };
     if (parallel) {
       const gzip = new ParallelGzip({ level });
@@ -258,7 +276,7 @@ async function compressToSpool(
     await publishFile(temp, spool);
     return result;
   } catch (error) {
-    observer?.destroy(error as Error);
+    layerReading.fail(error as Error);
     await rm(temp, { force: true });
     throw error;
   }
@@ -306,20 +324,6 @@ async function growingFile(path: string, growing: GrowingSpool): Promise<Writabl
  * Copies each chunk into `observer` too, waiting while it is full. An observer that went away (the gate
  * stopped reading that layer) is no reason to stop the copy.
  */
-function copyInto(observer: Writable, chunk: Buffer, callback: () => void): void {
-  if (observer.destroyed || observer.writableEnded || observer.write(chunk)) {
-    callback();
-    return;
-  }
-  const go = (): void => {
-    observer.off('drain', go);
-    observer.off('close', go);
-    callback();
-  };
-  observer.on('drain', go);
-  observer.on('close', go);
-}
-
 function spoolBlob(path: string, digest: Digest, size: number, mediaType: string): PreparedBlob {
   return {
     digest,

@@ -36,6 +36,8 @@ export function convertManifest(
   const convertType = (type: unknown, what: string): string => {
     const value = String(type);
     if (formatOf(value) === to || Object.values(map).includes(value)) return value;
+    // zstd layers have no Docker type; an OCI manifest holds them as they are.
+    if (to === 'oci' && value === MediaType.ociLayerZstd) return value;
     const converted = map[value];
     if (!converted) {
       throw new BerthError(

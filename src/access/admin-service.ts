@@ -1,6 +1,8 @@
 import type { AuditRecord } from '../metadata/access-store.js';
+import type { AdmissionStore } from '../metadata/admission-store.js';
 import type { AccessService } from './access-service.js';
 import { type AdminCall, AdminContext, type Input, isSystemAdmin } from './admin-context.js';
+import { AdmissionAdmin, type AdmissionPolicyCheck } from './admission-admin.js';
 import { ProjectAdmin } from './project-admin.js';
 import { RobotAdmin } from './robot-admin.js';
 import { RoleAdmin } from './role-admin.js';
@@ -30,15 +32,20 @@ export class AdminService {
   readonly robots: RobotAdmin;
   readonly projects: ProjectAdmin;
   readonly roles: RoleAdmin;
+  /** Projects' admission policies; absent when the server was built without them. */
+  readonly admission: AdmissionAdmin | undefined;
   private readonly context: AdminContext;
 
   // The access service's clock: one server, one time.
-  constructor(access: AccessService) {
+  constructor(access: AccessService, admission?: { store: AdmissionStore; check: AdmissionPolicyCheck }) {
     this.context = new AdminContext(access, access.clock);
     this.users = new UserAdmin(this.context);
     this.robots = new RobotAdmin(this.context);
     this.projects = new ProjectAdmin(this.context);
     this.roles = new RoleAdmin(this.context);
+    this.admission = admission
+      ? new AdmissionAdmin(this.context, this.projects, admission.store, admission.check)
+      : undefined;
   }
 
   /** Who the caller is, as the API tells them. */

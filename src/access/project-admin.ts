@@ -159,6 +159,21 @@ export class ProjectAdmin {
     await this.context.changed(call, 'member.removed', { project: project.name, kind, subject });
   }
 
+  /** The project, when the caller may change its settings (admission and trust policies): else 403 or 404. */
+  async manageable(call: AdminCall, name: string, what: string): Promise<Project> {
+    const { project, role } = await this.get(call, name);
+    await this.requireProjectAdmin(call, role, what);
+    return project;
+  }
+
+  /** The project, when the caller is a member (or a system admin) and may read its settings. */
+  async readable(call: AdminCall, name: string, what: string): Promise<Project> {
+    const { project, role } = await this.get(call, name);
+    if (!isSystemAdmin(call.caller) && role === undefined)
+      await this.context.deny(call, `only a project's members ${what}`);
+    return project;
+  }
+
   /** System admins, and users who are the project's `project-admin` (a robot never manages a project). */
   private async requireProjectAdmin(
     call: AdminCall,

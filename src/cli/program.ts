@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerAdminCommand } from './admin-command.js';
+import { registerAdmissionCommand } from './admission-command.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerUserCommand(program);
   registerRobotCommand(program);
   registerProjectCommand(program);
+  registerAdmissionCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerEventsCommand(program);

@@ -4,6 +4,7 @@ import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
+import { registerAdmissionRoutes } from './admin-admission-routes.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
@@ -118,6 +119,7 @@ export function registerAdminRoutes(
       registerRobotRoutes(api, admin, callOf);
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
+      if (admin.admission) registerAdmissionRoutes(api, admin.admission, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
 
       api.get('/audit', async (request) => {

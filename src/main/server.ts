@@ -19,6 +19,8 @@ import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
+import { parseAdmissionPolicy } from '../policy/admission-policy.js';
+import { type AdmissionAudit, PushAdmission } from '../registry/push-admission.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -215,10 +217,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${paths.sqlite}${suffix}`, { force: true });
     throw error;
   }
+  // Admission at push (issue 14): a project's policy is checked by the server itself; refusals are audited.
+  let auditAdmission: AdmissionAudit = async () => {};
+  const admission = new PushAdmission(metadata.admission, metadata, blobs, clock, (event) =>
+    auditAdmission(event),
+  );
   const registry = new Registry(
     blobs,
     metadata,
     {
+      admission,
       deletes: config.registry.deletes,
       maxManifestSize: config.registry.maxManifestSize,
       mountDiscovery: config.registry.mountDiscovery,
@@ -242,6 +250,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log,
       clock,
     );
+    const auditing = access;
+    auditAdmission = (event) => auditing.audit(event);
     if (config.auth.rolesFile) {
       const count = await loadRolesFile(
         resolve(options.cwd ?? process.cwd(), config.auth.rolesFile),
@@ -281,7 +291,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     chunkMinLength: config.registry.chunkMinLength,
     readOnly: config.registry.readOnly,
     access,
-    admin: access ? new AdminService(access) : undefined,
+    admin: access
+      ? new AdminService(access, {
+          store: metadata.admission,
+          check: (text, source) => void parseAdmissionPolicy(text, source),
+        })
+      : undefined,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

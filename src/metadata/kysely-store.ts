@@ -2,8 +2,10 @@ import { type Kysely, Migrator, type Selectable, sql, type Transaction } from 'k
 import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
+import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import type {
   BlobDependents,
@@ -406,6 +408,7 @@ class KyselyQueries implements MetadataQueries {
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
   readonly events: EventStore;
+  readonly admission: AdmissionStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -416,6 +419,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
     this.events = new KyselyEventStore(kysely);
+    this.admission = new KyselyAdmissionStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

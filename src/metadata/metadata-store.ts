@@ -2,6 +2,7 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
+import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 
 export interface ManifestRecord {
@@ -117,6 +118,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly access: AccessStore;
   /** Events: listing by id, pruning (writes go through `recordEvents`, in the change's transaction). */
   readonly events: EventStore;
+  /** Projects' admission policies (issue 14). */
+  readonly admission: AdmissionStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -69,4 +69,12 @@ export interface Database {
     actor: string | null;
     payload: string | null;
   };
+  admission_policies: { project: string; policy: string; updated_at: number; updated_by: string };
+  trust_policies: {
+    id: Generated<number>;
+    project: string;
+    repository_glob: string;
+    public_key: string;
+    created_at: number;
+  };
 }

@@ -19,6 +19,7 @@ import { rangeHeader } from '../oci/upload-range.js';
 import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
+import type { ManifestAdmission } from './push-admission.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
 
 export interface RegistryOptions {
@@ -33,6 +34,8 @@ export interface RegistryOptions {
   headFromMetadata?: boolean | undefined;
   /** Durable events (push, tag, delete, mount) written in each change's transaction (absent: on). */
   events?: boolean | undefined;
+  /** Projects' admission policies, checked before a manifest is stored (absent: no admission). */
+  admission?: ManifestAdmission | undefined;
 }
 
 /**
@@ -161,6 +164,8 @@ export class Registry {
     ];
     // The empty descriptor's content is known to everyone; a manifest may use it without pushing `{}`.
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
+    // Before the transaction: a refused image leaves no row and no tag.
+    await this.options.admission?.check({ repo, digest, parsed, tags, actor });
     await this.meta.tx(async (tx) => {
       const repositoryId = await tx.ensureRepository(repo);
       const blobSizes = await tx.linkedBlobSizes(repositoryId, requiredBlobs);

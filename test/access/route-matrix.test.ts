@@ -640,6 +640,9 @@ projects-delete            401  401   403      403 403    403   204
 members-list               401  401   404      200 200    403   200
 members-put                401  401   404      403 200    403   200
 members-delete             401  401   404      403 204    403   204
+admission-get              401  401   404      200 200    403   200
+admission-put              401  401   404      403 200    403   200
+admission-delete           401  401   404      403 204    403   204
 roles-list                 401  401   403      403 403    403   200
 roles-get                  401  401   403      403 403    403   200
 roles-put                  401  401   403      403 403    403   201
@@ -682,6 +685,7 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
   /** A fresh name per request, and objects made straight in the store (what the request acts on). */
   const fresh = (prefix: string): string => `${prefix}${++counter}`;
   const store = () => server.metadata.access;
+  const admissionStore = () => server.metadata.admission;
   const freshUser = async (): Promise<string> => {
     const name = fresh('target-');
     assert.ok(await store().createUser({ name, passwordHash: hash, admin: false, createdAt: Date.now() }));
@@ -799,6 +803,44 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
           ((await store().memberRole('team', 'user', name)) === undefined) === (status === 204)
             ? undefined
             : `membership of ${name}`,
+      };
+    },
+    // A project's admission policy (issue 14): members read it, project-admins and system admins change it.
+    'admission-get': async () => {
+      await admissionStore().setPolicy({
+        project: 'team',
+        policy: 'version: 1\n',
+        updatedAt: 0,
+        updatedBy: 'x',
+      });
+      return { method: 'GET', path: '/projects/team/admission' };
+    },
+    'admission-put': async () => {
+      await admissionStore().removePolicy('team');
+      return {
+        method: 'PUT',
+        path: '/projects/team/admission',
+        body: { policy: 'version: 1\nmode: warn\n' },
+        check: async (status) =>
+          ((await admissionStore().getPolicy('team')) !== undefined) === (status === 200)
+            ? undefined
+            : 'admission policy of team',
+      };
+    },
+    'admission-delete': async () => {
+      await admissionStore().setPolicy({
+        project: 'team',
+        policy: 'version: 1\n',
+        updatedAt: 0,
+        updatedBy: 'x',
+      });
+      return {
+        method: 'DELETE',
+        path: '/projects/team/admission',
+        check: async (status) =>
+          ((await admissionStore().getPolicy('team')) === undefined) === (status === 204)
+            ? undefined
+            : 'admission policy of team',
       };
     },
     'roles-list': async () => ({ method: 'GET', path: '/roles' }),

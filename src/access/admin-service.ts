@@ -1,11 +1,13 @@
 import type { AuditRecord } from '../metadata/access-store.js';
 import type { AdmissionStore } from '../metadata/admission-store.js';
+import type { TrustStore } from '../metadata/trust-store.js';
 import type { AccessService } from './access-service.js';
 import { type AdminCall, AdminContext, type Input, isSystemAdmin } from './admin-context.js';
 import { AdmissionAdmin, type AdmissionPolicyCheck } from './admission-admin.js';
 import { ProjectAdmin } from './project-admin.js';
 import { RobotAdmin } from './robot-admin.js';
 import { RoleAdmin } from './role-admin.js';
+import { type PublicKeyCheck, TrustAdmin } from './trust-admin.js';
 import { UserAdmin } from './user-admin.js';
 
 export type { AdminCall, AdminFailure, Caller, Input } from './admin-context.js';
@@ -34,10 +36,20 @@ export class AdminService {
   readonly roles: RoleAdmin;
   /** Projects' admission policies; absent when the server was built without them. */
   readonly admission: AdmissionAdmin | undefined;
+  /** Projects' trust policies; absent when the server was built without them. */
+  readonly trust: TrustAdmin | undefined;
   private readonly context: AdminContext;
 
   // The access service's clock: one server, one time.
-  constructor(access: AccessService, admission?: { store: AdmissionStore; check: AdmissionPolicyCheck }) {
+  constructor(
+    access: AccessService,
+    admission?: {
+      store: AdmissionStore;
+      check: AdmissionPolicyCheck;
+      trust: TrustStore;
+      checkKey: PublicKeyCheck;
+    },
+  ) {
     this.context = new AdminContext(access, access.clock);
     this.users = new UserAdmin(this.context);
     this.robots = new RobotAdmin(this.context);
@@ -45,6 +57,9 @@ export class AdminService {
     this.roles = new RoleAdmin(this.context);
     this.admission = admission
       ? new AdmissionAdmin(this.context, this.projects, admission.store, admission.check)
+      : undefined;
+    this.trust = admission
+      ? new TrustAdmin(this.context, this.projects, admission.trust, admission.checkKey)
       : undefined;
   }
 

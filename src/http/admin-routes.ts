@@ -10,6 +10,7 @@ import { registerProjectRoutes } from './admin-project-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
+import { registerTrustRoutes } from './admin-trust-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
 import { type EventVisibility, registerEventRoutes } from './event-routes.js';
 
@@ -120,6 +121,7 @@ export function registerAdminRoutes(
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
       if (admin.admission) registerAdmissionRoutes(api, admin.admission, callOf);
+      if (admin.trust) registerTrustRoutes(api, admin.trust, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
 
       api.get('/audit', async (request) => {

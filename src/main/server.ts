@@ -20,12 +20,15 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { parseAdmissionPolicy } from '../policy/admission-policy.js';
+import { PullTrust } from '../registry/pull-trust.js';
 import { type AdmissionAudit, PushAdmission } from '../registry/push-admission.js';
 import { Registry } from '../registry/registry.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
+import { readPublicKey } from '../trust/cosign-key.js';
+import { checkSignatureLayer } from '../trust/simple-signing.js';
 import { createLogger } from './logger.js';
 
 export interface RunningServer {
@@ -222,11 +225,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const admission = new PushAdmission(metadata.admission, metadata, blobs, clock, (event) =>
     auditAdmission(event),
   );
+  // The trust policy at pull (issue 14): trust/ verifies each signature layer against the rule's key.
+  const trust = new PullTrust(
+    metadata.trust,
+    metadata,
+    blobs,
+    ({ layer, payload, publicKeyPem, digest }) =>
+      checkSignatureLayer({ layer, payload, publicKey: readPublicKey(publicKeyPem), digest, required: {} })
+        .verified,
+    (event) => auditAdmission(event),
+  );
   const registry = new Registry(
     blobs,
     metadata,
     {
       admission,
+      trust,
       deletes: config.registry.deletes,
       maxManifestSize: config.registry.maxManifestSize,
       mountDiscovery: config.registry.mountDiscovery,
@@ -295,6 +309,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ? new AdminService(access, {
           store: metadata.admission,
           check: (text, source) => void parseAdmissionPolicy(text, source),
+          trust: metadata.trust,
+          checkKey: (pem) => void readPublicKey(pem),
         })
       : undefined,
     realm: config.auth.token.realm,

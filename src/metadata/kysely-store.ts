@@ -7,6 +7,7 @@ import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
+import { KyselyTrustStore } from './kysely-trust-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -21,6 +22,7 @@ import type {
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
 import type { Database } from './schema.js';
+import type { TrustStore } from './trust-store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -409,6 +411,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly access: AccessStore;
   readonly events: EventStore;
   readonly admission: AdmissionStore;
+  readonly trust: TrustStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -420,6 +423,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.access = new KyselyAccessStore(kysely);
     this.events = new KyselyEventStore(kysely);
     this.admission = new KyselyAdmissionStore(kysely);
+    this.trust = new KyselyTrustStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

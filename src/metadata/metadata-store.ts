@@ -4,6 +4,7 @@ import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
 import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { TrustStore } from './trust-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -120,6 +121,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly events: EventStore;
   /** Projects' admission policies (issue 14). */
   readonly admission: AdmissionStore;
+  /** Projects' trust policies (issue 14). */
+  readonly trust: TrustStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

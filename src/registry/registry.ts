@@ -19,6 +19,7 @@ import { rangeHeader } from '../oci/upload-range.js';
 import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js';
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
+import type { ManifestTrust } from './pull-trust.js';
 import type { ManifestAdmission } from './push-admission.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
 
@@ -36,6 +37,8 @@ export interface RegistryOptions {
   events?: boolean | undefined;
   /** Projects' admission policies, checked before a manifest is stored (absent: no admission). */
   admission?: ManifestAdmission | undefined;
+  /** Projects' trust policies, checked before a manifest is served (absent: every manifest is served). */
+  trust?: ManifestTrust | undefined;
 }
 
 /**
@@ -124,9 +127,17 @@ export class Registry {
     ref: ManifestRef,
     accept: string[],
     withContent: boolean,
+    /** Who pulls, for the audit log of a refusal; absent for anonymous callers. */
+    actor?: string,
   ): Promise<ManifestResult> {
     const row = withContent ? await this.meta.manifest(repo, ref) : await this.meta.manifestInfo(repo, ref);
     if (!row) throw await this.manifestMissing(repo, ref);
+    await this.options.trust?.check({
+      repo,
+      digest: row.digest,
+      tag: 'tag' in ref ? ref.tag : undefined,
+      actor,
+    });
     if (!acceptsMediaType(accept, row.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', {
         reason: 'the manifest is not available in any media type the client accepts',

@@ -26,6 +26,7 @@ import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSignCommands } from './sign-command.js';
+import { registerTrustCommand } from './trust-command.js';
 import { registerUserCommand } from './user-command.js';
 
 function packageVersion(): string {
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerRobotCommand(program);
   registerProjectCommand(program);
   registerAdmissionCommand(program);
+  registerTrustCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerEventsCommand(program);

@@ -1,11 +1,15 @@
 import type { AuditRecord } from '../metadata/access-store.js';
+import type { AdmissionStore } from '../metadata/admission-store.js';
 import type { ImmutabilityStore } from '../metadata/immutability-store.js';
+import type { TrustStore } from '../metadata/trust-store.js';
 import type { AccessService } from './access-service.js';
 import { type AdminCall, AdminContext, type Input, isSystemAdmin } from './admin-context.js';
+import { AdmissionAdmin, type AdmissionPolicyCheck } from './admission-admin.js';
 import { ImmutabilityAdmin } from './immutability-admin.js';
 import { ProjectAdmin } from './project-admin.js';
 import { RobotAdmin } from './robot-admin.js';
 import { RoleAdmin } from './role-admin.js';
+import { type PublicKeyCheck, TrustAdmin } from './trust-admin.js';
 import { UserAdmin } from './user-admin.js';
 
 export type { AdminCall, AdminFailure, Caller, Input } from './admin-context.js';
@@ -28,6 +32,17 @@ export interface AuditQuery {
  * themselves) can do, each taking the call and its input, checking who may, and returning plain records.
  * Failures are `BerthError`s with the admin error table's codes; the HTTP layer only maps them.
  */
+/** The stores of per-project policies the admin API manages, each absent when the server runs without it. */
+export interface ProjectPolicyStores {
+  immutability?: ImmutabilityStore;
+  admission?: {
+    store: AdmissionStore;
+    check: AdmissionPolicyCheck;
+    trust: TrustStore;
+    checkKey: PublicKeyCheck;
+  };
+}
+
 export class AdminService {
   readonly users: UserAdmin;
   readonly robots: RobotAdmin;
@@ -35,17 +50,28 @@ export class AdminService {
   readonly roles: RoleAdmin;
   /** Tag immutability rules: given the store that holds them (absent in tests of the other use cases). */
   readonly immutability: ImmutabilityAdmin | undefined;
+  /** Projects' admission policies; absent when the server was built without them. */
+  readonly admission: AdmissionAdmin | undefined;
+  /** Projects' trust policies; absent when the server was built without them. */
+  readonly trust: TrustAdmin | undefined;
   private readonly context: AdminContext;
 
   // The access service's clock: one server, one time.
-  constructor(access: AccessService, lifecycle?: { immutability: ImmutabilityStore }) {
+  constructor(access: AccessService, policies: ProjectPolicyStores = {}) {
     this.context = new AdminContext(access, access.clock);
     this.users = new UserAdmin(this.context);
     this.robots = new RobotAdmin(this.context);
     this.projects = new ProjectAdmin(this.context);
     this.roles = new RoleAdmin(this.context);
-    this.immutability = lifecycle
-      ? new ImmutabilityAdmin(this.context, this.projects, lifecycle.immutability)
+    this.immutability = policies.immutability
+      ? new ImmutabilityAdmin(this.context, this.projects, policies.immutability)
+      : undefined;
+    const { admission } = policies;
+    this.admission = admission
+      ? new AdmissionAdmin(this.context, this.projects, admission.store, admission.check)
+      : undefined;
+    this.trust = admission
+      ? new TrustAdmin(this.context, this.projects, admission.trust, admission.checkKey)
       : undefined;
   }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { BerthError, RegistryError } from '../oci/errors.js';
 import { registerAdminCommand } from './admin-command.js';
+import { registerAdmissionCommand } from './admission-command.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAuditCommand } from './audit-command.js';
 import { registerConfigCommand } from './config-command.js';
@@ -28,6 +29,7 @@ import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSignCommands } from './sign-command.js';
+import { registerTrustCommand } from './trust-command.js';
 import { registerUserCommand } from './user-command.js';
 
 function packageVersion(): string {
@@ -65,6 +67,8 @@ export function buildProgram(): Command {
   registerProjectCommand(program);
   registerRetentionCommand(program);
   registerImmutabilityCommand(program);
+  registerAdmissionCommand(program);
+  registerTrustCommand(program);
   registerRoleCommand(program);
   registerAuditCommand(program);
   registerEventsCommand(program);

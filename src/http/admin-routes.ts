@@ -6,6 +6,7 @@ import type { EventStore } from '../events/event-log.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
+import { registerAdmissionRoutes } from './admin-admission-routes.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
@@ -14,6 +15,7 @@ import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-re
 import { registerRetentionRoutes } from './admin-retention-routes.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
+import { registerTrustRoutes } from './admin-trust-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
 import { type EventVisibility, registerEventRoutes } from './event-routes.js';
 
@@ -134,6 +136,8 @@ export function registerAdminRoutes(
       registerRobotRoutes(api, admin, callOf);
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
+      if (admin.admission) registerAdmissionRoutes(api, admin.admission, callOf);
+      if (admin.trust) registerTrustRoutes(api, admin.trust, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
       if (retention) registerRetentionRoutes(api, admin, retention, callOf);
       registerImmutabilityRoutes(api, admin, callOf);

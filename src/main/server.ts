@@ -21,13 +21,18 @@ import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
+import { parseAdmissionPolicy } from '../policy/admission-policy.js';
 import { PullLog } from '../registry/pull-log.js';
+import { PullTrust } from '../registry/pull-trust.js';
+import { type AdmissionAudit, PushAdmission } from '../registry/push-admission.js';
 import { Registry } from '../registry/registry.js';
 import { TagImmutabilityGuard } from '../registry/tag-immutability-guard.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { StorageReserve } from '../storage/storage-reserve.js';
 import type { TlsMaterial } from '../tls/tls-material.js';
+import { readPublicKey } from '../trust/cosign-key.js';
+import { checkSignatureLayer } from '../trust/simple-signing.js';
 import { createLogger } from './logger.js';
 
 export interface RunningServer {
@@ -231,15 +236,31 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxEntries: config.retention.pullFlushEntries,
     log,
   });
-  // Tag immutability is not built yet: until it is, no tag counts as immutable to retention.
   const immutability = new TagImmutabilityGuard(metadata.immutability);
   const retention = new RetentionJobs(metadata.retention, clock, log, (project) =>
     immutability.immutableCheckFor(project),
+  );
+  // Admission at push (issue 14): a project's policy is checked by the server itself; refusals are audited.
+  let auditAdmission: AdmissionAudit = async () => {};
+  const admission = new PushAdmission(metadata.admission, metadata, blobs, clock, (event) =>
+    auditAdmission(event),
+  );
+  // The trust policy at pull (issue 14): trust/ verifies each signature layer against the rule's key.
+  const trust = new PullTrust(
+    metadata.trust,
+    metadata,
+    blobs,
+    ({ layer, payload, publicKeyPem, digest }) =>
+      checkSignatureLayer({ layer, payload, publicKey: readPublicKey(publicKeyPem), digest, required: {} })
+        .verified,
+    (event) => auditAdmission(event),
   );
   const registry = new Registry(
     blobs,
     metadata,
     {
+      admission,
+      trust,
       deletes: config.registry.deletes,
       maxManifestSize: config.registry.maxManifestSize,
       mountDiscovery: config.registry.mountDiscovery,
@@ -265,6 +286,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log,
       clock,
     );
+    const auditing = access;
+    auditAdmission = (event) => auditing.audit(event);
     if (config.auth.rolesFile) {
       const count = await loadRolesFile(
         resolve(options.cwd ?? process.cwd(), config.auth.rolesFile),
@@ -322,7 +345,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readOnly: config.registry.readOnly,
     access,
     retention,
-    admin: access ? new AdminService(access, { immutability: metadata.immutability }) : undefined,
+    admin: access
+      ? new AdminService(access, {
+          immutability: metadata.immutability,
+          admission: {
+            store: metadata.admission,
+            check: (text, source) => void parseAdmissionPolicy(text, source),
+            trust: metadata.trust,
+            checkKey: (pem) => void readPublicKey(pem),
+          },
+        })
+      : undefined,
     gc,
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,

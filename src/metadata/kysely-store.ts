@@ -3,14 +3,17 @@ import type { Digest } from '../oci/digest.js';
 import { RegistryError } from '../oci/errors.js';
 import type { RepoName } from '../oci/names.js';
 import type { AccessStore } from './access-store.js';
+import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
+import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
+import { KyselyTrustStore } from './kysely-trust-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -26,6 +29,7 @@ import type {
 import { type Dialect, migrations } from './migrations.js';
 import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
+import type { TrustStore } from './trust-store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -474,6 +478,8 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly retention: RetentionStore;
   readonly immutability: ImmutabilityStore;
   readonly gc: GcStore;
+  readonly admission: AdmissionStore;
+  readonly trust: TrustStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -487,6 +493,8 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.retention = new KyselyRetentionStore(kysely);
     this.immutability = new KyselyImmutabilityStore(kysely);
     this.gc = new KyselyGcStore(kysely, dialect);
+    this.admission = new KyselyAdmissionStore(kysely);
+    this.trust = new KyselyTrustStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

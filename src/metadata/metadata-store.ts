@@ -2,10 +2,12 @@ import type { Digest } from '../oci/digest.js';
 import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
+import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
 import type { RetentionStore } from './retention-store.js';
+import type { TrustStore } from './trust-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -136,6 +138,10 @@ export interface MetadataStore extends MetadataQueries {
   readonly immutability: ImmutabilityStore;
   /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
   readonly gc: GcStore;
+  /** Projects' admission policies (issue 14). */
+  readonly admission: AdmissionStore;
+  /** Projects' trust policies (issue 14). */
+  readonly trust: TrustStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

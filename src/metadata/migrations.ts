@@ -301,6 +301,34 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    // Trust and admission (issue 14): a project's admission policy (its YAML text, parsed again on load) and
+    // its trust rules (repository glob -> a public key whose signature a pull requires).
+    '0009_trust': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('admission_policies')
+          .addColumn('project', 'text', (c) => c.primaryKey())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('trust_policies')
+          .addColumn('id', sql.raw(id), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('project', 'text', (c) => c.notNull())
+          .addColumn('repository_glob', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('trust_policies_project')
+          .on('trust_policies')
+          .column('project')
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

@@ -124,4 +124,12 @@ export interface Database {
     kind: string;
     created_at: number;
   };
+  admission_policies: { project: string; policy: string; updated_at: number; updated_by: string };
+  trust_policies: {
+    id: Generated<number>;
+    project: string;
+    repository_glob: string;
+    public_key: string;
+    created_at: number;
+  };
 }

@@ -21,6 +21,8 @@ import type { BlobInfo, BlobStore, UploadWriter } from '../storage/blob-store.js
 import type { ByteRange } from '../storage/object-driver.js';
 import { acceptsMediaType } from './content-negotiation.js';
 import type { PullRecorder } from './pull-log.js';
+import type { ManifestTrust } from './pull-trust.js';
+import type { ManifestAdmission } from './push-admission.js';
 import { rethrowStorageFailure, storageFailure } from './storage-failure.js';
 import type { TagImmutabilityGuard } from './tag-immutability-guard.js';
 
@@ -36,6 +38,10 @@ export interface RegistryOptions {
   headFromMetadata?: boolean | undefined;
   /** Durable events (push, tag, delete, mount) written in each change's transaction (absent: on). */
   events?: boolean | undefined;
+  /** Projects' admission policies, checked before a manifest is stored (absent: no admission). */
+  admission?: ManifestAdmission | undefined;
+  /** Projects' trust policies, checked before a manifest is served (absent: every manifest is served). */
+  trust?: ManifestTrust | undefined;
 }
 
 /**
@@ -134,9 +140,17 @@ export class Registry {
     ref: ManifestRef,
     accept: string[],
     withContent: boolean,
+    /** Who pulls, for the audit log of a refusal; absent for anonymous callers. */
+    actor?: string,
   ): Promise<ManifestResult> {
     const row = withContent ? await this.meta.manifest(repo, ref) : await this.meta.manifestInfo(repo, ref);
     if (!row) throw await this.manifestMissing(repo, ref);
+    await this.options.trust?.check({
+      repo,
+      digest: row.digest,
+      tag: 'tag' in ref ? ref.tag : undefined,
+      actor,
+    });
     if (!acceptsMediaType(accept, row.mediaType)) {
       throw new RegistryError('MANIFEST_UNKNOWN', {
         reason: 'the manifest is not available in any media type the client accepts',
@@ -179,6 +193,8 @@ export class Registry {
     const requiredBlobs = parsed.blobs.filter((d) => d !== EMPTY_JSON_DIGEST);
     const immutability = this.immutability;
     const rules = immutability && tags.length > 0 ? await immutability.rulesFor(repo) : [];
+    // Before the transaction: a refused image leaves no row and no tag.
+    await this.options.admission?.check({ repo, digest, parsed, tags, actor });
     await this.meta.tx(async (tx) => {
       const repositoryId = await tx.ensureRepository(repo);
       const blobSizes = await tx.linkedBlobSizes(repositoryId, requiredBlobs);

@@ -3,8 +3,9 @@
 // anonymous) for the scope the route needs, then `Authorization: Bearer …`; a second pass sends Basic
 // credentials straight to /v2/. Mutating routes work on fresh objects made by the admin for each cell, and
 // each cell checks what it changed: a refused request leaves the tag, manifest, blob or session as it was.
+
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
 import {
@@ -616,6 +617,10 @@ describe('every /v2 route × every caller × a public and a private project', { 
 // API, so `curl -H "Authorization: Bearer $AT" -X POST …/api/v1/users -d '{…"admin":true}'` made an admin).
 // Columns are callers with Basic credentials; the same account with an admin API token
 // (`/token?service=berth-api`) must get the same status, and a registry token of any scope gets 401 everywhere.
+// A P-256 public key for the trust routes (what `berth key generate` writes as cosign.pub).
+const MATRIX_PUBLIC_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .publicKey.export({ format: 'pem', type: 'spki' })
+  .toString();
 const API_CALLERS = ['anon', 'wrong', 'outsider', 'dev', 'padmin', 'robot', 'admin'] as const;
 type ApiCaller = (typeof API_CALLERS)[number];
 
@@ -649,6 +654,12 @@ immutability-list          401  401   404      200 200    200   200
 immutability-add           401  401   404      403 201    403   201
 immutability-add-other     401  401   404      404 404    404   201
 immutability-delete        401  401   404      403 204    403   204
+admission-get              401  401   404      200 200    403   200
+admission-put              401  401   404      403 200    403   200
+admission-delete           401  401   404      403 204    403   204
+trust-list                 401  401   404      200 200    403   200
+trust-add                  401  401   404      403 201    403   201
+trust-delete               401  401   404      403 204    403   204
 roles-list                 401  401   403      403 403    403   200
 roles-get                  401  401   403      403 403    403   200
 roles-put                  401  401   403      403 403    403   201
@@ -697,6 +708,8 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
   /** A fresh name per request, and objects made straight in the store (what the request acts on). */
   const fresh = (prefix: string): string => `${prefix}${++counter}`;
   const store = () => server.metadata.access;
+  const admissionStore = () => server.metadata.admission;
+  const trustStore = () => server.metadata.trust;
   const freshUser = async (): Promise<string> => {
     const name = fresh('target-');
     assert.ok(await store().createUser({ name, passwordHash: hash, admin: false, createdAt: Date.now() }));
@@ -907,6 +920,77 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
           (status === 204)
             ? undefined
             : `rule ${rule.id}`,
+      };
+    },
+    // A project's admission policy (issue 14): members read it, project-admins and system admins change it.
+    'admission-get': async () => {
+      await admissionStore().setPolicy({
+        project: 'team',
+        policy: 'version: 1\n',
+        updatedAt: 0,
+        updatedBy: 'x',
+      });
+      return { method: 'GET', path: '/projects/team/admission' };
+    },
+    'admission-put': async () => {
+      await admissionStore().removePolicy('team');
+      return {
+        method: 'PUT',
+        path: '/projects/team/admission',
+        body: { policy: 'version: 1\nmode: warn\n' },
+        check: async (status) =>
+          ((await admissionStore().getPolicy('team')) !== undefined) === (status === 200)
+            ? undefined
+            : 'admission policy of team',
+      };
+    },
+    'admission-delete': async () => {
+      await admissionStore().setPolicy({
+        project: 'team',
+        policy: 'version: 1\n',
+        updatedAt: 0,
+        updatedBy: 'x',
+      });
+      return {
+        method: 'DELETE',
+        path: '/projects/team/admission',
+        check: async (status) =>
+          ((await admissionStore().getPolicy('team')) === undefined) === (status === 204)
+            ? undefined
+            : 'admission policy of team',
+      };
+    },
+    'trust-list': async () => ({ method: 'GET', path: '/projects/team/trust' }),
+    'trust-add': async () => {
+      const before = (await trustStore().listRules('team')).length;
+      return {
+        method: 'POST',
+        path: '/projects/team/trust',
+        body: { repository: 'team/signed/*', publicKey: MATRIX_PUBLIC_KEY },
+        check: async (status) => {
+          const added = (await trustStore().listRules('team')).length - before;
+          // Each added rule is removed again, so that the project never nears its rule limit.
+          for (const rule of (await trustStore().listRules('team')).slice(before))
+            await trustStore().removeRule('team', rule.id);
+          return (added === 1) === (status === 201) ? undefined : 'trust rule of team';
+        },
+      };
+    },
+    'trust-delete': async () => {
+      const rule = await trustStore().addRule({
+        project: 'team',
+        repositoryGlob: 'team/gone/*',
+        publicKey: MATRIX_PUBLIC_KEY,
+        createdAt: 0,
+      });
+      return {
+        method: 'DELETE',
+        path: `/projects/team/trust/${rule.id}`,
+        check: async (status) => {
+          const left = (await trustStore().listRules('team')).some((r) => r.id === rule.id);
+          if (left) await trustStore().removeRule('team', rule.id);
+          return !left === (status === 204) ? undefined : `trust rule ${rule.id}`;
+        },
       };
     },
     'roles-list': async () => ({ method: 'GET', path: '/roles' }),

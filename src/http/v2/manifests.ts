@@ -38,7 +38,13 @@ export function manifestMethods({ registry, gate, features }: V2Context): Method
     const ref = readReference(route.reference);
     await gate.require(request, name, 'pull');
     const withContent = request.method === 'GET';
-    const result = await registry.getManifest(name, ref, acceptValues(request), withContent);
+    const result = await registry.getManifest(
+      name,
+      ref,
+      acceptValues(request),
+      withContent,
+      await gate.owner(request),
+    );
     reply
       .header('Content-Type', result.mediaType)
       .header('Docker-Content-Digest', result.digest)

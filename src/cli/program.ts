@@ -28,6 +28,7 @@ import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSignCommands } from './sign-command.js';
+import { registerStorageCommand } from './storage-command.js';
 import { registerUserCommand } from './user-command.js';
 
 function packageVersion(): string {
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerUserCommand(program);
   registerRobotCommand(program);
   registerGcCommand(program);
+  registerStorageCommand(program);
   registerProjectCommand(program);
   registerRetentionCommand(program);
   registerImmutabilityCommand(program);

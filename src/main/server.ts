@@ -23,6 +23,7 @@ import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
 import { PullLog } from '../registry/pull-log.js';
 import { Registry } from '../registry/registry.js';
+import { RepositoryLifecycle } from '../registry/repository-lifecycle.js';
 import { TagImmutabilityGuard } from '../registry/tag-immutability-guard.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -324,6 +325,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     retention,
     admin: access ? new AdminService(access, { immutability: metadata.immutability }) : undefined,
     gc,
+    // Issue 12: deleting whole repositories, storage usage.
+    repositories: new RepositoryLifecycle(metadata.repositories, immutability),
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

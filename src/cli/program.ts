@@ -29,6 +29,7 @@ import { registerSbomCommand } from './sbom-command.js';
 import { registerScanCommand } from './scan-command.js';
 import { registerServeCommand } from './serve-command.js';
 import { registerSignCommands } from './sign-command.js';
+import { registerStorageCommand } from './storage-command.js';
 import { registerTrustCommand } from './trust-command.js';
 import { registerUserCommand } from './user-command.js';
 
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerUserCommand(program);
   registerRobotCommand(program);
   registerGcCommand(program);
+  registerStorageCommand(program);
   registerProjectCommand(program);
   registerRetentionCommand(program);
   registerImmutabilityCommand(program);

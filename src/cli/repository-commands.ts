@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { BerthError } from '../oci/errors.js';
+import { isRepoName } from '../oci/names.js';
 import { parseImageReference } from '../oci/reference.js';
+import { type AdminFlags, addAdminOptions, print, withAdminFlags } from './admin-options.js';
 import { addClientOptions, type ClientFlags, sessionSettings } from './client-options.js';
 import { onAction } from './exit-status.js';
 import { pushOutput } from './output/push-result.js';
@@ -61,24 +63,49 @@ export function registerRepositoryCommands(program: Command): void {
   const rm = program
     .command('rm')
     .argument(
-      '<image>',
+      '[image]',
       'HOST/REPO:TAG (removes the tag) or HOST/REPO@DIGEST (removes the manifest and its tags)',
     )
-    .description('delete a tag or a manifest from a registry')
+    .description('delete a tag or a manifest from a registry, or a whole repository from a Berth server')
     .option('--manifest', 'with a tag: delete the manifest it points at, and so every tag of it')
+    .option(
+      '--repository <name>',
+      'delete the whole repository PROJECT/IMAGE (tags, manifests, blob links) on the Berth server; `berth gc` frees the bytes',
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ berth rm registry.example.com/team/app:old\n  $ berth rm registry.example.com/team/app@sha256:…',
+      '\nExamples:\n  $ berth rm registry.example.com/team/app:old\n  $ berth rm registry.example.com/team/app@sha256:…\n  $ berth rm --repository team/app --server registry.example.com',
     );
-  onAction(addClientOptions(rm), async (raw: string, flags: ClientFlags & { manifest?: boolean }) => {
-    const { deleteImage } = await import('../client/registry-catalog.js');
-    const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
-    const settings = sessionSettings(flags);
-    if (!ref.digest && !ref.tag) throw new BerthError('USAGE', `${raw}: name a tag or a digest to delete`);
-    const deleted = await deleteImage(ref, { manifest: flags.manifest === true }, settings);
-    process.stdout.write(`Deleted ${deleted}\n`);
-    return 0;
-  });
+  onAction(
+    addAdminOptions(rm),
+    async (raw: string | undefined, flags: AdminFlags & { manifest?: boolean; repository?: string }) => {
+      if (flags.repository !== undefined) {
+        if (raw !== undefined || flags.manifest)
+          throw new BerthError('USAGE', '--repository goes alone: no image, no --manifest');
+        const repository = flags.repository;
+        if (!isRepoName(repository))
+          throw new BerthError('USAGE', `--repository ${repository}: a repository name such as team/app`);
+        const { removeRepository } = await import('../client/storage-admin.js');
+        return withAdminFlags(flags, async (api) => {
+          const removed = await removeRepository(api, repository);
+          print(
+            flags,
+            removed,
+            (r) =>
+              `Deleted repository ${r.repository}: ${r.tags} tags, ${r.manifests} manifests, ${r.blobLinks} blob links (\`berth gc\` frees the bytes)\n`,
+          );
+        });
+      }
+      if (raw === undefined) throw new BerthError('USAGE', 'name an image to delete, or give --repository');
+      const { deleteImage } = await import('../client/registry-catalog.js');
+      const ref = parseImageReference(raw.replace(/^docker:\/\//, ''));
+      const settings = sessionSettings(flags);
+      if (!ref.digest && !ref.tag) throw new BerthError('USAGE', `${raw}: name a tag or a digest to delete`);
+      const deleted = await deleteImage(ref, { manifest: flags.manifest === true }, settings);
+      process.stdout.write(`Deleted ${deleted}\n`);
+      return 0;
+    },
+  );
 
   const tag = program
     .command('tag')

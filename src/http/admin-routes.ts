@@ -6,11 +6,13 @@ import type { EventStore } from '../events/event-log.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
+import type { RepositoryLifecycle } from '../registry/repository-lifecycle.js';
 import { registerAdmissionRoutes } from './admin-admission-routes.js';
 import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
+import { registerRepositoryRoutes } from './admin-repository-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRetentionRoutes } from './admin-retention-routes.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
@@ -75,6 +77,8 @@ export interface AdminFeatures {
   retention?: RetentionJobs | undefined;
   /** Garbage collection runs. */
   gc?: GcService | undefined;
+  /** Deleting whole repositories, storage usage. */
+  repositories?: RepositoryLifecycle | undefined;
 }
 
 /**
@@ -88,7 +92,7 @@ export function registerAdminRoutes(
   admin: AdminService,
   features: AdminFeatures = {},
 ): void {
-  const { events, retention, gc } = features;
+  const { events, retention, gc, repositories } = features;
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -142,6 +146,7 @@ export function registerAdminRoutes(
       if (retention) registerRetentionRoutes(api, admin, retention, callOf);
       registerImmutabilityRoutes(api, admin, callOf);
       if (gc) registerGcRoutes(api, gc, access, callOf);
+      if (repositories) registerRepositoryRoutes(api, admin, repositories, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

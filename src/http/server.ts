@@ -19,6 +19,7 @@ import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { RegistryError } from '../oci/errors.js';
 import { parseV2Path } from '../oci/v2-path.js';
 import type { Registry } from '../registry/registry.js';
+import type { RepositoryLifecycle } from '../registry/repository-lifecycle.js';
 import { storageFailure } from '../registry/storage-failure.js';
 import { AdminError } from './admin-error.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -42,6 +43,8 @@ export interface HttpOptions {
   retention?: RetentionJobs | undefined;
   /** Garbage collection runs (`/api/v1/gc`), given with `admin`. */
   gc?: GcService | undefined;
+  /** Deleting repositories, storage usage (`/api/v1/repositories`, `/api/v1/storage`), given with `admin`. */
+  repositories?: RepositoryLifecycle | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -281,6 +284,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
         events: options.events,
         retention: options.retention,
         gc: options.gc,
+        repositories: options.repositories,
       });
     }
   } else if (options.events) {

@@ -26,6 +26,7 @@ import { PullLog } from '../registry/pull-log.js';
 import { PullTrust } from '../registry/pull-trust.js';
 import { type AdmissionAudit, PushAdmission } from '../registry/push-admission.js';
 import { Registry } from '../registry/registry.js';
+import { RepositoryLifecycle } from '../registry/repository-lifecycle.js';
 import { TagImmutabilityGuard } from '../registry/tag-immutability-guard.js';
 import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
@@ -357,6 +358,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         })
       : undefined,
     gc,
+    // Issue 12: deleting whole repositories, storage usage.
+    repositories: new RepositoryLifecycle(metadata.repositories, immutability),
     realm: config.auth.token.realm,
     trustedProxies: config.http.trustedProxies,
     https: tls ? { cert: tls.cert, key: tls.key } : undefined,

@@ -12,6 +12,7 @@ import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
+import { KyselyRepositoryStore } from './kysely-repository-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import { KyselyTrustStore } from './kysely-trust-store.js';
 import type {
@@ -27,6 +28,7 @@ import type {
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
+import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
 import type { TrustStore } from './trust-store.js';
@@ -480,6 +482,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly gc: GcStore;
   readonly admission: AdmissionStore;
   readonly trust: TrustStore;
+  readonly repositories: RepositoryStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -495,6 +498,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.gc = new KyselyGcStore(kysely, dialect);
     this.admission = new KyselyAdmissionStore(kysely);
     this.trust = new KyselyTrustStore(kysely);
+    this.repositories = new KyselyRepositoryStore(kysely, dialect === 'postgres');
   }
 
   async readiness(): Promise<string | undefined> {

@@ -6,6 +6,7 @@ import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
+import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { TrustStore } from './trust-store.js';
 
@@ -142,6 +143,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly admission: AdmissionStore;
   /** Projects' trust policies (issue 14). */
   readonly trust: TrustStore;
+  /** Whole repositories: removal, storage usage. */
+  readonly repositories: RepositoryStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

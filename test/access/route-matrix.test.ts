@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RunningServer } from '../../src/main/server.js';
+import type { RepoName } from '../../src/oci/names.js';
 import {
   type Account,
   AuthorizedClient,
@@ -673,6 +674,10 @@ gc-cancel                  401  401   403      403 403    403   200
 gc-status                  401  401   403      403 403    403   200
 gc-history                 401  401   403      403 403    403   200
 gc-run                     401  401   403      403 403    403   200
+repository-delete          401  401   404      403 200    403   200
+repository-delete-other    401  401   404      404 404    404   200
+storage                    401  401   200      200 200    200   200
+storage-project            401  401   404      200 200    200   200
 no-such-route              401  401   404      404 404    404   404
 `;
 
@@ -707,6 +712,18 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
 
   /** A fresh name per request, and objects made straight in the store (what the request acts on). */
   const fresh = (prefix: string): string => `${prefix}${++counter}`;
+  const freshRepositoryDelete = async (project: string): Promise<Request> => {
+    const name = `${project}/${fresh('gone-')}` as RepoName;
+    await server.metadata.ensureRepository(name);
+    return {
+      method: 'DELETE',
+      path: `/repositories/${name}`,
+      check: async (status) =>
+        ((await server.metadata.repositoryId(name)) === undefined) === (status === 200)
+          ? undefined
+          : `repository ${name}`,
+    };
+  };
   const store = () => server.metadata.access;
   const admissionStore = () => server.metadata.admission;
   const trustStore = () => server.metadata.trust;
@@ -1024,6 +1041,11 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     'gc-history': async () => ({ method: 'GET', path: '/gc/history?limit=5' }),
     // Run 1 is the first admin caller's dry run above.
     'gc-run': async () => ({ method: 'GET', path: '/gc/1' }),
+    // A fresh repository per caller; the check sees it gone exactly when the answer says so.
+    'repository-delete': async () => freshRepositoryDelete('team'),
+    'repository-delete-other': async () => freshRepositoryDelete('other'),
+    storage: async () => ({ method: 'GET', path: '/storage' }),
+    'storage-project': async () => ({ method: 'GET', path: '/storage?project=team' }),
     'no-such-route': async () => ({ method: 'GET', path: '/no-such-route' }),
   };
 

@@ -159,6 +159,13 @@ export class ProjectAdmin {
     await this.context.changed(call, 'member.removed', { project: project.name, kind, subject });
   }
 
+  /** The project, when the caller manages it (its webhooks); denied (and audited) otherwise. */
+  async manage(call: AdminCall, name: string, what: string): Promise<Project> {
+    const { project, role } = await this.get(call, name);
+    await this.requireProjectAdmin(call, role, what);
+    return project;
+  }
+
   /** System admins, and users who are the project's `project-admin` (a robot never manages a project). */
   private async requireProjectAdmin(
     call: AdminCall,

@@ -11,6 +11,7 @@ import { registerRobotRoutes } from './admin-robot-routes.js';
 import { registerRoleRoutes } from './admin-role-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
 import { type EventVisibility, registerEventRoutes } from './event-routes.js';
+import { registerWebhookRoutes, type WebhookRouteOptions } from './webhook-routes.js';
 
 const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -70,6 +71,7 @@ export function registerAdminRoutes(
   access: AccessService,
   admin: AdminService,
   events?: EventStore,
+  webhooks?: WebhookRouteOptions,
 ): void {
   app.register(
     async (api) => {
@@ -119,6 +121,7 @@ export function registerAdminRoutes(
       registerProjectRoutes(api, admin, callOf);
       registerRoleRoutes(api, admin, callOf);
       if (events) registerEventRoutes(api, events, eventVisibility(access, callOf));
+      if (webhooks) registerWebhookRoutes(api, admin, callOf, webhooks);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -25,6 +25,7 @@ import { EVERY_EVENT, registerEventRoutes } from './event-routes.js';
 import { type ObservabilityOptions, registerObservability, requestId } from './observability.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerV2Routes } from './v2/router.js';
+import type { WebhookRouteOptions } from './webhook-routes.js';
 
 export interface HttpOptions {
   /** Seconds a connection may stay silent before it is dropped. */
@@ -50,6 +51,8 @@ export interface HttpOptions {
   observability?: ObservabilityOptions | undefined;
   /** `/api/v1/events`; absent when events are off. */
   events?: EventStore | undefined;
+  /** Webhook management (`/api/v1/projects/{project}/webhooks`); absent when webhooks are off. */
+  webhooks?: WebhookRouteOptions | undefined;
 }
 
 type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
@@ -270,7 +273,8 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
       service: options.access.tokens.settings.service,
     });
     registerTokenRoute(app, options.access);
-    if (options.admin) registerAdminRoutes(app, options.access, options.admin, options.events);
+    if (options.admin)
+      registerAdminRoutes(app, options.access, options.admin, options.events, options.webhooks);
   } else if (options.events) {
     registerOpenEventRoutes(app, options.events);
   }

@@ -16,6 +16,7 @@ import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
+import { WebhookDispatcher } from '../jobs/webhook-delivery.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
@@ -42,6 +43,8 @@ export interface RunningServer {
   caPath?: string | undefined;
   /** Pull events wait here until a flush writes them (tests flush to see them at once). */
   pullEvents?: PullEventBatcher | undefined;
+  /** The webhook sender: tests run a pass (`tick`) and wait for its deliveries (`settle`). */
+  webhooks?: WebhookDispatcher | undefined;
   /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
   close(): Promise<void>;
 }
@@ -275,6 +278,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         log,
       )
     : undefined;
+  // Webhooks (issue 13): fed from the events table, so they need events on.
+  const webhooksOn = config.webhooks.enabled && config.events.enabled;
+  const webhooks = webhooksOn
+    ? new WebhookDispatcher({
+        webhooks: metadata.webhooks,
+        events: metadata.events,
+        settings: config.webhooks,
+        clock,
+        log,
+      })
+    : undefined;
+  webhooks?.start(config.webhooks.pollInterval);
   let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
@@ -290,6 +305,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readiness: async () => (started ? metadata.readiness() : 'starting'),
     observability: { metrics, metricsToken: config.metrics.token || undefined, pulls: pullEvents },
     events: config.events.enabled ? metadata.events : undefined,
+    webhooks: webhooksOn
+      ? { store: metadata.webhooks, clock, allowPrivateTargets: config.webhooks.allowPrivateTargets }
+      : undefined,
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -323,6 +341,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await eventPruneJob?.stop();
+    await webhooks?.stop();
     await pullEvents?.stop();
     await metadata.close();
     throw error;
@@ -355,6 +374,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await eventPruneJob?.stop();
+        await webhooks?.stop();
         // After the server stopped answering: every pull it served is written.
         await pullEvents?.stop();
         await metadata.close();
@@ -389,6 +409,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     adminPassword,
     caPath: tls?.caPath,
     pullEvents,
+    webhooks,
     close,
   };
 }

@@ -5,6 +5,7 @@ import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
+import { KyselyWebhookStore } from './kysely-webhook-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -19,6 +20,7 @@ import type {
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
 import type { Database } from './schema.js';
+import type { WebhookStore } from './webhook-store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -406,6 +408,7 @@ class KyselyQueries implements MetadataQueries {
 export class KyselyMetadataStore extends KyselyQueries implements MetadataStore {
   readonly access: AccessStore;
   readonly events: EventStore;
+  readonly webhooks: WebhookStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -416,6 +419,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     super(kysely, dialect === 'postgres');
     this.access = new KyselyAccessStore(kysely);
     this.events = new KyselyEventStore(kysely);
+    this.webhooks = new KyselyWebhookStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

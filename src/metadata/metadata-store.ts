@@ -3,6 +3,7 @@ import type { RepoName } from '../oci/names.js';
 import type { Page } from '../oci/page.js';
 import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
+import type { WebhookStore } from './webhook-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -117,6 +118,7 @@ export interface MetadataStore extends MetadataQueries {
   readonly access: AccessStore;
   /** Events: listing by id, pruning (writes go through `recordEvents`, in the change's transaction). */
   readonly events: EventStore;
+  readonly webhooks: WebhookStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

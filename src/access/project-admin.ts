@@ -159,7 +159,7 @@ export class ProjectAdmin {
     await this.context.changed(call, 'member.removed', { project: project.name, kind, subject });
   }
 
-  /** The project, for a caller who manages it (system admins, its project-admins): for project settings (retention, admission, trust). */
+  /** The project, for a caller who manages it (system admins, its project-admins): for project settings (retention, admission, trust, webhooks). */
   async managed(call: AdminCall, name: string, what: string): Promise<Project> {
     const { project, role } = await this.get(call, name);
     await this.requireProjectAdmin(call, role, what);

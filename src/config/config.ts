@@ -256,6 +256,31 @@ export const configSchema = z
       })
       .strict()
       .default({ schedule: '', grace: 3600 }),
+    // Webhooks (issue 13): delivery of events to per-project endpoints (berth webhook). Times in milliseconds.
+    webhooks: z
+      .object({
+        enabled: z.boolean().default(true),
+        allowPrivateTargets: z.boolean().default(false),
+        concurrency: z.number().int().min(1).max(64).default(2),
+        timeout: z.number().int().min(100).max(120_000).default(10_000),
+        baseDelay: z.number().int().min(1).default(1000),
+        maxDelay: z.number().int().min(1).default(3_600_000),
+        maxAttempts: z.number().int().min(1).max(100).default(12),
+        disableAfter: z.number().int().min(0).default(50),
+        pollInterval: z.number().int().min(10).max(60_000).default(1000),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        allowPrivateTargets: false,
+        concurrency: 2,
+        timeout: 10_000,
+        baseDelay: 1000,
+        maxDelay: 3_600_000,
+        maxAttempts: 12,
+        disableAfter: 50,
+        pollInterval: 1000,
+      }),
     tls: z
       .object({
         cert: z.string().default(''),

@@ -20,6 +20,7 @@ import { registerRoleRoutes } from './admin-role-routes.js';
 import { registerTrustRoutes } from './admin-trust-routes.js';
 import { registerUserRoutes } from './admin-user-routes.js';
 import { type EventVisibility, registerEventRoutes } from './event-routes.js';
+import { registerWebhookRoutes, type WebhookRouteOptions } from './webhook-routes.js';
 
 const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -71,6 +72,8 @@ function unavailable(error: unknown): error is RegistryError {
 
 /** The parts of the admin API that exist only when the server runs them. */
 export interface AdminFeatures {
+  /** Projects' webhooks and their delivery log. */
+  webhooks?: WebhookRouteOptions | undefined;
   /** `/api/v1/events` and its stream. */
   events?: EventStore | undefined;
   /** Retention policies and runs. */
@@ -92,7 +95,7 @@ export function registerAdminRoutes(
   admin: AdminService,
   features: AdminFeatures = {},
 ): void {
-  const { events, retention, gc, repositories } = features;
+  const { events, retention, gc, repositories, webhooks } = features;
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -147,6 +150,7 @@ export function registerAdminRoutes(
       registerImmutabilityRoutes(api, admin, callOf);
       if (gc) registerGcRoutes(api, gc, access, callOf);
       if (repositories) registerRepositoryRoutes(api, admin, repositories, callOf);
+      if (webhooks) registerWebhookRoutes(api, admin, callOf, webhooks);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -28,6 +28,7 @@ import { EVERY_EVENT, registerEventRoutes } from './event-routes.js';
 import { type ObservabilityOptions, registerObservability, requestId } from './observability.js';
 import { registerTokenRoute } from './token-route.js';
 import { registerV2Routes } from './v2/router.js';
+import type { WebhookRouteOptions } from './webhook-routes.js';
 
 export interface HttpOptions {
   /** Seconds a connection may stay silent before it is dropped. */
@@ -59,6 +60,8 @@ export interface HttpOptions {
   observability?: ObservabilityOptions | undefined;
   /** `/api/v1/events`; absent when events are off. */
   events?: EventStore | undefined;
+  /** Webhook management (`/api/v1/projects/{project}/webhooks`); absent when webhooks are off. */
+  webhooks?: WebhookRouteOptions | undefined;
 }
 
 type SchemaCompilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
@@ -285,6 +288,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
         retention: options.retention,
         gc: options.gc,
         repositories: options.repositories,
+        webhooks: options.webhooks,
       });
     }
   } else if (options.events) {

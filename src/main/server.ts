@@ -18,6 +18,7 @@ import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.j
 import { GcService } from '../jobs/gc.js';
 import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
+import { WebhookDispatcher } from '../jobs/webhook-delivery.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { BerthError } from '../oci/errors.js';
 import { isLoopbackHost } from '../oci/reference.js';
@@ -58,6 +59,8 @@ export interface RunningServer {
   pullLog: PullLog;
   /** Retention policies, runs and their schedule. */
   retention: RetentionJobs;
+  /** The webhook sender: tests run a pass (`tick`) and wait for its deliveries (`settle`). */
+  webhooks?: WebhookDispatcher | undefined;
   /** Stops accepting, lets requests in flight finish (up to the grace period), closes the stores. */
   close(): Promise<void>;
 }
@@ -339,6 +342,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       throw new BerthError('CONFIG_INVALID', `config key gc.schedule: ${(error as Error).message}`);
     }
   }
+  // Webhooks (issue 13): fed from the events table, so they need events on.
+  const webhooksOn = config.webhooks.enabled && config.events.enabled;
+  const webhooks = webhooksOn
+    ? new WebhookDispatcher({
+        webhooks: metadata.webhooks,
+        events: metadata.events,
+        settings: config.webhooks,
+        clock,
+        log,
+      })
+    : undefined;
+  webhooks?.start(config.webhooks.pollInterval);
   let started = false;
   const app = buildHttpServer(registry, log, {
     idleTimeout: config.http.idleTimeout,
@@ -368,6 +383,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     readiness: async () => (started ? metadata.readiness() : 'starting'),
     observability: { metrics, metricsToken: config.metrics.token || undefined, pulls: pullEvents },
     events: config.events.enabled ? metadata.events : undefined,
+    webhooks: webhooksOn
+      ? { store: metadata.webhooks, clock, allowPrivateTargets: config.webhooks.allowPrivateTargets }
+      : undefined,
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
@@ -405,6 +423,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await eventPruneJob?.stop();
+    await webhooks?.stop();
     await pullEvents?.stop();
     await metadata.close();
     throw error;
@@ -442,6 +461,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await eventPruneJob?.stop();
+        await webhooks?.stop();
         // After the server stopped answering: every pull it served is written.
         await pullEvents?.stop();
         await metadata.close();
@@ -479,6 +499,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     pullLog,
     retention,
     gc,
+    webhooks,
     close,
   };
 }

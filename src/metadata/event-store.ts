@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'quota_warning',
   'gc',
   'retention',
+  // A webhook endpoint turned off after a run of failed deliveries.
+  'webhook_disabled',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -15,6 +15,7 @@ import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
 import { KyselyRepositoryStore } from './kysely-repository-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import { KyselyTrustStore } from './kysely-trust-store.js';
+import { KyselyWebhookStore } from './kysely-webhook-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -32,6 +33,7 @@ import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
 import type { TrustStore } from './trust-store.js';
+import type { WebhookStore } from './webhook-store.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -483,6 +485,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly admission: AdmissionStore;
   readonly trust: TrustStore;
   readonly repositories: RepositoryStore;
+  readonly webhooks: WebhookStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -499,6 +502,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.admission = new KyselyAdmissionStore(kysely);
     this.trust = new KyselyTrustStore(kysely);
     this.repositories = new KyselyRepositoryStore(kysely, dialect === 'postgres');
+    this.webhooks = new KyselyWebhookStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

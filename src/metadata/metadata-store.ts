@@ -9,6 +9,7 @@ import type { ImmutabilityStore } from './immutability-store.js';
 import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { TrustStore } from './trust-store.js';
+import type { WebhookStore } from './webhook-store.js';
 
 export interface ManifestRecord {
   id: number;
@@ -145,6 +146,7 @@ export interface MetadataStore extends MetadataQueries {
   readonly trust: TrustStore;
   /** Whole repositories: removal, storage usage. */
   readonly repositories: RepositoryStore;
+  readonly webhooks: WebhookStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

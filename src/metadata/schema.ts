@@ -132,4 +132,30 @@ export interface Database {
     public_key: string;
     created_at: number;
   };
+  /** `event_types` is a comma-separated list; `enabled` 1 or 0; `failures` the current run of failures. */
+  webhooks: {
+    id: Generated<number>;
+    project: string;
+    url: string;
+    event_types: string;
+    secret: string;
+    format: string;
+    enabled: number;
+    failures: number;
+    created_at: number;
+  };
+  /** `state`: pending (due at `next_at`), delivered, failed (gave up). */
+  webhook_deliveries: {
+    id: Generated<number>;
+    webhook_id: number;
+    event_id: number;
+    state: string;
+    attempt: number;
+    next_at: number;
+    response_status: number | null;
+    response_ms: number | null;
+    error: string | null;
+    updated_at: number;
+  };
+  webhook_feed: { name: string; last_event_id: number };
 }

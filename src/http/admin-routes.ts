@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { HealthReports } from '../events/health-reports.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
@@ -10,6 +11,7 @@ import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
+import { registerReportRoutes } from './admin-report-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRetentionRoutes } from './admin-retention-routes.js';
 import { registerRobotRoutes } from './admin-robot-routes.js';
@@ -73,6 +75,8 @@ export interface AdminFeatures {
   retention?: RetentionJobs | undefined;
   /** Garbage collection runs. */
   gc?: GcService | undefined;
+  /** `/api/v1/report`: the quarterly health check (`berth report`). */
+  report?: HealthReports | undefined;
 }
 
 /**
@@ -86,7 +90,7 @@ export function registerAdminRoutes(
   admin: AdminService,
   features: AdminFeatures = {},
 ): void {
-  const { events, retention, gc } = features;
+  const { events, retention, gc, report } = features;
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -138,6 +142,7 @@ export function registerAdminRoutes(
       if (retention) registerRetentionRoutes(api, admin, retention, callOf);
       registerImmutabilityRoutes(api, admin, callOf);
       if (gc) registerGcRoutes(api, gc, access, callOf);
+      if (report) registerReportRoutes(api, access, admin, report, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { HealthReports } from '../events/health-reports.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { RegistryError } from '../oci/errors.js';
@@ -42,6 +43,8 @@ export interface HttpOptions {
   retention?: RetentionJobs | undefined;
   /** Garbage collection runs (`/api/v1/gc`), given with `admin`. */
   gc?: GcService | undefined;
+  /** `/api/v1/report` (issue 13's quarterly health check). */
+  report?: HealthReports | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -281,6 +284,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
         events: options.events,
         retention: options.retention,
         gc: options.gc,
+        report: options.report,
       });
     }
   } else if (options.events) {

@@ -10,6 +10,7 @@ import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
+import { KyselyReportStore } from './kysely-report-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import type {
   BlobDependents,
@@ -24,6 +25,7 @@ import type {
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
+import type { ReportStore } from './report-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
 
@@ -474,6 +476,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly retention: RetentionStore;
   readonly immutability: ImmutabilityStore;
   readonly gc: GcStore;
+  readonly report: ReportStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -487,6 +490,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.retention = new KyselyRetentionStore(kysely);
     this.immutability = new KyselyImmutabilityStore(kysely);
     this.gc = new KyselyGcStore(kysely, dialect);
+    this.report = new KyselyReportStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

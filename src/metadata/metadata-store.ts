@@ -5,6 +5,7 @@ import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
+import type { ReportStore } from './report-store.js';
 import type { RetentionStore } from './retention-store.js';
 
 export interface ManifestRecord {
@@ -136,6 +137,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly immutability: ImmutabilityStore;
   /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
   readonly gc: GcStore;
+  /** What `berth report` reads: storage by day, push and pull counts, tag activity. */
+  readonly report: ReportStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

@@ -662,6 +662,9 @@ gc-cancel                  401  401   403      403 403    403   200
 gc-status                  401  401   403      403 403    403   200
 gc-history                 401  401   403      403 403    403   200
 gc-run                     401  401   403      403 403    403   200
+report                     401  401   403      403 403    403   200
+report-team                401  401   404      403 200    403   200
+report-other               401  401   404      404 404    404   200
 no-such-route              401  401   404      404 404    404   404
 `;
 
@@ -939,6 +942,9 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     'gc-status': async () => ({ method: 'GET', path: '/gc' }),
     'gc-history': async () => ({ method: 'GET', path: '/gc/history?limit=5' }),
     // Run 1 is the first admin caller's dry run above.
+    report: async () => ({ method: 'GET', path: '/report' }),
+    'report-team': async () => ({ method: 'GET', path: '/report?project=team' }),
+    'report-other': async () => ({ method: 'GET', path: '/report?project=other&days=30' }),
     'gc-run': async () => ({ method: 'GET', path: '/gc/1' }),
     'no-such-route': async () => ({ method: 'GET', path: '/no-such-route' }),
   };

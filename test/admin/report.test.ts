@@ -1,0 +1,155 @@
+// `GET /api/v1/report` (issue 13, `berth report`): the quarterly health check from the server's own rows, after
+// real pushes, pulls and a refused push, with the server's clock moved by hand (no sleeping).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../src/clock/clock.js';
+import type { HealthReport } from '../../src/events/health-report.js';
+import type { RunningServer } from '../../src/main/server.js';
+import {
+  type Account,
+  AuthorizedClient,
+  addMember,
+  addProject,
+  addUser,
+  basic,
+  bootstrapAdmin,
+} from '../support/access-fixtures.js';
+import { makeImage } from '../support/images.js';
+import { startTestServer } from '../support/registry-server.js';
+import { fileScope, tempDir } from '../support/temp.js';
+
+const DAY = 86_400_000;
+// The metadata store stamps blobs, manifests and tags with the system time (not the server's clock), so the
+// clock starts at the real now: pushes and tags are "now" to the store, events, audit rows and pulls follow the clock.
+const clock = new ManualClock(Date.now());
+const scope = fileScope();
+let server: RunningServer;
+let admin: Account;
+let padmin: Account;
+let dev: Account;
+
+async function report(account: Account, query = ''): Promise<{ status: number; body: HealthReport }> {
+  const res = await fetch(`${server.url}/api/v1/report${query}`, {
+    headers: { authorization: basic(account) },
+  });
+  return { status: res.status, body: (await res.json()) as HealthReport };
+}
+
+before(async () => {
+  const data = await tempDir(scope);
+  server = await startTestServer({ data, clock, config: { 'auth.mode': 'token' } });
+  admin = bootstrapAdmin(server);
+  await addProject(server, 'team', false);
+  await addProject(server, 'other', false);
+  padmin = await addUser(server, 'padmin', 'pw-padmin');
+  dev = await addUser(server, 'dev', 'pw-dev');
+  await addMember(server, 'team', padmin, 'project-admin');
+  await addMember(server, 'team', dev, 'developer');
+});
+after(() => server?.close());
+
+describe('the health report from real pushes and pulls', { concurrency: 1 }, () => {
+  const old = makeImage({ layers: [1000] });
+  const other = makeImage({ layers: [3000] });
+  const big = makeImage({ layers: [20_000, 5000] });
+
+  before(async () => {
+    const client = new AuthorizedClient(server.url, basic(admin));
+    // Two images nobody pulls afterwards.
+    await client.pushImage('team/old', 'v1', old);
+    await client.pushImage('other/app', 'v1', other);
+    // 100 days on: a bigger image, pulled three times; dev's push into a project not theirs is refused.
+    clock.advance(100 * DAY);
+    await client.pushImage('team/app', 'v1', big);
+    for (let i = 0; i < 3; i++) {
+      const pull = await client.request('GET', '/v2/team/app/manifests/v1', {
+        headers: { accept: big.mediaType },
+      });
+      assert.equal(pull.status, 200);
+      await pull.arrayBuffer();
+    }
+    const refused = await new AuthorizedClient(server.url, basic(dev)).request(
+      'POST',
+      '/v2/other/app/blobs/uploads/',
+    );
+    assert.equal(refused.status, 403);
+    await server.pullLog.flush();
+    await server.pullEvents?.flush();
+  });
+
+  test('the whole registry, for a system admin', async () => {
+    const { status, body } = await report(admin, '?months=6');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.generatedAt, new Date(clock.now()).toISOString());
+    assert.equal(body.project, null);
+    assert.deepEqual(
+      body.topBySize.map((r) => r.repository),
+      ['team/app', 'other/app', 'team/old'],
+    );
+    assert.ok((body.topBySize[0]?.bytes ?? 0) > 25_000);
+    assert.deepEqual(body.pulls, { available: true, total: 3, top: [{ repository: 'team/app', pulls: 3 }] });
+    // The first two images were neither pushed nor pulled in 90 days (oldest first); team/app was pulled today.
+    assert.deepEqual(
+      body.stale.tags.map((t) => [t.repository, t.tag, t.lastPulledAt]),
+      [
+        ['team/old', 'v1', null],
+        ['other/app', 'v1', null],
+      ],
+    );
+    assert.equal(body.stale.count, 2);
+    // Pushes in the last 90 days: team/app's; the refused one is dev's into other/app.
+    assert.equal(body.pushes.succeeded, 1);
+    assert.equal(body.pushes.refused, 1);
+    assert.deepEqual(body.pushes.byRepository, [{ repository: 'other/app', succeeded: 0, refused: 1 }]);
+    // Storage: six calendar months ending with the clock's; every blob (three configs, four layers) was stored within them.
+    assert.equal(body.storage.months.length, 6);
+    assert.equal(body.storage.months.at(-1)?.month, new Date(clock.now()).toISOString().slice(0, 7));
+    assert.equal(
+      body.storage.months.reduce((n, m) => n + m.addedBytes, 0),
+      body.storage.totalBytes,
+    );
+    assert.equal(body.storage.months.at(-1)?.totalBytes, body.storage.totalBytes);
+    assert.ok(body.storage.totalBytes > 29_000 && body.storage.blobs === 7);
+    assert.equal(body.vulnerabilities.available, false);
+  });
+
+  test("one project, for that project's admin; the whole registry is refused to them", async () => {
+    const { status, body } = await report(padmin, '?project=team');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.project, 'team');
+    assert.deepEqual(
+      body.topBySize.map((r) => r.repository),
+      ['team/app', 'team/old'],
+    );
+    assert.deepEqual(
+      body.stale.tags.map((t) => t.repository),
+      ['team/old'],
+    );
+    assert.equal(body.pushes.refused, 0);
+    assert.equal((await report(padmin)).status, 403);
+    assert.equal((await report(dev, '?project=team')).status, 403);
+  });
+
+  test('a pull recorded long after the push takes the tag off the stale list', async () => {
+    const client = new AuthorizedClient(server.url, basic(admin));
+    const pull = await client.request('GET', '/v2/team/old/manifests/v1', {
+      headers: { accept: old.mediaType },
+    });
+    assert.equal(pull.status, 200);
+    await pull.arrayBuffer();
+    await server.pullLog.flush();
+    await server.pullEvents?.flush();
+    const { body } = await report(admin);
+    assert.deepEqual(
+      body.stale.tags.map((t) => t.repository),
+      ['other/app'],
+    );
+    assert.equal(body.pulls.available && body.pulls.total, 4);
+  });
+
+  test('bad query values are refused', async () => {
+    assert.equal((await report(admin, '?days=0')).status, 400);
+    assert.equal((await report(admin, '?project=a/b')).status, 400);
+    assert.equal((await report(admin, '?unknown=1')).status, 400);
+  });
+});

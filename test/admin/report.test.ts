@@ -1,10 +1,19 @@
 // `GET /api/v1/report` (issue 13, `berth report`): the quarterly health check from the server's own rows, after
 // real pushes, pulls and a refused push, with the server's clock moved by hand (no sleeping).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock/clock.js';
 import type { HealthReport } from '../../src/events/health-report.js';
 import type { RunningServer } from '../../src/main/server.js';
+import {
+  assertOk,
+  assertOneLineFailure,
+  type BerthEnv,
+  berth,
+  berthEnv,
+  type CliResult,
+} from '../importer/importer-fixtures.js';
 import {
   type Account,
   AuthorizedClient,
@@ -12,7 +21,6 @@ import {
   addProject,
   addUser,
   basic,
-  bootstrapAdmin,
 } from '../support/access-fixtures.js';
 import { makeImage } from '../support/images.js';
 import { startTestServer } from '../support/registry-server.js';
@@ -23,7 +31,9 @@ const DAY = 86_400_000;
 // clock starts at the real now: pushes and tags are "now" to the store, events, audit rows and pulls follow the clock.
 const clock = new ManualClock(Date.now());
 const scope = fileScope();
+const ADMIN_PASSWORD = 'admin-password-1';
 let server: RunningServer;
+let env: BerthEnv;
 let admin: Account;
 let padmin: Account;
 let dev: Account;
@@ -36,9 +46,15 @@ async function report(account: Account, query = ''): Promise<{ status: number; b
 }
 
 before(async () => {
-  const data = await tempDir(scope);
-  server = await startTestServer({ data, clock, config: { 'auth.mode': 'token' } });
-  admin = bootstrapAdmin(server);
+  const work = await tempDir(scope, 'berth-report-');
+  server = await startTestServer({
+    data: join(work, 'data'),
+    clock,
+    config: { 'auth.mode': 'token' },
+    adminPassword: ADMIN_PASSWORD,
+  });
+  env = await berthEnv(join(work, 'env'), { PATH: join(work, 'no-helpers') });
+  admin = { name: 'admin', password: ADMIN_PASSWORD };
   await addProject(server, 'team', false);
   await addProject(server, 'other', false);
   padmin = await addUser(server, 'padmin', 'pw-padmin');
@@ -151,5 +167,47 @@ describe('the health report from real pushes and pulls', { concurrency: 1 }, () 
     assert.equal((await report(admin, '?days=0')).status, 400);
     assert.equal((await report(admin, '?project=a/b')).status, 400);
     assert.equal((await report(admin, '?unknown=1')).status, 400);
+  });
+});
+
+describe('berth report', { concurrency: 1 }, () => {
+  const run = (args: string[], account: Account = admin): Promise<CliResult> =>
+    berth(env, ['report', ...args, '--server', server.url, '-u', account.name, '--password-stdin'], {
+      input: account.password,
+    });
+
+  test('prints sections with bar charts, and says plainly that scan data is not available', async () => {
+    const { stdout } = assertOk(await run([]));
+    assert.match(stdout, /^Berth health report for the whole registry/);
+    assert.match(stdout, /Largest repositories\n {2}team\/app .*█/);
+    assert.match(stdout, /Images not pulled in 90 days: 1\n {2}other\/app:v1 /);
+    assert.match(stdout, /Pushes \(last 90 days\): 1 succeeded, 1 refused/);
+    assert.match(stdout, /Vulnerabilities: not available/);
+  });
+
+  test('--json is the API answer; --project for a project admin', async () => {
+    const whole = JSON.parse(assertOk(await run(['--json'])).stdout) as HealthReport;
+    assert.equal(whole.project, null);
+    const team = JSON.parse(
+      assertOk(await run(['--project', 'team', '--json', '--days', '30'], padmin)).stdout,
+    ) as HealthReport;
+    assert.equal(team.project, 'team');
+    assert.equal(team.windowDays, 30);
+  });
+
+  test('--format html is one self-contained file', async () => {
+    const { stdout } = assertOk(await run(['--format', 'html']));
+    assert.match(stdout, /^<!doctype html>/);
+    assert.match(stdout, /<\/html>\n$/);
+    assert.match(stdout, /team\/app/);
+    // Nothing is fetched from anywhere: no scripts, links, images or URLs.
+    assert.doesNotMatch(stdout, /<script|<link|<img|src=|href=|url\(|https?:\/\//i);
+  });
+
+  test('refusals and bad flags are one line and a non-zero exit', async () => {
+    assertOneLineFailure(await run([], padmin));
+    assertOneLineFailure(await run(['--project', 'team'], dev));
+    assertOneLineFailure(await run(['--format', 'pdf']), /--format/);
+    assertOneLineFailure(await run(['--days', '0']), /--days/);
   });
 });

@@ -26,12 +26,12 @@ export class KyselyReportStore implements ReportStore {
       const rows = await this.db
         .selectFrom('blobs')
         .select((eb) => [
-          sql<number>`blobs.created_at / ${DAY_MS}`.as('day'),
+          sql<number>`blobs.created_at / ${sql.lit(DAY_MS)}`.as('day'),
           eb.fn.sum<number | string>('blobs.size').as('bytes'),
           eb.fn.countAll<number | string>().as('blobs'),
         ])
         .where('blobs.gc_state', 'is', null)
-        .groupBy(sql`blobs.created_at / ${DAY_MS}`)
+        .groupBy(sql`blobs.created_at / ${sql.lit(DAY_MS)}`)
         .execute();
       return rows.map((r) => ({ day: Number(r.day), bytes: Number(r.bytes), blobs: Number(r.blobs) }));
     }
@@ -41,13 +41,13 @@ export class KyselyReportStore implements ReportStore {
       .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
       .innerJoin('repositories', 'repositories.id', 'repository_blobs.repository_id')
       .select((eb) => [
-        sql<number>`repository_blobs.created_at / ${DAY_MS}`.as('day'),
+        sql<number>`repository_blobs.created_at / ${sql.lit(DAY_MS)}`.as('day'),
         eb.fn.sum<number | string>('blobs.size').as('bytes'),
         eb.fn.countAll<number | string>().as('blobs'),
       ])
       .where('repositories.name', '>=', from)
       .where('repositories.name', '<', to)
-      .groupBy(sql`repository_blobs.created_at / ${DAY_MS}`)
+      .groupBy(sql`repository_blobs.created_at / ${sql.lit(DAY_MS)}`)
       .execute();
     return rows.map((r) => ({ day: Number(r.day), bytes: Number(r.bytes), blobs: Number(r.blobs) }));
   }

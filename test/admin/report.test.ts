@@ -1,8 +1,10 @@
 // `GET /api/v1/report` (issue 13, `berth report`): the quarterly health check from the server's own rows, after
 // real pushes, pulls and a refused push, with the server's clock moved by hand (no sleeping).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { ManualClock } from '../../src/clock/clock.js';
 import type { HealthReport } from '../../src/events/health-report.js';
 import type { RunningServer } from '../../src/main/server.js';
@@ -32,6 +34,19 @@ const DAY = 86_400_000;
 const clock = new ManualClock(Date.now());
 const scope = fileScope();
 const ADMIN_PASSWORD = 'admin-password-1';
+// The report's queries (day buckets, grouping) run on PostgreSQL too when a server is given.
+const postgresUrl = process.env.BERTH_TEST_POSTGRES_URL;
+
+async function freshPostgresDatabase(url: string): Promise<string> {
+  const name = `berth_report_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const dbUrl = new URL(url);
+  dbUrl.pathname = `/${name}`;
+  return dbUrl.toString();
+}
 let server: RunningServer;
 let env: BerthEnv;
 let admin: Account;
@@ -50,7 +65,10 @@ before(async () => {
   server = await startTestServer({
     data: join(work, 'data'),
     clock,
-    config: { 'auth.mode': 'token' },
+    config: {
+      'auth.mode': 'token',
+      ...(postgresUrl ? { 'metadata.postgres.url': await freshPostgresDatabase(postgresUrl) } : {}),
+    },
     adminPassword: ADMIN_PASSWORD,
   });
   env = await berthEnv(join(work, 'env'), { PATH: join(work, 'no-helpers') });

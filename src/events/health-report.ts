@@ -175,8 +175,8 @@ export function buildHealthReport(input: HealthReportInput): HealthReport {
       growthRatio: growthRatio(input.storedBytesByDay, now, input.windowDays),
       source:
         input.project === undefined
-          ? 'blobs stored now, by the day each was first stored (deleted blobs are not counted)'
-          : "blobs linked to the project's repositories now, by the day each was linked (a blob shared by two repositories counts in both)",
+          ? 'blobs stored now, by the day each was first stored; deleted blobs are not counted'
+          : "blobs linked to the project's repositories now, by the day each was linked; a blob shared by two repositories counts in both",
     },
     topBySize: top(sizes, (r) => r.bytes, REPORT_TOP),
     pulls: input.pulls
@@ -201,14 +201,14 @@ export function buildHealthReport(input: HealthReportInput): HealthReport {
         lastPulledAt: t.pulledAt === null ? null : iso(t.pulledAt),
       })),
       source:
-        'tags not pushed and with no pull recorded in the period (pulls are recorded by the pull log since the server started recording them)',
+        'tags not pushed and with no pull recorded in the period; pulls count from when the pull log started recording them',
     },
     pushes: {
       succeeded: input.pushes ? sum(input.pushes) : null,
       refused: sum(input.refusedPushes),
       byRepository,
       source:
-        'succeeded: push events; refused: pushes denied by access control (audit log access.denied). Pushes that failed for other reasons (a digest mismatch, a dropped connection) are not recorded',
+        'succeeded: push events; refused: pushes denied by access control, from the audit log; pushes that failed for other reasons, such as a digest mismatch or a dropped connection, are not recorded',
     },
     vulnerabilities: {
       available: false,

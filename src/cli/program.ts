@@ -21,6 +21,7 @@ import { registerLoginCommands } from './login-command.js';
 import { registerProjectCommand } from './project-command.js';
 import { registerPushCommand } from './push-command.js';
 import { registerReferrersCommand } from './referrers-command.js';
+import { registerReportCommand } from './report-command.js';
 import { registerRepositoryCommands } from './repository-commands.js';
 import { registerRetentionCommand } from './retention-command.js';
 import { registerRobotCommand } from './robot-command.js';
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   registerRobotCommand(program);
   registerGcCommand(program);
   registerStorageCommand(program);
+  registerReportCommand(program);
   registerProjectCommand(program);
   registerRetentionCommand(program);
   registerImmutabilityCommand(program);

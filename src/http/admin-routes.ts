@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService, AuditRecord, Caller } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { HealthReports } from '../events/health-reports.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { BERTH_ERROR_CODES, BerthError, RegistryError } from '../oci/errors.js';
@@ -12,6 +13,7 @@ import { AdminError, type AdminErrorKind } from './admin-error.js';
 import { registerGcRoutes } from './admin-gc-routes.js';
 import { registerImmutabilityRoutes } from './admin-immutability-routes.js';
 import { registerProjectRoutes } from './admin-project-routes.js';
+import { registerReportRoutes } from './admin-report-routes.js';
 import { registerRepositoryRoutes } from './admin-repository-routes.js';
 import { authenticateCaller, type CallOf, isoTime, parseInput } from './admin-request.js';
 import { registerRetentionRoutes } from './admin-retention-routes.js';
@@ -82,6 +84,8 @@ export interface AdminFeatures {
   gc?: GcService | undefined;
   /** Deleting whole repositories, storage usage. */
   repositories?: RepositoryLifecycle | undefined;
+  /** `/api/v1/report`: the quarterly health check (`berth report`). */
+  report?: HealthReports | undefined;
 }
 
 /**
@@ -95,7 +99,7 @@ export function registerAdminRoutes(
   admin: AdminService,
   features: AdminFeatures = {},
 ): void {
-  const { events, retention, gc, repositories, webhooks } = features;
+  const { events, retention, gc, repositories, webhooks, report } = features;
   app.register(
     async (api) => {
       const callers = new WeakMap<FastifyRequest, Caller>();
@@ -151,6 +155,7 @@ export function registerAdminRoutes(
       if (gc) registerGcRoutes(api, gc, access, callOf);
       if (repositories) registerRepositoryRoutes(api, admin, repositories, callOf);
       if (webhooks) registerWebhookRoutes(api, admin, callOf, webhooks);
+      if (report) registerReportRoutes(api, access, admin, report, callOf);
 
       api.get('/audit', async (request) => {
         const { events, next } = await admin.auditLog(callOf(request), () =>

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AccessService } from '../access/access-service.js';
 import type { AdminService } from '../access/admin-service.js';
 import type { EventStore } from '../events/event-log.js';
+import type { HealthReports } from '../events/health-reports.js';
 import type { GcService } from '../jobs/gc.js';
 import type { RetentionJobs } from '../jobs/retention-jobs.js';
 import { RegistryError } from '../oci/errors.js';
@@ -46,6 +47,8 @@ export interface HttpOptions {
   gc?: GcService | undefined;
   /** Deleting repositories, storage usage (`/api/v1/repositories`, `/api/v1/storage`), given with `admin`. */
   repositories?: RepositoryLifecycle | undefined;
+  /** `/api/v1/report` (issue 13's quarterly health check). */
+  report?: HealthReports | undefined;
   /** The token endpoint to send clients to; empty: /token on the request's host. */
   realm?: string | undefined;
   /** Addresses and CIDRs whose `X-Forwarded-For` gives the client address (`request.ip`); others' is ignored. */
@@ -289,6 +292,7 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
         gc: options.gc,
         repositories: options.repositories,
         webhooks: options.webhooks,
+        report: options.report,
       });
     }
   } else if (options.events) {

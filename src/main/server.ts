@@ -11,6 +11,7 @@ import { loadRolesFile } from '../access/roles-file.js';
 import { type Clock, systemClock } from '../clock/clock.js';
 import { type Config, resolvePaths, splitListen } from '../config/config.js';
 import { pruneEvents } from '../events/event-retention.js';
+import { HealthReports } from '../events/health-reports.js';
 import { RegistryMetrics } from '../events/metrics.js';
 import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
@@ -386,6 +387,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     webhooks: webhooksOn
       ? { store: metadata.webhooks, clock, allowPrivateTargets: config.webhooks.allowPrivateTargets }
       : undefined,
+    // `berth report` reads rows only; pushes and pulls come from events, so it says when those are off.
+    report: new HealthReports(
+      metadata.report,
+      () => metadata.storageByRepository(),
+      clock,
+      config.events.enabled,
+    ),
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(

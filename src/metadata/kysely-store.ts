@@ -12,6 +12,7 @@ import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
+import { KyselyReportStore } from './kysely-report-store.js';
 import { KyselyRepositoryStore } from './kysely-repository-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import { KyselyTrustStore } from './kysely-trust-store.js';
@@ -29,6 +30,7 @@ import type {
   UploadRecord,
 } from './metadata-store.js';
 import { type Dialect, migrations } from './migrations.js';
+import type { ReportStore } from './report-store.js';
 import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { Database } from './schema.js';
@@ -486,6 +488,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly trust: TrustStore;
   readonly repositories: RepositoryStore;
   readonly webhooks: WebhookStore;
+  readonly report: ReportStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -503,6 +506,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.trust = new KyselyTrustStore(kysely);
     this.repositories = new KyselyRepositoryStore(kysely, dialect === 'postgres');
     this.webhooks = new KyselyWebhookStore(kysely);
+    this.report = new KyselyReportStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

@@ -6,6 +6,7 @@ import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
+import type { ReportStore } from './report-store.js';
 import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
 import type { TrustStore } from './trust-store.js';
@@ -147,6 +148,8 @@ export interface MetadataStore extends MetadataQueries {
   /** Whole repositories: removal, storage usage. */
   readonly repositories: RepositoryStore;
   readonly webhooks: WebhookStore;
+  /** What `berth report` reads: storage by day, push and pull counts, tag activity. */
+  readonly report: ReportStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */
   tx<T>(fn: (tx: MetadataQueries) => Promise<T>): Promise<T>;
   /** Applies pending migrations. */

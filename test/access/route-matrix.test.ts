@@ -678,6 +678,9 @@ repository-delete          401  401   404      403 200    403   200
 repository-delete-other    401  401   404      404 404    404   200
 storage                    401  401   200      200 200    200   200
 storage-project            401  401   404      200 200    200   200
+report                     401  401   403      403 403    403   200
+report-team                401  401   404      403 200    403   200
+report-other               401  401   404      404 404    404   200
 no-such-route              401  401   404      404 404    404   404
 `;
 
@@ -1040,6 +1043,9 @@ describe('every /api/v1 route × every caller and credential kind', { concurrenc
     'gc-status': async () => ({ method: 'GET', path: '/gc' }),
     'gc-history': async () => ({ method: 'GET', path: '/gc/history?limit=5' }),
     // Run 1 is the first admin caller's dry run above.
+    report: async () => ({ method: 'GET', path: '/report' }),
+    'report-team': async () => ({ method: 'GET', path: '/report?project=team' }),
+    'report-other': async () => ({ method: 'GET', path: '/report?project=other&days=30' }),
     'gc-run': async () => ({ method: 'GET', path: '/gc/1' }),
     // A fresh repository per caller; the check sees it gone exactly when the answer says so.
     'repository-delete': async () => freshRepositoryDelete('team'),

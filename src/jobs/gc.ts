@@ -6,6 +6,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { Digest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { JobLease } from './job-lease.js';
 import { purgeStaleUploads } from './upload-purge.js';
 
 export type { GcRunRecord } from '../metadata/gc-store.js';
@@ -123,6 +124,11 @@ export async function runGc(
 export interface GcServiceOptions {
   /** The grace period a run takes when its request names none. */
   defaultGraceMs: number;
+  /**
+   * With several nodes: the schedule and the resumption of an interrupted run happen only on the node that
+   * holds this lease (a run another node left `running` may still be running there).
+   */
+  lease?: JobLease | undefined;
 }
 
 /**
@@ -144,6 +150,7 @@ export class GcService {
 
   /** Marks runs a stopped server left `running` as interrupted, then resumes the newest of them. */
   async resumeInterrupted(): Promise<GcRunRecord | undefined> {
+    if (this.options.lease && !(await this.options.lease.acquire())) return undefined;
     await this.deps.meta.gc.interruptRunning();
     const left = await this.deps.meta.gc.latestInterrupted();
     if (!left || this.#current) return undefined;
@@ -231,6 +238,7 @@ export class GcService {
   schedule(pattern: string): void {
     this.#cron = new Cron(pattern, { protect: true }, async () => {
       if (this.#current) return;
+      if (this.options.lease && !(await this.options.lease.acquire())) return;
       await this.start({
         dryRun: false,
         untagged: false,

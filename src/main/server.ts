@@ -16,6 +16,7 @@ import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { GcService } from '../jobs/gc.js';
+import { JobLease, leaseHolderName } from '../jobs/job-lease.js';
 import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -233,8 +234,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   // Tag immutability is not built yet: until it is, no tag counts as immutable to retention.
   const immutability = new TagImmutabilityGuard(metadata.immutability);
-  const retention = new RetentionJobs(metadata.retention, clock, log, (project) =>
-    immutability.immutableCheckFor(project),
+  // Issue 15: each background job runs on the one node holding its lease (with SQLite: always this one).
+  const leaseHolder = leaseHolderName();
+  const jobLease = (name: string): JobLease =>
+    new JobLease({
+      store: metadata.leases,
+      name,
+      holder: leaseHolder,
+      clock,
+      ttlMs: config.jobs.leaseTtl * 1000,
+      log,
+    });
+  const leases = {
+    purge: jobLease('upload-purge'),
+    eventPrune: jobLease('event-prune'),
+    gc: jobLease('gc'),
+    retention: jobLease('retention'),
+  };
+  const retention = new RetentionJobs(
+    metadata.retention,
+    clock,
+    log,
+    (project) => immutability.immutableCheckFor(project),
+    leases.retention,
   );
   const registry = new Registry(
     blobs,
@@ -286,14 +308,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   pullEvents?.start(PULL_EVENT_FLUSH_MS);
   const eventPruneJob = config.events.enabled
     ? schedulePurge(
-        async () => {
-          try {
-            const removed = await pruneEvents(metadata.events, config.events, clock.now());
-            if (removed > 0) log.info({ removed }, 'events pruned');
-          } catch (error) {
-            log.error({ err: error }, 'event pruning failed');
-          }
-        },
+        () =>
+          leases.eventPrune.run(async () => {
+            try {
+              const removed = await pruneEvents(metadata.events, config.events, clock.now());
+              if (removed > 0) log.info({ removed }, 'events pruned');
+            } catch (error) {
+              log.error({ err: error }, 'event pruning failed');
+            }
+          }),
         config.events.pruneInterval * 1000,
         log,
       )
@@ -306,7 +329,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log,
       uploadMaxAgeMs: config.registry.uploadPurge.maxAge * 1000,
     },
-    { defaultGraceMs: config.gc.grace * 1000 },
+    { defaultGraceMs: config.gc.grace * 1000, lease: leases.gc },
   );
   if (config.gc.schedule) {
     try {
@@ -335,7 +358,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
-    () => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, clock.now(), log),
+    () => leases.purge.run(() => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, clock.now(), log)),
     purge.interval * 1000,
     log,
   );
@@ -359,6 +382,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
+    for (const lease of Object.values(leases)) lease.start();
     await retention.start();
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
@@ -369,6 +393,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await blobCheckJob?.stop();
     await purgeJob.stop();
     await eventPruneJob?.stop();
+    for (const lease of Object.values(leases)) await lease.stop();
     await pullEvents?.stop();
     await metadata.close();
     throw error;
@@ -406,6 +431,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await blobCheckJob?.stop();
         await purgeJob.stop();
         await eventPruneJob?.stop();
+        // Once no job runs here: the others take the jobs at once instead of after the leases' time.
+        for (const lease of Object.values(leases)) await lease.stop();
         // After the server stopped answering: every pull it served is written.
         await pullEvents?.stop();
         await metadata.close();

@@ -10,7 +10,9 @@ import { KyselyAccessStore } from './kysely-access-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
+import { KyselyLeaseStore } from './kysely-lease-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
+import type { LeaseStore } from './lease-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -474,6 +476,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly retention: RetentionStore;
   readonly immutability: ImmutabilityStore;
   readonly gc: GcStore;
+  readonly leases: LeaseStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -487,6 +490,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.retention = new KyselyRetentionStore(kysely);
     this.immutability = new KyselyImmutabilityStore(kysely);
     this.gc = new KyselyGcStore(kysely, dialect);
+    this.leases = new KyselyLeaseStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

@@ -5,6 +5,7 @@ import type { AccessStore } from './access-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
+import type { LeaseStore } from './lease-store.js';
 import type { RetentionStore } from './retention-store.js';
 
 export interface ManifestRecord {
@@ -134,6 +135,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly retention: RetentionStore;
   /** Tag immutability rules per project. */
   readonly immutability: ImmutabilityStore;
+  /** Leases that keep each background job on one node at a time. */
+  readonly leases: LeaseStore;
   /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
   readonly gc: GcStore;
   /** Runs `fn` in one transaction: everything it wrote is kept, or nothing when it throws. */

@@ -124,4 +124,6 @@ export interface Database {
     kind: string;
     created_at: number;
   };
+  /** Background job leases (migration 0011): one row per job while a node holds or held it. */
+  leases: { name: string; holder: string; expires_at: number };
 }

@@ -1,0 +1,122 @@
+// Job leases on real SQLite and, where BERTH_TEST_POSTGRES_URL is set, real PostgreSQL: two "nodes" (two
+// JobLease objects with different holders over one store) and a ManualClock standing for the time.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
+import { fileScope, tempDir } from '../../test/support/temp.js';
+import { ManualClock } from '../clock/clock.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { openPostgresMetadata } from '../metadata/postgres.js';
+import { openSqliteMetadata } from '../metadata/sqlite.js';
+import { JobLease } from './job-lease.js';
+
+const url = process.env.BERTH_TEST_POSTGRES_URL;
+const databases: string[] = [];
+const stores: MetadataStore[] = [];
+after(async () => {
+  for (const store of stores) await store.close();
+  if (!url || databases.length === 0) return;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  for (const db of databases) await client.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  await client.end();
+});
+
+const dialects: Array<[string, () => Promise<MetadataStore>]> = [
+  [
+    'SQLite',
+    async () => {
+      const dir = await tempDir(fileScope(), 'berth-job-lease-');
+      const store = openSqliteMetadata(join(dir, 'metadata.sqlite'));
+      await store.migrate();
+      stores.push(store);
+      return store;
+    },
+  ],
+];
+if (url)
+  dialects.push([
+    'PostgreSQL',
+    async () => {
+      const name = `berth_test_${randomBytes(6).toString('hex')}`;
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`CREATE DATABASE ${name}`);
+      await client.end();
+      databases.push(name);
+      const dbUrl = new URL(url);
+      dbUrl.pathname = `/${name}`;
+      const store = openPostgresMetadata(dbUrl.toString(), 5);
+      await store.migrate();
+      stores.push(store);
+      return store;
+    },
+  ]);
+
+const log = pino({ level: 'silent' });
+
+for (const [dialect, open] of dialects) {
+  describe(`job leases on ${dialect}`, () => {
+    test('acquire, renew and release are conditional: a table of steps by two holders', async () => {
+      const store = (await open()).leases;
+      // [holder, action, now, expected]: a lease lasts until now + 1000.
+      const steps: Array<['a' | 'b', 'acquire' | 'release', number, boolean]> = [
+        ['a', 'acquire', 0, true], // free: taken
+        ['b', 'acquire', 500, false], // held by a, not expired
+        ['a', 'acquire', 900, true], // a renews: now until 1900
+        ['b', 'acquire', 1500, false], // a's renewal counts
+        ['b', 'acquire', 1900, true], // a's time ran out (expires_at <= now)
+        ['a', 'acquire', 1950, false], // b holds it now
+        ['a', 'release', 2000, false], // a cannot release b's lease
+        ['b', 'release', 2000, true],
+        ['a', 'acquire', 2001, true], // released: free at once
+      ];
+      for (const [i, [holder, action, now, expected]] of steps.entries()) {
+        const got =
+          action === 'acquire'
+            ? await store.acquireLease('job', holder, now, now + 1000)
+            : await store.releaseLease('job', holder);
+        assert.equal(got, expected, `step ${i}: ${holder} ${action} at ${now}`);
+      }
+      assert.deepEqual(await store.lease('job'), { name: 'job', holder: 'a', expiresAt: 3001 });
+      assert.equal(await store.lease('other'), undefined);
+    });
+
+    test('of many holders racing for a free lease, exactly one wins', async () => {
+      const store = (await open()).leases;
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.acquireLease('race', `node-${i}`, 0, 1000)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test('a job runs on the holder only, and moves to the other node when the holder stops renewing', async () => {
+      const meta = await open();
+      const clock = new ManualClock();
+      const lease = (holder: string) =>
+        new JobLease({ store: meta.leases, name: 'upload-purge', holder, clock, ttlMs: 30_000, log });
+      const a = lease('node-a');
+      const b = lease('node-b');
+      const ran: string[] = [];
+      assert.equal(await a.run(async () => ran.push('a')), true);
+      assert.equal(await b.run(async () => ran.push('b')), false);
+      clock.advance(20_000);
+      assert.equal(await a.run(async () => ran.push('a')), true); // renews until 50 s
+      clock.advance(20_000);
+      assert.equal(await b.run(async () => ran.push('b')), false); // 40 s: a still holds it
+      // a dies (no more renewals): at 50 s its lease ran out and b takes the job.
+      clock.advance(10_000);
+      assert.equal(await b.run(async () => ran.push('b')), true);
+      assert.equal(b.held, true);
+      assert.equal(await a.acquire(), false);
+      assert.deepEqual(ran, ['a', 'a', 'b']);
+      // b stops cleanly: the lease is released and a takes it without waiting for the time to run out.
+      await b.stop();
+      assert.equal(await meta.leases.lease('upload-purge'), undefined);
+      assert.equal(await a.run(async () => ran.push('a')), true);
+    });
+  });
+}

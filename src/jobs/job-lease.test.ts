@@ -11,6 +11,9 @@ import { ManualClock } from '../clock/clock.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { openPostgresMetadata } from '../metadata/postgres.js';
 import { openSqliteMetadata } from '../metadata/sqlite.js';
+import { DriverBlobStore } from '../storage/blob-store.js';
+import { FsDriver } from '../storage/fs-driver.js';
+import { GcService } from './gc.js';
 import { JobLease } from './job-lease.js';
 
 const url = process.env.BERTH_TEST_POSTGRES_URL;
@@ -117,6 +120,66 @@ for (const [dialect, open] of dialects) {
       await b.stop();
       assert.equal(await meta.leases.lease('upload-purge'), undefined);
       assert.equal(await a.run(async () => ran.push('a')), true);
+    });
+
+    test('gc: one run across the nodes, and a run a dead node left is resumed once its run lease ran out', async () => {
+      const meta = await open();
+      const clock = new ManualClock(Date.now());
+      const blobs = new DriverBlobStore(
+        new FsDriver(join(await tempDir(fileScope(), 'berth-gc-lease-'), 's')),
+      );
+      const node = (holder: string) => {
+        const lease = (name: string) =>
+          new JobLease({ store: meta.leases, name, holder, clock, ttlMs: 30_000, log });
+        return new GcService(
+          { meta, blobs, clock, log, uploadMaxAgeMs: 86_400_000 },
+          { defaultGraceMs: 0, lease: lease('gc'), runLease: lease('gc-run') },
+        );
+      };
+      const a = node('node-a');
+      const b = node('node-b');
+      // a crashed mid-run: its row says running and its run lease has not run out yet.
+      const deadRunLease = new JobLease({
+        store: meta.leases,
+        name: 'gc-run',
+        holder: 'node-a',
+        clock,
+        ttlMs: 30_000,
+        log,
+      });
+      assert.equal(await deadRunLease.acquire(), true);
+      const left = await meta.gc.createRun({
+        trigger: 'manual',
+        dryRun: true,
+        untagged: false,
+        graceMs: 0,
+        cutoff: clock.now(),
+        startedAt: clock.now(),
+      });
+      const request = { dryRun: true, untagged: false, graceMs: 0, trigger: 'manual' } as const;
+      await assert.rejects(b.start(request), {
+        code: 'CONFLICT',
+        message: new RegExp(`run ${left.id}\\b.*another node`),
+      });
+      assert.equal(await b.resumeInterrupted(), undefined);
+      assert.equal(
+        (await meta.gc.run(left.id))?.status,
+        'running',
+        'a live run elsewhere is not marked interrupted',
+      );
+      // The run lease runs out: b takes the orphan over from its checkpoint.
+      clock.advance(30_000);
+      const resumed = await b.resumeInterrupted();
+      assert.equal(resumed?.id, left.id);
+      assert.equal((await meta.leases.lease('gc-run'))?.holder, 'node-b');
+      await b.settled();
+      assert.equal((await meta.gc.run(left.id))?.status, 'succeeded');
+      // The run over, b gave the run lease up: a runs the next one at once.
+      assert.equal(await meta.leases.lease('gc-run'), undefined);
+      const next = await a.start(request);
+      await a.settled();
+      assert.equal((await a.run(next.id))?.status, 'succeeded');
+      await Promise.all([a.stop(), b.stop()]);
     });
   });
 }

@@ -249,6 +249,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     purge: jobLease('upload-purge'),
     eventPrune: jobLease('event-prune'),
     gc: jobLease('gc'),
+    gcRun: jobLease('gc-run'),
     retention: jobLease('retention'),
   };
   const retention = new RetentionJobs(
@@ -329,7 +330,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log,
       uploadMaxAgeMs: config.registry.uploadPurge.maxAge * 1000,
     },
-    { defaultGraceMs: config.gc.grace * 1000, lease: leases.gc },
+    { defaultGraceMs: config.gc.grace * 1000, lease: leases.gc, runLease: leases.gcRun },
   );
   if (config.gc.schedule) {
     try {
@@ -382,7 +383,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
-    for (const lease of Object.values(leases)) lease.start();
+    // gc-run is held only while a run runs (GcService takes it).
+    for (const lease of [leases.purge, leases.eventPrune, leases.gc, leases.retention]) lease.start();
     await retention.start();
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {

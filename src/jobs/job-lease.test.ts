@@ -15,6 +15,7 @@ import { DriverBlobStore } from '../storage/blob-store.js';
 import { FsDriver } from '../storage/fs-driver.js';
 import { GcService } from './gc.js';
 import { JobLease } from './job-lease.js';
+import { RetentionSchedule } from './retention-schedule.js';
 
 const url = process.env.BERTH_TEST_POSTGRES_URL;
 const databases: string[] = [];
@@ -180,6 +181,47 @@ for (const [dialect, open] of dialects) {
       await a.settled();
       assert.equal((await a.run(next.id))?.status, 'succeeded');
       await Promise.all([a.stop(), b.stop()]);
+    });
+
+    test('retention: a scheduled run fires on the lease holder only', async () => {
+      const meta = await open();
+      const clock = new ManualClock();
+      const ran: string[] = [];
+      const node = (holder: string) => {
+        const lease = new JobLease({
+          store: meta.leases,
+          name: 'retention',
+          holder,
+          clock,
+          ttlMs: 30_000,
+          log,
+        });
+        const schedule = new RetentionSchedule(
+          meta.retention,
+          async (project) => ran.push(`${holder}:${project}`),
+          log,
+          lease,
+        );
+        schedule.update('team', '0 3 * * *');
+        return { lease, schedule };
+      };
+      const a = node('node-a');
+      const b = node('node-b');
+      assert.equal(await a.lease.acquire(), true);
+      // [node that ticks, ms the clock moves first, runs so far after the tick]
+      const steps: Array<[typeof a, number, string[]]> = [
+        [a, 0, ['node-a:team']],
+        [b, 10_000, ['node-a:team']], // a holds it: b skips its tick
+        [b, 30_000, ['node-a:team', 'node-b:team']], // a stopped renewing 40 s ago: b takes it
+        [a, 0, ['node-a:team', 'node-b:team']],
+      ];
+      for (const [i, [which, advance, expected]] of steps.entries()) {
+        clock.advance(advance);
+        assert.equal(await which.schedule.trigger('team'), true);
+        assert.deepEqual(ran, expected, `step ${i}`);
+      }
+      await a.schedule.stop();
+      await b.schedule.stop();
     });
   });
 }

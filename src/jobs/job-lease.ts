@@ -57,7 +57,9 @@ export class JobLease {
       log.error({ err: error, lease: name }, 'job lease not renewed');
       held = false;
     }
-    if (held !== this.#held) log.info({ lease: name, holder }, held ? 'job lease taken' : 'job lease lost');
+    // Taking a lease is routine (every start); losing one that was held means another node took the job.
+    if (held && !this.#held) log.debug({ lease: name, holder }, 'job lease taken');
+    if (!held && this.#held) log.warn({ lease: name, holder }, 'job lease lost: another node runs this job');
     this.#held = held;
     return held;
   }

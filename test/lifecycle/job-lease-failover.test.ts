@@ -15,7 +15,8 @@ const postgres = process.env.BERTH_TEST_POSTGRES_URL;
 const gate = requireCondition(
   postgres ? undefined : 'BERTH_TEST_POSTGRES_URL is not set (npm run test:full starts one)',
 );
-const LEASE_TTL_SECONDS = 2;
+// Long enough that a node slowed by a loaded machine still renews in time (renewals come every third of it).
+const LEASE_TTL_SECONDS = 5;
 
 /** Polls `check` until it returns a value (the sign that the servers got there); fails after `ms`. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -115,7 +116,7 @@ describe('a background job moves to another node when its lease holder dies', { 
     assert.ok(taken);
     const takeoverMs = performance.now() - killedAt;
     // Once the dead holder's time ran out, the next try (every leaseTtl/3) takes it.
-    assert.ok(takeoverMs < (LEASE_TTL_SECONDS + 2) * 1000, `took ${takeoverMs} ms`);
+    assert.ok(takeoverMs < (LEASE_TTL_SECONDS + 3) * 1000, `took ${takeoverMs} ms`);
     console.log(
       `# lease moved ${Math.round(takeoverMs)} ms after the SIGKILL (leaseTtl ${LEASE_TTL_SECONDS} s)`,
     );
@@ -126,6 +127,11 @@ describe('a background job moves to another node when its lease holder dies', { 
   test('a clean stop releases the leases: nothing waits for their time to run out', async () => {
     const survivor = nodes.find((node) => node.child.exitCode === null && node.child.signalCode === null);
     assert.ok(survivor);
+    // Every job the dead node held has moved here by now, or does within the lease's time.
+    for (const name of ['upload-purge', 'event-prune', 'gc', 'retention'])
+      await until(`${name} on the surviving node`, async () =>
+        (await holderOf(name)) === survivor ? true : undefined,
+      );
     assert.equal(await survivor.stop(), 0);
     const { rows } = await db.query('select name from leases');
     assert.deepEqual(rows, []);

@@ -281,6 +281,13 @@ export const configSchema = z
         disableAfter: 50,
         pollInterval: 1000,
       }),
+    // Background jobs (upload purge, event pruning, the gc and retention schedules) run on one node at a time:
+    // the node holding a job's lease renews it every leaseTtl/3 seconds; when it dies, another node takes the
+    // job leaseTtl seconds later at most.
+    jobs: z
+      .object({ leaseTtl: z.number().int().min(1).max(3600).default(30) })
+      .strict()
+      .default({ leaseTtl: 30 }),
     tls: z
       .object({
         cert: z.string().default(''),

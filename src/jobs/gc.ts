@@ -6,6 +6,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { Digest } from '../oci/digest.js';
 import { BerthError } from '../oci/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import type { JobLease } from './job-lease.js';
 import { purgeStaleUploads } from './upload-purge.js';
 
 export type { GcRunRecord } from '../metadata/gc-store.js';
@@ -123,6 +124,17 @@ export async function runGc(
 export interface GcServiceOptions {
   /** The grace period a run takes when its request names none. */
   defaultGraceMs: number;
+  /**
+   * With several nodes: the schedule fires only on the node that holds this lease (one scheduled run per
+   * tick across the nodes, not one per node).
+   */
+  lease?: JobLease | undefined;
+  /**
+   * With several nodes: held by whichever node runs a run (any of them may, on `berth gc`), renewed while it
+   * runs, released when it ends. Another node refuses a second run, and treats a `running` row as left by a
+   * dead node only once it could take this lease.
+   */
+  runLease?: JobLease | undefined;
 }
 
 /**
@@ -144,14 +156,36 @@ export class GcService {
 
   /** Marks runs a stopped server left `running` as interrupted, then resumes the newest of them. */
   async resumeInterrupted(): Promise<GcRunRecord | undefined> {
-    await this.deps.meta.gc.interruptRunning();
-    const left = await this.deps.meta.gc.latestInterrupted();
-    if (!left || this.#current) return undefined;
-    const reopened = await this.deps.meta.gc.resumeRun(left.id);
-    if (!reopened) return undefined;
-    this.deps.log.info({ run: reopened.id, checkpoint: reopened.checkpoint }, 'gc run resumed');
-    this.#launch(reopened);
-    return reopened;
+    if (this.#current) return undefined;
+    // Another node's run is under way: its `running` row is no orphan.
+    if (!(await this.#takeRunLease())) return undefined;
+    let launched = false;
+    try {
+      await this.deps.meta.gc.interruptRunning();
+      const left = await this.deps.meta.gc.latestInterrupted();
+      if (!left || this.#current) return undefined;
+      const reopened = await this.deps.meta.gc.resumeRun(left.id);
+      if (!reopened) return undefined;
+      this.deps.log.info({ run: reopened.id, checkpoint: reopened.checkpoint }, 'gc run resumed');
+      this.#launch(reopened);
+      launched = true;
+      return reopened;
+    } finally {
+      if (!launched) await this.#dropRunLease();
+    }
+  }
+
+  /** Takes the run lease and keeps renewing it (true), or finds another node running (false). */
+  async #takeRunLease(): Promise<boolean> {
+    const lease = this.options.runLease;
+    if (!lease) return true;
+    if (!(await lease.acquire())) return false;
+    lease.start();
+    return true;
+  }
+
+  async #dropRunLease(): Promise<void> {
+    await this.options.runLease?.stop();
   }
 
   /** Starts a run in the background and returns its record; `CONFLICT` while one runs. */
@@ -159,15 +193,26 @@ export class GcService {
     if (this.#current) {
       throw new BerthError('CONFLICT', `garbage collection run ${this.#current.id} is running`);
     }
+    if (!(await this.#takeRunLease())) {
+      const running = (await this.deps.meta.gc.history(1))[0];
+      const which = running?.status === 'running' ? ` (run ${running.id})` : '';
+      throw new BerthError('CONFLICT', `a garbage collection run${which} is running on another node`);
+    }
     const now = this.deps.clock.now();
-    const run = await this.deps.meta.gc.createRun({
-      trigger: request.trigger,
-      dryRun: request.dryRun,
-      untagged: request.untagged,
-      graceMs: request.graceMs,
-      cutoff: now - request.graceMs,
-      startedAt: now,
-    });
+    let run: GcRunRecord;
+    try {
+      run = await this.deps.meta.gc.createRun({
+        trigger: request.trigger,
+        dryRun: request.dryRun,
+        untagged: request.untagged,
+        graceMs: request.graceMs,
+        cutoff: now - request.graceMs,
+        startedAt: now,
+      });
+    } catch (error) {
+      await this.#dropRunLease();
+      throw error;
+    }
     this.deps.log.info(
       { run: run.id, dryRun: run.dryRun, untagged: run.untagged, graceMs: run.graceMs, trigger: run.trigger },
       'gc run started',
@@ -193,6 +238,7 @@ export class GcService {
         else this.deps.log.info({ run: run.id, status }, 'gc run stopped');
       } finally {
         this.#current = undefined;
+        await this.#dropRunLease();
       }
     })();
     this.#current = { id: run.id, controller, done };
@@ -231,6 +277,11 @@ export class GcService {
   schedule(pattern: string): void {
     this.#cron = new Cron(pattern, { protect: true }, async () => {
       if (this.#current) return;
+      if (this.options.lease && !(await this.options.lease.acquire())) return;
+      // A run a dead node left `running` goes on from its checkpoint before any new one starts.
+      if (this.options.runLease && (await this.history(1))[0]?.status === 'running') {
+        if (await this.resumeInterrupted().catch(() => undefined)) return;
+      }
       await this.start({
         dryRun: false,
         untagged: false,

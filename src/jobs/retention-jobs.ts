@@ -7,6 +7,7 @@ import type {
 } from '../metadata/retention-store.js';
 import { BerthError } from '../oci/errors.js';
 import type { RetentionPolicy } from '../policy/retention.js';
+import type { JobLease } from './job-lease.js';
 import type { ImmutableCheck, RetentionRunRequest } from './retention-run.js';
 import { checkCronSchedule, RetentionSchedule } from './retention-schedule.js';
 
@@ -27,11 +28,14 @@ export class RetentionJobs {
     private readonly log: Logger,
     /** The project's tag immutability, read at the start of each run; absent, no tag is immutable. */
     private readonly immutabilityOf?: (project: string) => Promise<ImmutableCheck>,
+    /** With several nodes: the lease that keeps scheduled runs on one of them. */
+    lease?: JobLease,
   ) {
     this.schedule = new RetentionSchedule(
       store,
       (project) => this.run({ project, dryRun: false, force: false, trigger: 'schedule', actor: 'schedule' }),
       log,
+      lease,
     );
   }
 

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { RetentionStore } from '../metadata/retention-store.js';
 import { BerthError } from '../oci/errors.js';
+import type { JobLease } from './job-lease.js';
 
 /** Throws `POLICY_INVALID` when croner cannot read the expression (the policy's schema only checks its shape). */
 export function checkCronSchedule(schedule: string): void {
@@ -24,6 +25,8 @@ export class RetentionSchedule {
     private readonly store: RetentionStore,
     private readonly run: (project: string) => Promise<unknown>,
     private readonly log: Logger,
+    /** With several nodes: scheduled runs happen only on the node that holds this lease. */
+    private readonly lease?: JobLease,
   ) {}
 
   /** Schedules every stored policy that has a schedule. */
@@ -46,6 +49,7 @@ export class RetentionSchedule {
     this.jobs.delete(project);
     if (schedule === undefined) return;
     const job = new Cron(schedule, { timezone: 'UTC', protect: true, unref: true }, async () => {
+      if (this.lease && !(await this.lease.acquire())) return;
       const running = this.run(project).catch((error: unknown) =>
         this.log.error({ err: error, project }, 'scheduled retention run failed'),
       );

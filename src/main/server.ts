@@ -17,6 +17,7 @@ import { PullEventBatcher } from '../events/pull-events.js';
 import { buildHttpServer } from '../http/server.js';
 import { checkBlobs, paceClockOn, scheduleBlobCheck } from '../jobs/blob-check.js';
 import { GcService } from '../jobs/gc.js';
+import { JobLease, leaseHolderName } from '../jobs/job-lease.js';
 import { RetentionJobs } from '../jobs/retention-jobs.js';
 import { purgeStaleUploads, schedulePurge } from '../jobs/upload-purge.js';
 import { WebhookDispatcher } from '../jobs/webhook-delivery.js';
@@ -242,8 +243,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log,
   });
   const immutability = new TagImmutabilityGuard(metadata.immutability);
-  const retention = new RetentionJobs(metadata.retention, clock, log, (project) =>
-    immutability.immutableCheckFor(project),
+  // Issue 15: each background job runs on the one node holding its lease (with SQLite: always this one).
+  const leaseHolder = leaseHolderName();
+  const jobLease = (name: string): JobLease =>
+    new JobLease({
+      store: metadata.leases,
+      name,
+      holder: leaseHolder,
+      clock,
+      ttlMs: config.jobs.leaseTtl * 1000,
+      log,
+    });
+  const leases = {
+    purge: jobLease('upload-purge'),
+    eventPrune: jobLease('event-prune'),
+    gc: jobLease('gc'),
+    gcRun: jobLease('gc-run'),
+    retention: jobLease('retention'),
+  };
+  const retention = new RetentionJobs(
+    metadata.retention,
+    clock,
+    log,
+    (project) => immutability.immutableCheckFor(project),
+    leases.retention,
   );
   // Admission at push (issue 14): a project's policy is checked by the server itself; refusals are audited.
   let auditAdmission: AdmissionAudit = async () => {};
@@ -314,14 +337,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   pullEvents?.start(PULL_EVENT_FLUSH_MS);
   const eventPruneJob = config.events.enabled
     ? schedulePurge(
-        async () => {
-          try {
-            const removed = await pruneEvents(metadata.events, config.events, clock.now());
-            if (removed > 0) log.info({ removed }, 'events pruned');
-          } catch (error) {
-            log.error({ err: error }, 'event pruning failed');
-          }
-        },
+        () =>
+          leases.eventPrune.run(async () => {
+            try {
+              const removed = await pruneEvents(metadata.events, config.events, clock.now());
+              if (removed > 0) log.info({ removed }, 'events pruned');
+            } catch (error) {
+              log.error({ err: error }, 'event pruning failed');
+            }
+          }),
         config.events.pruneInterval * 1000,
         log,
       )
@@ -334,7 +358,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       log,
       uploadMaxAgeMs: config.registry.uploadPurge.maxAge * 1000,
     },
-    { defaultGraceMs: config.gc.grace * 1000 },
+    { defaultGraceMs: config.gc.grace * 1000, lease: leases.gc, runLease: leases.gcRun },
   );
   if (config.gc.schedule) {
     try {
@@ -397,7 +421,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   const purge = config.registry.uploadPurge;
   const purgeJob = schedulePurge(
-    () => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, clock.now(), log),
+    () => leases.purge.run(() => purgeStaleUploads(blobs, metadata, purge.maxAge * 1000, clock.now(), log)),
     purge.interval * 1000,
     log,
   );
@@ -421,6 +445,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let firstAdmin: Awaited<ReturnType<typeof ensureFirstAdmin>> | undefined;
   try {
     await app.listen({ host, port });
+    // gc-run is held only while a run runs (GcService takes it).
+    for (const lease of [leases.purge, leases.eventPrune, leases.gc, leases.retention]) lease.start();
     await retention.start();
     if (access) firstAdmin = await ensureFirstAdmin(access.store, options.adminPassword, clock.now());
   } catch (error) {
@@ -432,6 +458,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await purgeJob.stop();
     await eventPruneJob?.stop();
     await webhooks?.stop();
+    for (const lease of Object.values(leases)) await lease.stop();
     await pullEvents?.stop();
     await metadata.close();
     throw error;
@@ -470,6 +497,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await purgeJob.stop();
         await eventPruneJob?.stop();
         await webhooks?.stop();
+        // Once no job runs here: the others take the jobs at once instead of after the leases' time.
+        for (const lease of Object.values(leases)) await lease.stop();
         // After the server stopped answering: every pull it served is written.
         await pullEvents?.stop();
         await metadata.close();

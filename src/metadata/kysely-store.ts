@@ -12,11 +12,13 @@ import { KyselyAdmissionStore } from './kysely-admission-store.js';
 import { insertEvents, KyselyEventStore } from './kysely-event-store.js';
 import { KyselyGcStore } from './kysely-gc-store.js';
 import { KyselyImmutabilityStore } from './kysely-immutability-store.js';
+import { KyselyLeaseStore } from './kysely-lease-store.js';
 import { KyselyReportStore } from './kysely-report-store.js';
 import { KyselyRepositoryStore } from './kysely-repository-store.js';
 import { KyselyRetentionStore } from './kysely-retention-store.js';
 import { KyselyTrustStore } from './kysely-trust-store.js';
 import { KyselyWebhookStore } from './kysely-webhook-store.js';
+import type { LeaseStore } from './lease-store.js';
 import type {
   BlobDependents,
   ManifestLookup,
@@ -489,6 +491,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
   readonly repositories: RepositoryStore;
   readonly webhooks: WebhookStore;
   readonly report: ReportStore;
+  readonly leases: LeaseStore;
 
   constructor(
     private readonly kysely: Kysely<Database>,
@@ -507,6 +510,7 @@ export class KyselyMetadataStore extends KyselyQueries implements MetadataStore 
     this.repositories = new KyselyRepositoryStore(kysely, dialect === 'postgres');
     this.webhooks = new KyselyWebhookStore(kysely);
     this.report = new KyselyReportStore(kysely);
+    this.leases = new KyselyLeaseStore(kysely);
   }
 
   async readiness(): Promise<string | undefined> {

@@ -6,6 +6,7 @@ import type { AdmissionStore } from './admission-store.js';
 import type { EventStore, NewEvent } from './event-store.js';
 import type { GcStore } from './gc-store.js';
 import type { ImmutabilityStore } from './immutability-store.js';
+import type { LeaseStore } from './lease-store.js';
 import type { ReportStore } from './report-store.js';
 import type { RepositoryStore } from './repository-store.js';
 import type { RetentionStore } from './retention-store.js';
@@ -139,6 +140,8 @@ export interface MetadataStore extends MetadataQueries {
   readonly retention: RetentionStore;
   /** Tag immutability rules per project. */
   readonly immutability: ImmutabilityStore;
+  /** Leases that keep each background job on one node at a time. */
+  readonly leases: LeaseStore;
   /** Garbage collection: marking and dropping blobs, untagged manifests, runs. */
   readonly gc: GcStore;
   /** Projects' admission policies (issue 14). */

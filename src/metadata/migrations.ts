@@ -379,6 +379,18 @@ export function migrations(dialect: Dialect): MigrationProvider {
           .execute();
       },
     },
+    // Leases (issue 15): a background job runs on the node that holds its row until expires_at (that node's
+    // clock, in milliseconds); another node takes the row once the time ran out.
+    '0011_leases': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', name, (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

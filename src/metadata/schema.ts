@@ -158,4 +158,6 @@ export interface Database {
     updated_at: number;
   };
   webhook_feed: { name: string; last_event_id: number };
+  /** Background job leases (migration 0011): one row per job while a node holds or held it. */
+  leases: { name: string; holder: string; expires_at: number };
 }

@@ -123,7 +123,22 @@ class KyselyQueries implements MetadataQueries {
   async linkBlob(repositoryId: number, digest: Digest, size: number, now = Date.now()): Promise<void> {
     // A blob a collector marked is never revived (its bytes may be going): the caller claimed it first
     // (`claimBlob`), so finding it marked here means the claim ran out, and the caller must try again.
-    if ((await this.claimBlob(digest, size, now, now)) === 'deleting') {
+    await this.db
+      .insertInto('blobs')
+      .values({ digest, size, created_at: now, referenced_at: now })
+      .onConflict((oc) =>
+        oc
+          .column('digest')
+          .doUpdateSet({ referenced_at: laterOf(now) })
+          .where('blobs.gc_state', 'is', null),
+      )
+      .execute();
+    const row = await this.db
+      .selectFrom('blobs')
+      .select('gc_state')
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    if (row?.gc_state === 'deleting') {
       throw new RegistryError('UNAVAILABLE', { reason: 'the blob is being garbage collected', digest });
     }
     await this.db

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import type { Clock } from '../clock/clock.js';
 import type { EventRecord, EventStore } from '../metadata/event-store.js';
 import type { Delivery, Webhook, WebhookStore } from '../metadata/webhook-store.js';
@@ -120,7 +120,9 @@ export async function checkWebhookUrl(raw: string, allowPrivateTargets: boolean)
  * The connection's own lookup refuses internal addresses, so a name that resolved to a public address when
  * it was checked cannot connect to an internal one later (DNS rebinding).
  */
-function guardedAgent(allowPrivateTargets: boolean, timeout: number): Agent {
+async function guardedAgent(allowPrivateTargets: boolean, timeout: number): Promise<Agent> {
+  // Loaded on the first delivery: a server whose projects have no webhooks never loads the HTTP client.
+  const { Agent } = await import('undici');
   if (allowPrivateTargets)
     return new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
   const lookup = (
@@ -160,13 +162,16 @@ export interface WebhookDispatcherOptions {
 export class WebhookDispatcher {
   private readonly inFlight = new Map<number, Set<number>>();
   private readonly running = new Set<Promise<void>>();
-  private readonly agent: Agent;
+  private agent: Promise<Agent> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(private readonly options: WebhookDispatcherOptions) {
-    this.agent = guardedAgent(options.settings.allowPrivateTargets, options.settings.timeout);
+  constructor(private readonly options: WebhookDispatcherOptions) {}
+
+  private connections(): Promise<Agent> {
+    this.agent ??= guardedAgent(this.options.settings.allowPrivateTargets, this.options.settings.timeout);
+    return this.agent;
   }
 
   start(intervalMs: number): void {
@@ -195,7 +200,7 @@ export class WebhookDispatcher {
     if (this.timer) clearInterval(this.timer);
     await this.pass;
     await this.settle();
-    await this.agent.close();
+    if (this.agent) await (await this.agent).close();
   }
 
   private async runPass(): Promise<void> {
@@ -270,9 +275,10 @@ export class WebhookDispatcher {
     try {
       // Checked again at send time: the config or the name's addresses may have changed since it was added.
       const url = await checkWebhookUrl(endpoint.url, settings.allowPrivateTargets);
+      const { request } = await import('undici');
       const response = await request(url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher: await this.connections(),
         headers: {
           'content-type': contentType,
           'user-agent': 'berth-webhook',

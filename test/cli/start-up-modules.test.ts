@@ -8,6 +8,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tempDir } from '../support/temp.js';
 
+/** Modules `berth serve` loads for decisions it makes itself (issues 12 and 14). */
+const SERVER_DECISIONS = new Set([
+  'policy/tag-immutability.ts',
+  'policy/admission-policy.ts',
+  'policy/admission-check.ts',
+  'policy/path-glob.ts',
+  'trust/cosign-key.ts',
+  'trust/simple-signing.ts',
+  'scan/types.ts',
+  'scan/severity.ts',
+  'scan/text-order.ts',
+]);
+
 // What a start loads is what it costs: these tests list the modules a real process loads and name the ones
 // that belong to other commands.
 
@@ -71,7 +84,7 @@ test('berth --version and push --help load commander and the command definitions
   }
 });
 
-test('berth serve loads neither the importer, scan, policy (but the server-side tag immutability) nor the PostgreSQL driver and Ajv', async (t) => {
+test('berth serve loads neither the importer, scan, policy, trust (but the server-side decisions) nor the PostgreSQL driver and Ajv', async (t) => {
   const dir = await tempDir(t);
   const out = join(dir, 'serve.trace');
   const child = spawn(
@@ -101,8 +114,10 @@ test('berth serve loads neither the importer, scan, policy (but the server-side 
   assert.ok(sources.includes('metadata/sqlite.ts'), 'the trace lists the SQLite store');
   const elsewhere = sources.filter(
     (path) =>
-      // The server enforces tag immutability on every tagged push: that decision is serve's own.
-      /^(scan\/(?!osv\/osv-export\.ts$)|policy\/(?!tag-immutability\.ts$)|trust\/|tls\/)/.test(path) ||
+      // The server's own decisions: tag immutability on every tagged push, a project's admission policy at
+      // push (with the scan vocabulary it names), cosign signatures against a trust policy at pull.
+      (/^(scan\/(?!osv\/osv-export\.ts$)|policy\/|trust\/|tls\/)/.test(path) &&
+        !SERVER_DECISIONS.has(path)) ||
       (path.startsWith('client/') &&
         !/^client\/(admin-address|image-location|platform|advisory-db-maintenance)\.ts$/.test(path)) ||
       path.startsWith('cli/output/copy-progress') ||
